@@ -1,0 +1,5 @@
+import sys
+
+from imds_ext.cli import main
+
+sys.exit(main())

@@ -1,0 +1,116 @@
+"""Where ARM is, who we are, and the Azure SDK clients built from that.
+
+The same code path serves real Azure and the local emulator: only the endpoint, the authority and the
+CA bundle differ, and those come from the environment (AZIMDS_ARM_ENDPOINT, AZURE_AUTHORITY_HOST,
+REQUESTS_CA_BUNDLE), which azure-identity and requests already honour.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from imds_ext.core import constants
+from imds_ext.core.errors import ConfigurationError
+
+ENV_ARM_ENDPOINT = "AZIMDS_ARM_ENDPOINT"
+ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
+
+
+@dataclass(frozen=True)
+class ArmSettings:
+    endpoint: str
+    subscription_id: str
+
+    @property
+    def scope(self) -> str:
+        # The ARM endpoint is also its token audience (management.azure.com, the sovereign clouds and
+        # the emulator alike).
+        return self.endpoint.rstrip("/") + constants.ARM_SCOPE_SUFFIX
+
+
+def _azure_cli_default_subscription() -> Optional[str]:
+    """The subscription `az account set` chose, read from the Azure CLI profile if there is one."""
+    config_dir = os.environ.get("AZURE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".azure")
+    path = os.path.join(config_dir, "azureProfile.json")
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            profile = json.load(f)
+    except (OSError, ValueError):
+        return None
+    for sub in profile.get("subscriptions", []):
+        if sub.get("isDefault"):
+            return sub.get("id")
+    return None
+
+
+def resolve_settings(subscription: Optional[str] = None) -> ArmSettings:
+    endpoint = os.environ.get(ENV_ARM_ENDPOINT) or constants.ARM_ENDPOINT
+    sub = subscription or os.environ.get(ENV_SUBSCRIPTION) or _azure_cli_default_subscription()
+    if not sub:
+        raise ConfigurationError(
+            "No subscription given. Pass --subscription, set AZURE_SUBSCRIPTION_ID, "
+            "or choose one with 'az account set --subscription <id>'."
+        )
+    return ArmSettings(endpoint=endpoint.rstrip("/"), subscription_id=sub)
+
+
+def default_credential():
+    """azure-identity's chain: environment service principal, workload identity, managed identity, Azure CLI.
+
+    Interactive browser login is left out: this tool must never block on a prompt in CI.
+    """
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+
+
+class ArmClients:
+    """Lazily built Azure SDK clients sharing one credential and one set of settings."""
+
+    def __init__(self, settings: ArmSettings, credential: Any = None, **client_kwargs: Any):
+        self.settings = settings
+        self.credential = credential or default_credential()
+        self._kwargs = dict(
+            base_url=settings.endpoint,
+            credential_scopes=[settings.scope],
+            **client_kwargs,
+        )
+        self._cache: dict = {}
+
+    def _get(self, key, factory):
+        if key not in self._cache:
+            self._cache[key] = factory()
+        return self._cache[key]
+
+    @property
+    def container_service(self):
+        from azure.mgmt.containerservice import ContainerServiceClient
+
+        # The preview api-version is what carries networkProfile.podLinkLocalAccess.
+        return self._get("aks", lambda: ContainerServiceClient(
+            self.credential, self.settings.subscription_id,
+            api_version=constants.AKS_API_VERSION, **self._kwargs))
+
+    @property
+    def features(self):
+        from azure.mgmt.resource.features import FeatureClient
+
+        return self._get("features", lambda: FeatureClient(
+            self.credential, self.settings.subscription_id, **self._kwargs))
+
+    @property
+    def resources(self):
+        try:  # azure-mgmt-resource >= 24 moved it into a sub-package
+            from azure.mgmt.resource.resources import ResourceManagementClient
+        except ImportError:
+            from azure.mgmt.resource import ResourceManagementClient
+
+        return self._get("resources", lambda: ResourceManagementClient(
+            self.credential, self.settings.subscription_id, **self._kwargs))
+
+    def close(self):
+        for client in self._cache.values():
+            client.close()
+        self._cache.clear()
