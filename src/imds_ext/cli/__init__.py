@@ -1,0 +1,104 @@
+"""`az-imds`: the standalone command line, built on knack as the Azure CLI is."""
+import inspect
+import os
+import sys
+
+from knack import CLI
+from knack.commands import CLICommandsLoader
+from knack.help import CLIHelp
+from knack.log import get_logger
+from knack.util import CLIError
+
+from imds_ext import __version__
+
+logger = get_logger(__name__)
+
+CLI_NAME = "az-imds"
+
+# az's exit codes
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+
+
+class ImdsCommandsLoader(CLICommandsLoader):
+    def load_command_table(self, args):
+        from imds_ext.cli import _help  # noqa: F401  (registers the help entries)
+        from imds_ext.cli.commands import load_command_table
+
+        load_command_table(self)
+        return super().load_command_table(args)
+
+    def load_arguments(self, command):
+        from imds_ext.cli._params import load_arguments
+
+        load_arguments(self, command)
+        super().load_arguments(command)
+
+    def create_command(self, name, operation, **kwargs):
+        # As in azure-cli, a handler that takes `cmd` gets the command (and through it the CLI context).
+        command = super().create_command(name, operation, **kwargs)
+        handler = self._get_op_handler(operation)
+        if "cmd" in inspect.signature(handler).parameters:
+            def _handler(command_args, _command=command):
+                return handler(_command, **command_args)
+            command.handler = _handler
+        return command
+
+
+class ImdsHelp(CLIHelp):
+    def __init__(self, cli_ctx=None):
+        super().__init__(cli_ctx=cli_ctx, welcome_message=(
+            "az-imds: restrict pod access to the Azure Instance Metadata Service on AKS, end to end.\n"
+            "Start with 'az-imds demo', or 'az-imds aks imds-restriction show -g <group> -n <cluster>'."))
+
+
+class ImdsCLI(CLI):
+    def __init__(self, **kwargs):
+        super().__init__(
+            cli_name=CLI_NAME,
+            config_dir=os.environ.get("AZIMDS_CONFIG_DIR", os.path.join(os.path.expanduser("~"), ".az-imds")),
+            config_env_var_prefix="AZIMDS",
+            commands_loader_cls=ImdsCommandsLoader,
+            help_cls=ImdsHelp,
+            **kwargs)
+
+    def get_cli_version(self):
+        return __version__
+
+    def exception_handler(self, ex):
+        """Errors as az prints them, with az's exit codes; never a stack trace unless --debug."""
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+
+        from imds_ext.cli._validators import InvalidArgumentValueError
+        from imds_ext.core.errors import ImdsExtError, ResourceNotFound
+
+        if isinstance(ex, InvalidArgumentValueError):
+            logger.error(ex)
+            return EXIT_USAGE
+        if isinstance(ex, (ResourceNotFound, ResourceNotFoundError)):
+            logger.error(_message(ex))
+            return EXIT_NOT_FOUND
+        if isinstance(ex, ClientAuthenticationError):
+            logger.error("Authentication failed: %s", _message(ex))
+            return EXIT_ERROR
+        if isinstance(ex, (ImdsExtError, HttpResponseError, CLIError)):
+            logger.error(_message(ex))
+            return EXIT_ERROR
+        logger.exception(ex)
+        return EXIT_ERROR
+
+
+def _message(ex):
+    error = getattr(ex, "error", None)
+    if error is not None and getattr(error, "code", None) and getattr(error, "message", None):
+        return f"({error.code}) {error.message}"
+    return getattr(ex, "message", None) or str(ex)
+
+
+def main(args=None):
+    cli = ImdsCLI()
+    try:
+        return cli.invoke(sys.argv[1:] if args is None else args)
+    except SystemExit as ex:  # argparse usage errors exit 2, --help exits 0
+        return ex.code if isinstance(ex.code, int) else EXIT_ERROR

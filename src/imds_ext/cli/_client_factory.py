@@ -1,0 +1,23 @@
+"""Builds the ARM clients for a command from the environment (standalone CLI)."""
+from knack.events import EVENT_CLI_POST_EXECUTE
+
+from imds_ext.core.clients import ArmClients, resolve_settings
+from imds_ext.core.registration import Registrations
+from imds_ext.core.service import ImdsRestrictionService
+
+
+def cf_arm(cli_ctx, subscription=None) -> ArmClients:
+    clients = ArmClients(resolve_settings(subscription))
+    # Close the clients' HTTP sessions when the CLI is done with this invocation.
+    cli_ctx.register_event(EVENT_CLI_POST_EXECUTE, lambda _cli, **_kwargs: clients.close())
+    return clients
+
+
+def cf_imds(cli_ctx, subscription=None) -> ImdsRestrictionService:
+    from imds_ext.cli._interaction import TerminalInteraction
+
+    return ImdsRestrictionService(cf_arm(cli_ctx, subscription), TerminalInteraction())
+
+
+def cf_registrations(cli_ctx, subscription=None) -> Registrations:
+    return Registrations(cf_arm(cli_ctx, subscription))

@@ -1,0 +1,219 @@
+"""Help text, in the Azure CLI's YAML help format."""
+from knack.help_files import helps
+
+helps["aks"] = """
+type: group
+short-summary: Manage Azure Kubernetes Service clusters' IMDS restriction.
+"""
+
+helps["aks create"] = """
+type: command
+short-summary: Create a managed Kubernetes cluster, optionally with IMDS restriction on from the start.
+long-summary: >
+    With --enable-imds-restriction the command first checks everything the service would refuse (the
+    IMDSRestrictionPreview feature registration, the OIDC issuer, incompatible add-ons) and names each
+    blocker with its fix; nothing is created until they are clear. New nodes enforce the restriction, so no
+    reimage is needed.
+examples:
+  - name: Create a cluster whose pods cannot reach IMDS.
+    text: az-imds aks create -g MyResourceGroup -n MyManagedCluster --enable-oidc-issuer --enable-imds-restriction --yes
+  - name: Use the preview for this request only, without registering the feature on the subscription.
+    text: az-imds aks create -g MyResourceGroup -n MyManagedCluster --enable-oidc-issuer --enable-imds-restriction --aks-custom-headers AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview
+  - name: Create a plain cluster with three nodes and workload identity.
+    text: az-imds aks create -g MyResourceGroup -n MyManagedCluster --node-count 3 --enable-workload-identity
+"""
+
+helps["aks update"] = """
+type: command
+short-summary: Turn IMDS restriction on or off for a cluster and reimage its nodes so it takes effect.
+long-summary: >
+    Reads the cluster, checks every precondition client-side (feature and provider registration, OIDC
+    issuer, Windows or VirtualMachines pools, incompatible add-ons and cluster extensions) and reports every
+    blocker with the command that removes it. Then it asks for confirmation (unless --yes), writes the
+    cluster back with only the IMDS setting changed (guarded by the cluster's ETag), waits for it, and runs a
+    node-image-only upgrade of every Linux pool so the nodes enforce the new setting.
+    Without a terminal, --yes is required. Exit codes: 0 success, 1 error or blocker, 2 usage error,
+    3 cluster not found.
+examples:
+  - name: Enable IMDS restriction and reimage the nodes, without prompting.
+    text: az-imds aks update -g MyResourceGroup -n MyManagedCluster --enable-imds-restriction --yes
+  - name: Enable it and turn the OIDC issuer on in the same update.
+    text: az-imds aks update -g MyResourceGroup -n MyManagedCluster --enable-imds-restriction --enable-oidc-issuer --yes
+  - name: Disable IMDS restriction but leave the reimage for a maintenance window.
+    text: az-imds aks update -g MyResourceGroup -n MyManagedCluster --disable-imds-restriction --skip-node-image-upgrade --yes
+  - name: Only proceed if nobody changed the cluster since you read its ETag.
+    text: az-imds aks update -g MyResourceGroup -n MyManagedCluster --enable-imds-restriction --if-match 5e5ffdce-8f47-4bf8-9f49-7f2c5e36d6c4 --yes
+"""
+
+helps["aks upgrade"] = """
+type: command
+short-summary: Upgrade the node image of every Linux node pool of a cluster, concurrently.
+long-summary: This is what makes an IMDS restriction change take effect on existing nodes.
+examples:
+  - name: Reimage every pool and wait for it.
+    text: az-imds aks upgrade -g MyResourceGroup -n MyManagedCluster --node-image-only --yes
+  - name: Start the reimage and return at once.
+    text: az-imds aks upgrade -g MyResourceGroup -n MyManagedCluster --node-image-only --yes --no-wait
+"""
+
+helps["aks show"] = """
+type: command
+short-summary: Show the details for a managed Kubernetes cluster.
+examples:
+  - name: Show the IMDS setting of a cluster.
+    text: az-imds aks show -g MyResourceGroup -n MyManagedCluster --query networkProfile.podLinkLocalAccess -o tsv
+"""
+
+helps["aks list"] = """
+type: command
+short-summary: List managed Kubernetes clusters.
+examples:
+  - name: List the clusters of a resource group as a table.
+    text: az-imds aks list -g MyResourceGroup -o table
+"""
+
+helps["aks nodepool"] = """
+type: group
+short-summary: Manage node pools in a managed Kubernetes cluster.
+"""
+
+helps["aks nodepool upgrade"] = """
+type: command
+short-summary: Upgrade the node image of one node pool.
+examples:
+  - name: Reimage one pool so it enforces the cluster's IMDS setting.
+    text: az-imds aks nodepool upgrade -g MyResourceGroup --cluster-name MyManagedCluster -n nodepool1 --node-image-only
+"""
+
+helps["aks imds-restriction"] = """
+type: group
+short-summary: Inspect IMDS restriction on a cluster.
+"""
+
+helps["aks imds-restriction show"] = """
+type: command
+short-summary: Show the IMDS restriction state of a cluster and whether it can be enabled.
+long-summary: >
+    Reports the current setting, the feature and provider registration, OIDC issuer and workload identity,
+    every node pool, every blocker with the command that removes it, warnings, and what an enable or a
+    disable would do.
+examples:
+  - name: Is this cluster ready for IMDS restriction?
+    text: az-imds aks imds-restriction show -g MyResourceGroup -n MyManagedCluster --query "{ready:canEnable, blockers:blockers[].message}"
+"""
+
+helps["feature"] = """
+type: group
+short-summary: Manage resource provider features.
+"""
+
+helps["feature register"] = """
+type: command
+short-summary: Register a preview feature.
+examples:
+  - name: Register the IMDS restriction preview and wait until it is Registered.
+    text: az-imds feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview --wait
+"""
+
+helps["feature unregister"] = """
+type: command
+short-summary: Unregister a preview feature.
+examples:
+  - name: Unregister the IMDS restriction preview.
+    text: az-imds feature unregister --namespace Microsoft.ContainerService --name IMDSRestrictionPreview
+"""
+
+helps["feature show"] = """
+type: command
+short-summary: Get the details of a feature.
+examples:
+  - name: Show the registration state of the IMDS restriction preview.
+    text: az-imds feature show --namespace Microsoft.ContainerService --name IMDSRestrictionPreview --query properties.state -o tsv
+"""
+
+helps["feature list"] = """
+type: command
+short-summary: List preview features.
+examples:
+  - name: List the AKS preview features.
+    text: az-imds feature list --namespace Microsoft.ContainerService -o table
+"""
+
+helps["provider"] = """
+type: group
+short-summary: Manage resource providers.
+"""
+
+helps["provider register"] = """
+type: command
+short-summary: Register a provider (also what propagates a feature registration).
+examples:
+  - name: Re-register Microsoft.ContainerService and wait for it.
+    text: az-imds provider register --namespace Microsoft.ContainerService --wait
+"""
+
+helps["provider unregister"] = """
+type: command
+short-summary: Unregister a provider.
+examples:
+  - name: Unregister a provider.
+    text: az-imds provider unregister --namespace Microsoft.ContainerService
+"""
+
+helps["provider show"] = """
+type: command
+short-summary: Gets the specified resource provider.
+examples:
+  - name: Show the registration state of Microsoft.ContainerService.
+    text: az-imds provider show --namespace Microsoft.ContainerService --query registrationState -o tsv
+"""
+
+helps["group"] = """
+type: group
+short-summary: Manage resource groups.
+"""
+
+helps["group create"] = """
+type: command
+short-summary: Create a new resource group.
+examples:
+  - name: Create a resource group in West US 2.
+    text: az-imds group create -n MyResourceGroup -l westus2
+"""
+
+helps["group show"] = """
+type: command
+short-summary: Gets a resource group.
+examples:
+  - name: Show a resource group.
+    text: az-imds group show -n MyResourceGroup
+"""
+
+helps["emulator"] = """
+type: group
+short-summary: Run the local ARM emulator (AKS, features, providers) that stands in for Azure.
+"""
+
+helps["emulator start"] = """
+type: command
+short-summary: Run the emulator in the foreground until Ctrl+C (SIGINT) or SIGTERM.
+long-summary: >
+    Serves HTTPS on loopback with a CA it generates, and Microsoft Entra token endpoints with a
+    well-known service principal. Once ready it writes the env file; source it and every az-imds command
+    talks to the emulator.
+examples:
+  - name: Start it, then use it from another shell.
+    text: |
+        az-imds emulator start --port 8443 --env-file ./emulator.env
+        . ./emulator.env && az-imds aks list
+  - name: Keep state across restarts, with fast operations.
+    text: az-imds emulator start --state-file ./emulator-state.json --lro-delay 0 --registration-delay 0
+"""
+
+helps["demo"] = """
+type: command
+short-summary: Walk through the whole IMDS restriction job on an in-process emulator, step by step.
+examples:
+  - name: Run the demo.
+    text: az-imds demo
+"""

@@ -1,0 +1,94 @@
+"""Argument definitions, named and shaped as `az aks`, `az feature` and `az provider` name them."""
+from knack.arguments import ArgumentsContext, CLIArgumentType
+
+resource_group_name_type = CLIArgumentType(
+    options_list=["--resource-group", "-g"], help="Name of resource group.")
+cluster_name_type = CLIArgumentType(options_list=["--name", "-n"], help="Name of the managed cluster.")
+yes_type = CLIArgumentType(options_list=["--yes", "-y"], action="store_true",
+                           help="Do not prompt for confirmation.")
+no_wait_type = CLIArgumentType(action="store_true", help="Do not wait for the long-running operation to finish.")
+custom_headers_type = CLIArgumentType(
+    help="Send custom headers. When specified, format should be Key1=Value1,Key2=Value2. "
+         "AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview uses the preview without "
+         "the subscription-level feature registration.")
+namespace_type = CLIArgumentType(options_list=["--namespace", "-n"],
+                                 help="The resource namespace, aka 'provider', e.g. Microsoft.ContainerService.")
+wait_type = CLIArgumentType(action="store_true", help="Wait until the registration finishes.")
+
+
+def load_arguments(loader, _command):
+    with ArgumentsContext(loader, "") as c:
+        c.argument("subscription", options_list=["--subscription"],
+                   help="Name or ID of subscription. Defaults to AZURE_SUBSCRIPTION_ID, then the Azure CLI's "
+                        "default subscription.")
+        c.argument("resource_group_name", resource_group_name_type)
+        c.argument("yes", yes_type)
+        c.argument("no_wait", no_wait_type)
+
+    with ArgumentsContext(loader, "aks") as c:
+        c.argument("name", cluster_name_type)
+        c.argument("aks_custom_headers", custom_headers_type)
+        c.argument("enable_oidc_issuer", action="store_true", help="Enable the OIDC issuer.")
+
+    with ArgumentsContext(loader, "aks create") as c:
+        c.argument("location", options_list=["--location", "-l"],
+                   help="Location. Defaults to the location of the resource group.")
+        c.argument("node_count", options_list=["--node-count", "-c"], type=int,
+                   help="Number of nodes in the default node pool.")
+        c.argument("node_vm_size", options_list=["--node-vm-size", "-s"], help="Size of Virtual Machines to create "
+                   "as Kubernetes nodes.")
+        c.argument("kubernetes_version", options_list=["--kubernetes-version", "-k"],
+                   help="Version of Kubernetes to use for creating the cluster. Defaults to the service default.")
+        c.argument("enable_workload_identity", action="store_true", help="Enable workload identity addon.")
+        c.argument("enable_addons", options_list=["--enable-addons", "-a"],
+                   help="Enable the Kubernetes addons in a comma-separated list, e.g. monitoring,azure-policy.")
+        c.argument("enable_imds_restriction", action="store_true",
+                   help="Enable IMDS restriction in the cluster. Non-hostNetwork pods will not be able to access "
+                        "the Azure Instance Metadata Service. Requires --enable-oidc-issuer.")
+        c.argument("tags", nargs="*", help="Space-separated tags: key[=value] [key[=value] ...].")
+
+    with ArgumentsContext(loader, "aks update") as c:
+        c.argument("enable_imds_restriction", action="store_true",
+                   help="Enable IMDS restriction in the cluster. Non-hostNetwork pods will not be able to access "
+                        "the Azure Instance Metadata Service once the nodes are reimaged, which this command does.")
+        c.argument("disable_imds_restriction", action="store_true",
+                   help="Disable IMDS restriction in the cluster. All pods will be able to access the Azure "
+                        "Instance Metadata Service once the nodes are reimaged, which this command does.")
+        c.argument("if_match", help="The request will only proceed if the cluster's ETag matches this value. "
+                   "Without it, the ETag read at the start of the command is used.")
+        c.argument("skip_node_image_upgrade", action="store_true",
+                   help="Change the cluster setting only; do not reimage the nodes. The nodes keep their old "
+                        "behaviour until 'aks upgrade --node-image-only' runs.")
+
+    with ArgumentsContext(loader, "aks upgrade") as c:
+        c.argument("node_image_only", action="store_true",
+                   help="Only upgrade the node image of every Linux node pool.")
+
+    with ArgumentsContext(loader, "aks nodepool") as c:
+        c.argument("cluster_name", options_list=["--cluster-name"], help="The cluster name.")
+        c.argument("nodepool_name", options_list=["--name", "-n"], help="The node pool name.")
+        c.argument("node_image_only", action="store_true", help="Only upgrade the node image of the pool.")
+
+    with ArgumentsContext(loader, "feature") as c:
+        c.argument("namespace", options_list=["--namespace"], help="The resource namespace, aka 'provider'.")
+        c.argument("name", options_list=["--name", "-n"], help="The feature name.")
+        c.argument("wait", wait_type)
+
+    with ArgumentsContext(loader, "provider") as c:
+        c.argument("namespace", namespace_type)
+        c.argument("wait", wait_type)
+
+    with ArgumentsContext(loader, "group") as c:
+        c.argument("name", options_list=["--name", "-n", "--resource-group", "-g"], help="Name of resource group.")
+        c.argument("location", options_list=["--location", "-l"], help="Location, e.g. eastus.")
+
+    with ArgumentsContext(loader, "emulator start") as c:
+        c.argument("host", help="Address to listen on. Loopback unless you say otherwise.")
+        c.argument("port", type=int, help="Port to listen on; 0 picks a free one.")
+        c.argument("state_file", help="Keep the state in this JSON file across restarts.")
+        c.argument("env_file", help="Write the `export` lines that point clients at the emulator to this file.")
+        c.argument("lro_delay", type=float, help="Seconds a long-running operation takes.")
+        c.argument("registration_delay", type=float, help="Seconds a feature or provider registration takes.")
+
+    with ArgumentsContext(loader, "demo") as c:
+        c.argument("lro_delay", type=float, help="Seconds each emulated long-running operation takes.")

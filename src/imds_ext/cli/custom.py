@@ -1,0 +1,201 @@
+"""Command handlers: thin, they turn arguments into calls on the domain core and results into output."""
+from knack.log import get_logger
+
+from imds_ext.cli._client_factory import cf_arm, cf_imds, cf_registrations
+from imds_ext.cli._format import resource
+from imds_ext.core import constants
+from imds_ext.core.errors import Cancelled, ResourceNotFound
+
+logger = get_logger(__name__)
+
+# az's names for `--enable-addons`, mapped to where the service keeps them.
+ADDONS = {
+    "monitoring": ("addonProfiles", "omsagent"),
+    "azure-policy": ("addonProfiles", "azurepolicy"),
+    "http_application_routing": ("addonProfiles", "httpApplicationRouting"),
+    "ingress-appgw": ("addonProfiles", "ingressApplicationGateway"),
+    "virtual-node": ("addonProfiles", "aciConnectorLinux"),
+    "azure-keyvault-secrets-provider": ("addonProfiles", "azureKeyvaultSecretsProvider"),
+    "open-service-mesh": ("addonProfiles", "openServiceMesh"),
+    "confcom": ("addonProfiles", "ACCSGXDevicePlugin"),
+    "web_application_routing": ("ingressProfile", "webAppRouting"),
+}
+
+
+def _cluster(value):
+    return resource(value, flatten=True)
+
+
+# -- aks -------------------------------------------------------------------------------------------------
+def cluster_body(resource_group_name, name, location, subscription_id, node_count=3, node_vm_size=None,
+                 kubernetes_version=None, enable_oidc_issuer=False, enable_workload_identity=False,
+                 enable_addons=None, enable_imds_restriction=False, tags=None):
+    """The managed cluster `az aks create` would send, with its defaults."""
+    props = {
+        "dnsPrefix": f"{name[:10]}-{resource_group_name[:16]}-{subscription_id[:6]}".replace("_", "-"),
+        "agentPoolProfiles": [{
+            "name": "nodepool1", "count": node_count or 3, "vmSize": node_vm_size or "Standard_DS2_v2",
+            "osType": "Linux", "osSKU": "Ubuntu", "mode": "System", "type": "VirtualMachineScaleSets",
+            "enableNodePublicIP": False, "maxPods": 250,
+        }],
+        "enableRBAC": True,
+        "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay",
+                           "loadBalancerSku": "standard", "outboundType": "loadBalancer"},
+        "addonProfiles": {},
+    }
+    if kubernetes_version:
+        props["kubernetesVersion"] = kubernetes_version
+    if enable_oidc_issuer or enable_workload_identity:
+        props["oidcIssuerProfile"] = {"enabled": True}
+    if enable_workload_identity:
+        props["securityProfile"] = {"workloadIdentity": {"enabled": True}}
+    if enable_imds_restriction:
+        props["networkProfile"][constants.POD_LINK_LOCAL_ACCESS] = constants.RESTRICTED
+    for addon in (a.strip() for a in (enable_addons or "").split(",") if a.strip()):
+        where = ADDONS.get(addon)
+        if where is None:
+            from imds_ext.cli._validators import InvalidArgumentValueError
+            raise InvalidArgumentValueError(f"--enable-addons: unknown add-on '{addon}'. Choose from: "
+                                            f"{', '.join(sorted(ADDONS))}.")
+        section, key = where
+        props.setdefault(section, {})[key] = {"enabled": True}
+    body = {"location": location, "identity": {"type": "SystemAssigned"}, "sku": {"name": "Base", "tier": "Free"},
+            "properties": props}
+    if tags:
+        body["tags"] = tags
+    return body
+
+
+def aks_create(cmd, resource_group_name, name, location=None, node_count=3, node_vm_size=None,
+               kubernetes_version=None, enable_oidc_issuer=False, enable_workload_identity=False,
+               enable_addons=None, enable_imds_restriction=False, aks_custom_headers=None, tags=None,
+               no_wait=False, yes=False, subscription=None):
+    clients = cf_arm(cmd.cli_ctx, subscription)
+    service = cf_imds(cmd.cli_ctx, subscription)
+    if not location:
+        location = _resource_group(clients, resource_group_name).location
+    body = cluster_body(resource_group_name, name, location, clients.settings.subscription_id, node_count,
+                        node_vm_size, kubernetes_version, enable_oidc_issuer, enable_workload_identity,
+                        enable_addons, enable_imds_restriction, tags)
+    return _cluster(service.create(resource_group_name, name, body, enable_imds_restriction=enable_imds_restriction,
+                                   headers=aks_custom_headers, no_wait=no_wait))
+
+
+def aks_update(cmd, resource_group_name, name, enable_imds_restriction=False, disable_imds_restriction=False,
+               enable_oidc_issuer=False, aks_custom_headers=None, if_match=None, skip_node_image_upgrade=False,
+               no_wait=False, yes=False, subscription=None):
+    service = cf_imds(cmd.cli_ctx, subscription)
+    try:
+        outcome = service.set_restriction(
+            resource_group_name, name, enable=bool(enable_imds_restriction), enable_oidc_issuer=enable_oidc_issuer,
+            headers=aks_custom_headers, if_match=if_match, yes=yes, no_wait=no_wait,
+            reimage=not skip_node_image_upgrade)
+    except Cancelled as ex:
+        logger.warning(str(ex))
+        return None
+    if outcome.next_step:
+        logger.warning(outcome.next_step)
+    return _cluster(outcome.cluster)
+
+
+def aks_upgrade(cmd, resource_group_name, name, node_image_only=False, yes=False, no_wait=False,
+                subscription=None):
+    service = cf_imds(cmd.cli_ctx, subscription)
+    mc = service.get_cluster(resource_group_name, name)
+    pools = service.linux_pools(mc)
+    if not yes and not service.ui.confirm(
+            f"Since node_image_only is set, only the node image of {len(pools)} pool(s) ({', '.join(pools)}) of "
+            f"cluster '{name}' will be upgraded; the nodes are reimaged. Proceed?"):
+        logger.warning("Cancelled: no change was made.")
+        return None
+    result = service.upgrade_node_images(resource_group_name, name, pools, no_wait=no_wait)
+    return _cluster(result)
+
+
+def aks_nodepool_upgrade(cmd, resource_group_name, cluster_name, nodepool_name, node_image_only=False,
+                         no_wait=False, subscription=None):
+    service = cf_imds(cmd.cli_ctx, subscription)
+    return _cluster(service.upgrade_pool(resource_group_name, cluster_name, nodepool_name, no_wait=no_wait))
+
+
+def aks_show(cmd, resource_group_name, name, subscription=None):
+    return _cluster(cf_imds(cmd.cli_ctx, subscription).get_cluster(resource_group_name, name))
+
+
+def aks_list(cmd, resource_group_name=None, subscription=None):
+    clusters = cf_arm(cmd.cli_ctx, subscription).container_service.managed_clusters
+    pages = clusters.list_by_resource_group(resource_group_name) if resource_group_name else clusters.list()
+    return [_cluster(mc) for mc in pages]
+
+
+def aks_imds_restriction_show(cmd, resource_group_name, name, subscription=None):
+    return cf_imds(cmd.cli_ctx, subscription).report(resource_group_name, name)
+
+
+# -- feature / provider -----------------------------------------------------------------------------------
+def feature_register(cmd, namespace, name, wait=False, subscription=None):
+    logger.warning("Once the feature '%s' is registered, invoking 'az provider register -n %s' is required "
+                   "to get the change propagated", name, namespace)
+    return resource(cf_registrations(cmd.cli_ctx, subscription).register_feature(namespace, name, wait=wait))
+
+
+def feature_unregister(cmd, namespace, name, wait=False, subscription=None):
+    logger.warning("Once the feature '%s' is unregistered, invoking 'az provider register -n %s' is required "
+                   "to get the change propagated", name, namespace)
+    return resource(cf_registrations(cmd.cli_ctx, subscription).unregister_feature(namespace, name, wait=wait))
+
+
+def feature_show(cmd, namespace, name, subscription=None):
+    return resource(cf_registrations(cmd.cli_ctx, subscription).show_feature(namespace, name))
+
+
+def feature_list(cmd, namespace=None, subscription=None):
+    return [resource(f) for f in cf_registrations(cmd.cli_ctx, subscription).list_features(namespace)]
+
+
+def provider_register(cmd, namespace, wait=False, subscription=None):
+    if not cf_registrations(cmd.cli_ctx, subscription).register_provider(namespace, wait=wait):
+        logger.warning("Registering is still on-going. You can monitor using 'az provider show -n %s'", namespace)
+
+
+def provider_unregister(cmd, namespace, wait=False, subscription=None):
+    if not cf_registrations(cmd.cli_ctx, subscription).unregister_provider(namespace, wait=wait):
+        logger.warning("Unregistering is still on-going. You can monitor using 'az provider show -n %s'", namespace)
+
+
+def provider_show(cmd, namespace, subscription=None):
+    return resource(cf_registrations(cmd.cli_ctx, subscription).show_provider(namespace))
+
+
+# -- resource groups ----------------------------------------------------------------------------------------
+def _resource_group(clients, name):
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return clients.resources.resource_groups.get(name)
+    except ResourceNotFoundError as ex:
+        raise ResourceNotFound(f"Resource group '{name}' could not be found.") from ex
+
+
+def group_create(cmd, name, location, subscription=None):
+    groups = cf_arm(cmd.cli_ctx, subscription).resources.resource_groups
+    return resource(groups.create_or_update(name, {"location": location}))
+
+
+def group_show(cmd, name, subscription=None):
+    return resource(_resource_group(cf_arm(cmd.cli_ctx, subscription), name))
+
+
+# -- emulator and demo ----------------------------------------------------------------------------------------
+def emulator_start(cmd, host="127.0.0.1", port=0, state_file=None, env_file=None, lro_delay=2.0,
+                   registration_delay=2.0):
+    from imds_ext.emulator.server import run_forever
+
+    run_forever(host=host, port=port, state_file=state_file, env_file=env_file, lro_delay=lro_delay,
+                registration_delay=registration_delay, announce=lambda message: logger.warning(message))
+
+
+def demo(cmd, lro_delay=0.5):
+    from imds_ext.cli._demo import run_demo
+
+    run_demo(lro_delay=lro_delay)

@@ -1,0 +1,94 @@
+"""What on a cluster is incompatible with IMDS restriction, and how each is switched off.
+
+The table follows AKS_IMDS_FACTS.md. Each entry says where the thing shows in the managed cluster
+(wire format, camelCase) and the command that removes it, so a blocker can name its own fix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
+
+
+@dataclass(frozen=True)
+class Incompatible:
+    key: str  # stable identifier, used in machine-readable output
+    display: str
+    disable_command: str  # {g} and {n}: resource group and cluster name
+
+
+def _get(obj: Optional[Mapping], *path: str):
+    for part in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def addon_profile(properties: Mapping, addon_key: str) -> Optional[Mapping]:
+    """An entry of `addonProfiles`, matched case-insensitively as the service does."""
+    profiles = properties.get("addonProfiles") or {}
+    wanted = addon_key.lower()
+    for key, value in profiles.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def _addon_enabled(addon_key: str) -> Callable[[Mapping], bool]:
+    return lambda props: bool(_get(addon_profile(props, addon_key), "enabled"))
+
+
+def _profile_enabled(*path: str) -> Callable[[Mapping], bool]:
+    return lambda props: bool(_get(props, *path, "enabled"))
+
+
+# (what, how to detect it on `properties`)
+INCOMPATIBLE_FEATURES = [
+    (Incompatible("ingressApplicationGateway", "Application gateway ingress controller add-on",
+                  "az aks disable-addons -g {g} -n {n} --addons ingress-appgw"),
+     _addon_enabled("ingressApplicationGateway")),
+    (Incompatible("omsagent", "Azure Monitor for containers (Container Insights) add-on",
+                  "az aks disable-addons -g {g} -n {n} --addons monitoring"),
+     _addon_enabled("omsagent")),
+    (Incompatible("containerInsights", "Azure Monitor Container Insights (azureMonitorProfile)",
+                  "az aks disable-addons -g {g} -n {n} --addons monitoring"),
+     _profile_enabled("azureMonitorProfile", "containerInsights")),
+    (Incompatible("aciConnectorLinux", "Virtual nodes add-on",
+                  "az aks disable-addons -g {g} -n {n} --addons virtual-node"),
+     _addon_enabled("aciConnectorLinux")),
+    (Incompatible("azurepolicy", "Azure Policy add-on",
+                  "az aks disable-addons -g {g} -n {n} --addons azure-policy"),
+     _addon_enabled("azurepolicy")),
+    (Incompatible("httpApplicationRouting", "HTTP application routing add-on",
+                  "az aks disable-addons -g {g} -n {n} --addons http_application_routing"),
+     _addon_enabled("httpApplicationRouting")),
+    (Incompatible("webAppRouting", "Application routing (web application routing)",
+                  "az aks approuting disable -g {g} -n {n}"),
+     _profile_enabled("ingressProfile", "webAppRouting")),
+    (Incompatible("aiToolchainOperator", "AI toolchain operator",
+                  "az aks update -g {g} -n {n} --disable-ai-toolchain-operator"),
+     _profile_enabled("aiToolchainOperatorProfile")),
+    (Incompatible("costAnalysis", "Azure cost analysis",
+                  "az aks update -g {g} -n {n} --disable-cost-analysis"),
+     _profile_enabled("metricsProfile", "costAnalysis")),
+]
+
+# Cluster extension types (Microsoft.KubernetesConfiguration) that do not work with restriction on.
+INCOMPATIBLE_EXTENSION_TYPES = {
+    "microsoft.flux": "Flux (GitOps)",
+    "microsoft.dapr": "Dapr",
+    "microsoft.appconfiguration": "Azure App Configuration",
+    "microsoft.azureml.kubernetes": "Azure Machine Learning",
+    "microsoft.azurecontainerstorage": "Azure Container Storage",
+    "microsoft.dataprotection.kubernetes": "Azure Backup",
+}
+
+
+def incompatible_features(properties: Mapping):
+    """The incompatible add-ons and profiles switched on in `properties`, in table order."""
+    return [what for what, enabled in INCOMPATIBLE_FEATURES if enabled(properties)]
+
+
+def incompatible_extension_name(extension: Mapping) -> Optional[str]:
+    ext_type = (_get(extension, "properties", "extensionType") or "").lower()
+    return INCOMPATIBLE_EXTENSION_TYPES.get(ext_type)

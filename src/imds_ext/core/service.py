@@ -1,0 +1,327 @@
+"""The IMDS restriction flow over the Azure SDKs: read, preflight, confirm, patch, wait, reimage.
+
+The command-line layers (`imds_ext.cli`, `azext_imds`) supply an `Interaction` (prompts, progress,
+messages) and an `ArmClients`; this module knows nothing else about them.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Protocol
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
+
+from imds_ext.core import constants, plan as planning, preflight
+from imds_ext.core.clients import ArmClients
+from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, PreflightFailed,
+                                  ResourceNotFound, ServiceIgnoredChange)
+
+logger = logging.getLogger(__name__)
+
+MAX_ETAG_ATTEMPTS = 3
+
+
+class Interaction(Protocol):
+    """What the flow needs from whoever runs it (a terminal, az, a test)."""
+
+    cli_name: str  # "az" or "az-imds": used in the commands we tell the user to run
+
+    def confirm(self, message: str) -> bool:
+        """Ask yes/no. Raise ConfirmationRequired when there is no terminal to ask on."""
+
+    def progress(self, message: str):
+        """A context manager showing that `message` is in progress (only on a terminal)."""
+
+    def warn(self, message: str) -> None: ...
+
+
+class Quiet:
+    """An Interaction for code that has already decided: never prompts, shows nothing."""
+
+    cli_name = "az-imds"
+
+    def __init__(self, answer: bool = True):
+        self.answer = answer
+        self.warnings: List[str] = []
+
+    def confirm(self, message):
+        return self.answer
+
+    @contextmanager
+    def progress(self, message):
+        yield
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+
+def parse_custom_headers(value: Optional[str]) -> Dict[str, str]:
+    """`Key1=Value1,Key2=Value2`, as `az aks --aks-custom-headers` takes it."""
+    headers: Dict[str, str] = {}
+    if not value:
+        return headers
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"'{item}' is not of the form Key=Value")
+        headers[key.strip()] = val.strip()
+    return headers
+
+
+def names_feature(headers: Dict[str, str]) -> bool:
+    for key, value in headers.items():
+        if key.lower() == constants.CUSTOM_FEATURES_HEADER.lower():
+            if any(v.strip().lower() == constants.FEATURE_ID.lower() for v in value.split(",")):
+                return True
+    return False
+
+
+@dataclass
+class UpdateOutcome:
+    cluster: Optional[dict]  # the cluster at the end (None with --no-wait)
+    changed: bool
+    reimaged: List[str]
+    next_step: Optional[str] = None  # the command that completes the job, when we stopped early
+
+
+class ImdsRestrictionService:
+    def __init__(self, clients: ArmClients, ui: Interaction):
+        self.clients = clients
+        self.ui = ui
+
+    # -- reads ---------------------------------------------------------------------------------------
+    @property
+    def _aks(self):
+        return self.clients.container_service
+
+    def get_cluster(self, resource_group: str, name: str):
+        try:
+            return self._aks.managed_clusters.get(resource_group, name)
+        except ResourceNotFoundError as ex:
+            raise ResourceNotFound(_service_message(ex)) from ex
+
+    def feature_state(self) -> Optional[str]:
+        try:
+            feature = self.clients.features.features.get(constants.CONTAINER_SERVICE_NAMESPACE,
+                                                         constants.FEATURE_NAME)
+        except ResourceNotFoundError:
+            return "NotRegistered"
+        return (feature.properties.state if feature.properties else None) or "NotRegistered"
+
+    def provider_state(self) -> Optional[str]:
+        provider = self.clients.resources.providers.get(constants.CONTAINER_SERVICE_NAMESPACE)
+        return provider.registration_state
+
+    def list_extensions(self, cluster_id: str) -> List[dict]:
+        """Cluster extensions, through the SDK pipeline (auth, retries) of the resources client.
+
+        az's core does not ship the KubernetesConfiguration SDK, so a raw request over an SDK client's
+        `send_request` keeps the extension install free of a second copy of it.
+        """
+        url = (f"{cluster_id}/providers/{constants.KUBERNETES_CONFIGURATION_NAMESPACE}/extensions"
+               f"?api-version={constants.KUBERNETES_CONFIGURATION_API_VERSION}")
+        items: List[dict] = []
+        while url:
+            response = self.clients.resources.send_request(HttpRequest("GET", url))
+            if response.status_code == 404:
+                return items
+            response.raise_for_status()
+            page = response.json()
+            items += page.get("value", [])
+            url = page.get("nextLink")
+        return items
+
+    def environment(self, cluster, headers: Dict[str, str], enable_oidc_issuer: bool = False):
+        return preflight.Environment(
+            feature_state=self.feature_state(),
+            provider_state=self.provider_state(),
+            extensions=self.list_extensions(cluster["id"]) if cluster.get("id") else [],
+            custom_feature_header=names_feature(headers),
+            enable_oidc_issuer=enable_oidc_issuer,
+            cli=self.ui.cli_name,
+        )
+
+    def report(self, resource_group: str, name: str) -> dict:
+        """Everything `aks imds-restriction show` tells: state, readiness, and what enable/disable would do."""
+        mc = self.get_cluster(resource_group, name)
+        env = self.environment(mc, {})
+        enable = preflight.check_enable(mc, env, resource_group, name)
+        props = mc.get("properties") or {}
+        return {
+            "name": mc.get("name", name),
+            "resourceGroup": resource_group,
+            "podLinkLocalAccess": preflight.pod_link_local_access(mc),
+            "restricted": preflight.is_restricted(mc),
+            "provisioningState": props.get("provisioningState"),
+            "feature": {"name": constants.FEATURE_ID, "state": env.feature_state},
+            "provider": {"namespace": constants.CONTAINER_SERVICE_NAMESPACE,
+                         "registrationState": env.provider_state},
+            "oidcIssuer": {"enabled": preflight.oidc_issuer_enabled(mc)},
+            "workloadIdentity": {"enabled": preflight.workload_identity_enabled(mc)},
+            "pools": [{"name": p.get("name"), "osType": p.get("osType") or "Linux", "type": p.get("type"),
+                       "mode": p.get("mode"), "count": p.get("count"),
+                       "nodeImageVersion": p.get("nodeImageVersion"),
+                       "provisioningState": p.get("provisioningState")} for p in preflight.agent_pools(mc)],
+            "extensions": [{"name": e.get("name"), "extensionType": (e.get("properties") or {}).get("extensionType")}
+                           for e in env.extensions],
+            "canEnable": enable.ok,
+            "blockers": [b.to_dict() for b in enable.blockers],
+            "warnings": [w.to_dict() for w in enable.warnings],
+            "ifEnabled": planning.make_plan(mc, resource_group, name, True).to_dict(),
+            "ifDisabled": planning.make_plan(mc, resource_group, name, False).to_dict(),
+            "note": "Nodes enforce a change only after a node-image upgrade; ARM does not show which "
+                    "nodes enforce it.",
+        }
+
+    # -- the update flow -----------------------------------------------------------------------------
+    def set_restriction(self, resource_group: str, name: str, enable: bool, *, enable_oidc_issuer=False,
+                        headers: Optional[Dict[str, str]] = None, if_match: Optional[str] = None,
+                        yes=False, no_wait=False, reimage=True) -> UpdateOutcome:
+        headers = dict(headers or {})
+        action = "enable IMDS restriction" if enable else "disable IMDS restriction"
+        confirmed = yes
+        for attempt in range(1, MAX_ETAG_ATTEMPTS + 1):
+            mc = self.get_cluster(resource_group, name)
+            plan = planning.make_plan(mc, resource_group, name, enable, enable_oidc_issuer)
+            if not plan.changes_cluster:
+                self.ui.warn(f"IMDS restriction is already {'enabled' if enable else 'disabled'} on cluster "
+                             f"'{name}'; no change was made.")
+                return UpdateOutcome(mc, changed=False, reimaged=[])
+            env = self.environment(mc, headers, enable_oidc_issuer) if enable else preflight.Environment()
+            check = (preflight.check_enable if enable else preflight.check_disable)(mc, env, resource_group, name)
+            if not check.ok:
+                raise PreflightFailed(preflight.format_blockers(check, action), check.blockers)
+            for warning in check.warnings:
+                self.ui.warn(f"{warning.message} Fix: {warning.fix}")
+            if not confirmed:
+                question = plan.describe() + ("" if reimage else "\nThe nodes will NOT be reimaged now.")
+                if not self.ui.confirm(question + "\nProceed?"):
+                    raise Cancelled("Cancelled: no change was made.")
+                confirmed = True
+            planning.apply(mc, plan)
+            try:
+                poller = self._aks.managed_clusters.begin_create_or_update(
+                    resource_group, name, mc, etag=if_match or mc.get("eTag"),
+                    match_condition=MatchConditions.IfNotModified, headers=headers)
+            except HttpResponseError as ex:
+                if ex.status_code != 412:
+                    raise
+                if if_match:
+                    raise ImdsExtError(f"The cluster's ETag is no longer '{if_match}': it changed since you read "
+                                       "it. Nothing was changed. " + _service_message(ex)) from ex
+                logger.warning("Cluster '%s' changed while we were updating it (attempt %d of %d); "
+                               "reading it again.", name, attempt, MAX_ETAG_ATTEMPTS)
+                continue
+            break
+        else:
+            raise ConcurrentModification(
+                f"Cluster '{name}' kept changing under us ({MAX_ETAG_ATTEMPTS} ETag mismatches); nothing was "
+                "overwritten. Try again once other changes have finished.")
+
+        finish = self._upgrade_command(resource_group, name)
+        if no_wait:
+            return UpdateOutcome(None, changed=True, reimaged=[], next_step=(
+                f"When the update has finished, run '{finish}' so the nodes enforce the change."))
+        with self.ui.progress(f"Updating cluster '{name}'"):
+            result = poller.result()
+        if preflight.pod_link_local_access(result) != plan.desired:
+            raise ServiceIgnoredChange(
+                f"The service accepted the update but the cluster reports podLinkLocalAccess="
+                f"'{preflight.pod_link_local_access(result)}', not '{plan.desired}'. The api-version "
+                f"({constants.AKS_API_VERSION}) may not carry the field in this cloud.")
+        if not reimage:
+            return UpdateOutcome(result, changed=True, reimaged=[], next_step=(
+                f"The nodes do not enforce the change until they are reimaged: run '{finish}'."))
+        pools = [p.name for p in plan.reimage]
+        final = self.upgrade_node_images(resource_group, name, pools)
+        return UpdateOutcome(final, changed=True, reimaged=pools)
+
+    # -- node images -----------------------------------------------------------------------------------
+    def _upgrade_command(self, resource_group: str, name: str) -> str:
+        return f"{self.ui.cli_name} aks upgrade -g {resource_group} -n {name} --node-image-only --yes"
+
+    def linux_pools(self, mc) -> List[str]:
+        return [p.get("name") for p in preflight.agent_pools(mc)
+                if (p.get("osType") or "Linux").lower() == "linux"]
+
+    def upgrade_node_images(self, resource_group: str, name: str, pools: Optional[List[str]] = None,
+                            no_wait: bool = False):
+        """Node-image-only upgrade of `pools` (default: every Linux pool), all at once; then the cluster."""
+        if pools is None:
+            pools = self.linux_pools(self.get_cluster(resource_group, name))
+        pollers = {}
+        failures = []
+        for pool in pools:
+            try:
+                pollers[pool] = self._aks.agent_pools.begin_upgrade_node_image_version(resource_group, name, pool)
+            except HttpResponseError as ex:
+                failures.append(f"{pool}: {_service_message(ex)}")
+        if not no_wait:
+            # Each poller polls on its own thread, so the pools upgrade concurrently.
+            with self.ui.progress(f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}"):
+                for pool, poller in pollers.items():
+                    try:
+                        poller.result()
+                    except HttpResponseError as ex:
+                        failures.append(f"{pool}: {_service_message(ex)}")
+        if failures:
+            raise ImdsExtError("Node image upgrade failed for " + "; ".join(failures) +
+                               f". Retry with '{self._upgrade_command(resource_group, name)}'.")
+        return self.get_cluster(resource_group, name)
+
+    def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
+        try:
+            poller = self._aks.agent_pools.begin_upgrade_node_image_version(resource_group, cluster, pool)
+        except ResourceNotFoundError as ex:
+            raise ResourceNotFound(_service_message(ex)) from ex
+        if no_wait:
+            return None
+        with self.ui.progress(f"Upgrading the node image of pool '{pool}'"):
+            poller.result()
+        return self._aks.agent_pools.get(resource_group, cluster, pool)
+
+    # -- create ------------------------------------------------------------------------------------------
+    def create(self, resource_group: str, name: str, body: dict, *, enable_imds_restriction=False,
+               headers: Optional[Dict[str, str]] = None, no_wait=False):
+        from azure.mgmt.containerservice.models import ManagedCluster
+
+        headers = dict(headers or {})
+        try:
+            self._aks.managed_clusters.get(resource_group, name)
+        except ResourceNotFoundError:
+            pass
+        else:
+            raise ImdsExtError(f"Cluster '{name}' already exists in resource group '{resource_group}'. Use "
+                               f"'{self.ui.cli_name} aks update' to change it.")
+        if enable_imds_restriction:
+            env = preflight.Environment(feature_state=self.feature_state(), provider_state=self.provider_state(),
+                                        custom_feature_header=names_feature(headers), cli=self.ui.cli_name)
+            check = preflight.check_create(body, env, resource_group, name)
+            if not check.ok:
+                raise PreflightFailed(preflight.format_blockers(check, "create the cluster with IMDS restriction"),
+                                      check.blockers)
+            for warning in check.warnings:
+                self.ui.warn(f"{warning.message} Fix: {warning.fix}")
+        poller = self._aks.managed_clusters.begin_create_or_update(
+            resource_group, name, ManagedCluster(body), match_condition=MatchConditions.IfMissing, headers=headers)
+        if no_wait:
+            return None
+        with self.ui.progress(f"Creating cluster '{name}'"):
+            result = poller.result()
+        if enable_imds_restriction and not preflight.is_restricted(result):
+            raise ServiceIgnoredChange(f"Cluster '{name}' was created but reports podLinkLocalAccess="
+                                       f"'{preflight.pod_link_local_access(result)}', not 'None'.")
+        return result
+
+
+def _service_message(ex: HttpResponseError) -> str:
+    error = getattr(ex, "error", None)
+    if error is not None and getattr(error, "code", None):
+        return f"({error.code}) {error.message}"
+    return ex.message or str(ex)
