@@ -1,0 +1,171 @@
+"""Preflight: every blocker the service would raise is found client-side, each with its fix."""
+import pytest
+
+from imds_ext.core import preflight
+from imds_ext.core.preflight import Environment
+
+
+def cluster(**props):
+    base = {
+        "provisioningState": "Succeeded",
+        "oidcIssuerProfile": {"enabled": True},
+        "securityProfile": {"workloadIdentity": {"enabled": True}},
+        "agentPoolProfiles": [{"name": "nodepool1", "osType": "Linux", "type": "VirtualMachineScaleSets",
+                               "mode": "System", "count": 3}],
+        "networkProfile": {"networkPlugin": "azure"},
+    }
+    base.update(props)
+    return {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c",
+            "name": "c", "properties": base}
+
+
+READY = Environment(feature_state="Registered", provider_state="Registered")
+
+
+def codes(result):
+    return [b.code for b in result.blockers]
+
+
+def test_ready_cluster_has_no_blockers_and_no_warnings():
+    result = preflight.check_enable(cluster(), READY, "rg", "c")
+    assert result.ok
+    assert result.warnings == []
+
+
+def test_feature_not_registered_blocks_with_register_command():
+    result = preflight.check_enable(cluster(), Environment(feature_state="NotRegistered",
+                                                           provider_state="Registered", cli="az-imds"), "rg", "c")
+    assert codes(result) == ["FeatureNotRegistered"]
+    fix = result.blockers[0].fix
+    assert "az-imds feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview" in fix
+    assert "provider register --namespace Microsoft.ContainerService" in fix
+
+
+def test_registering_is_not_registered_yet():
+    result = preflight.check_enable(cluster(), Environment(feature_state="Registering", provider_state="Registered"),
+                                    "rg", "c")
+    assert codes(result) == ["FeatureNotRegistered"]
+    assert "Registering" in result.blockers[0].message
+
+
+def test_custom_feature_header_replaces_the_registration():
+    env = Environment(feature_state="NotRegistered", provider_state="Registered", custom_feature_header=True)
+    assert preflight.check_enable(cluster(), env, "rg", "c").ok
+
+
+def test_provider_not_registered_blocks_when_feature_is_registered():
+    env = Environment(feature_state="Registered", provider_state="Unregistered")
+    assert codes(preflight.check_enable(cluster(), env, "rg", "c")) == ["ProviderNotRegistered"]
+
+
+def test_oidc_issuer_off_blocks_unless_enabled_in_the_same_command():
+    mc = cluster(oidcIssuerProfile={"enabled": False})
+    assert codes(preflight.check_enable(mc, READY, "rg", "c")) == ["OIDCIssuerDisabled"]
+    env = Environment(feature_state="Registered", provider_state="Registered", enable_oidc_issuer=True)
+    assert preflight.check_enable(mc, env, "rg", "c").ok
+
+
+def test_windows_and_virtual_machines_pools_block_by_name():
+    mc = cluster(agentPoolProfiles=[
+        {"name": "nodepool1", "osType": "Linux", "type": "VirtualMachineScaleSets"},
+        {"name": "win1", "osType": "Windows", "type": "VirtualMachineScaleSets"},
+        {"name": "vms1", "osType": "Linux", "type": "VirtualMachines"},
+    ])
+    result = preflight.check_enable(mc, READY, "rg", "c")
+    assert codes(result) == ["WindowsNodePool", "VirtualMachinesNodePool"]
+    assert "win1" in result.blockers[0].message and "-n win1" in result.blockers[0].fix
+    assert "vms1" in result.blockers[1].message
+
+
+@pytest.mark.parametrize("key", ["omsagent", "omsAgent", "OMSAGENT"])
+def test_addon_keys_match_case_insensitively(key):
+    mc = cluster(addonProfiles={key: {"enabled": True}})
+    result = preflight.check_enable(mc, READY, "rg", "c")
+    assert codes(result) == ["IncompatibleAddon"]
+    assert "--addons monitoring" in result.blockers[0].fix
+
+
+def test_disabled_addon_does_not_block():
+    mc = cluster(addonProfiles={"azurepolicy": {"enabled": False}, "azureKeyvaultSecretsProvider": {"enabled": True}})
+    assert preflight.check_enable(mc, READY, "rg", "c").ok
+
+
+@pytest.mark.parametrize("props, display", [
+    ({"addonProfiles": {"ingressApplicationGateway": {"enabled": True}}}, "Application gateway"),
+    ({"addonProfiles": {"aciConnectorLinux": {"enabled": True}}}, "Virtual nodes"),
+    ({"addonProfiles": {"azurepolicy": {"enabled": True}}}, "Azure Policy"),
+    ({"addonProfiles": {"httpApplicationRouting": {"enabled": True}}}, "HTTP application routing"),
+    ({"ingressProfile": {"webAppRouting": {"enabled": True}}}, "Application routing"),
+    ({"aiToolchainOperatorProfile": {"enabled": True}}, "AI toolchain operator"),
+    ({"metricsProfile": {"costAnalysis": {"enabled": True}}}, "cost analysis"),
+    ({"azureMonitorProfile": {"containerInsights": {"enabled": True}}}, "Container Insights"),
+])
+def test_every_incompatible_addon_in_the_table_blocks(props, display):
+    result = preflight.check_enable(cluster(**props), READY, "rg", "c")
+    assert codes(result) == ["IncompatibleAddon"]
+    assert display in result.blockers[0].message
+
+
+def test_incompatible_extensions_block_and_others_do_not():
+    env = Environment(feature_state="Registered", provider_state="Registered", extensions=[
+        {"name": "flux", "properties": {"extensionType": "microsoft.flux"}},
+        {"name": "dapr", "properties": {"extensionType": "Microsoft.Dapr"}},
+        {"name": "other", "properties": {"extensionType": "microsoft.openservicemesh"}},
+    ])
+    result = preflight.check_enable(cluster(), env, "rg", "c")
+    assert codes(result) == ["IncompatibleExtension", "IncompatibleExtension"]
+    assert "'flux' (Flux (GitOps))" in result.blockers[0].message
+    assert "k8s-extension delete" in result.blockers[1].fix
+
+
+def test_every_blocker_is_reported_at_once():
+    mc = cluster(oidcIssuerProfile=None, addonProfiles={"omsagent": {"enabled": True}},
+                 agentPoolProfiles=[{"name": "win", "osType": "Windows"}])
+    result = preflight.check_enable(mc, Environment(feature_state="NotRegistered"), "rg", "c")
+    assert codes(result) == ["FeatureNotRegistered", "OIDCIssuerDisabled", "WindowsNodePool", "IncompatibleAddon"]
+    text = preflight.format_blockers(result, "enable IMDS restriction")
+    assert text.startswith("Cannot enable IMDS restriction: 4 blocker(s) found, nothing was changed.")
+    assert text.count("Fix: ") == 4
+
+
+def test_busy_cluster_blocks_both_directions():
+    mc = cluster(provisioningState="Updating")
+    assert codes(preflight.check_enable(mc, READY, "rg", "c"))[0] == "OperationInProgress"
+    assert codes(preflight.check_disable(mc, Environment(), "rg", "c")) == ["OperationInProgress"]
+
+
+def test_pool_being_reimaged_counts_as_busy():
+    mc = cluster(agentPoolProfiles=[{"name": "p1", "provisioningState": "UpgradingNodeImageVersion"}])
+    result = preflight.check_disable(mc, Environment(), "rg", "c")
+    assert codes(result) == ["OperationInProgress"] and "p1" in result.blockers[0].message
+
+
+def test_disable_has_no_other_preconditions():
+    mc = cluster(oidcIssuerProfile=None, addonProfiles={"omsagent": {"enabled": True}})
+    assert preflight.check_disable(mc, Environment(feature_state="NotRegistered"), "rg", "c").ok
+
+
+def test_workload_identity_off_warns_but_does_not_block():
+    mc = cluster(securityProfile={})
+    result = preflight.check_enable(mc, READY, "rg", "c")
+    assert result.ok
+    assert [w.code for w in result.warnings] == ["WorkloadIdentityDisabled"]
+    assert "--enable-workload-identity" in result.warnings[0].fix
+
+
+def test_create_requires_the_oidc_issuer_in_the_body():
+    body = {"location": "westus2", "properties": {"agentPoolProfiles": [{"name": "nodepool1", "osType": "Linux"}]}}
+    result = preflight.check_create(body, READY, "rg", "c")
+    assert codes(result) == ["OIDCIssuerRequired"]
+    assert "--enable-oidc-issuer" in result.blockers[0].message
+
+
+def test_create_with_incompatible_addon_is_refused():
+    body = {"properties": {"oidcIssuerProfile": {"enabled": True}, "addonProfiles": {"omsagent": {"enabled": True}}}}
+    assert codes(preflight.check_create(body, READY, "rg", "c")) == ["IncompatibleAddon"]
+
+
+def test_pod_link_local_access_defaults_to_imds():
+    assert preflight.pod_link_local_access(cluster()) == "IMDS"
+    assert not preflight.is_restricted(cluster())
+    assert preflight.is_restricted(cluster(networkProfile={"podLinkLocalAccess": "None"}))
