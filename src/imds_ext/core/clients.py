@@ -22,12 +22,13 @@ ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
 class ArmSettings:
     endpoint: str
     subscription_id: str
+    audience: Optional[str] = None  # az's cloud says it; standalone, the endpoint is the audience
 
     @property
     def scope(self) -> str:
-        # The ARM endpoint is also its token audience (management.azure.com, the sovereign clouds and
+        # The ARM endpoint is also a valid token audience (management.azure.com, the sovereign clouds and
         # the emulator alike).
-        return self.endpoint.rstrip("/") + constants.ARM_SCOPE_SUFFIX
+        return (self.audience or self.endpoint).rstrip("/") + constants.ARM_SCOPE_SUFFIX
 
 
 def _azure_cli_default_subscription() -> Optional[str]:
