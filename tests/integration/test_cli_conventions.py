@@ -1,0 +1,64 @@
+"""az's conventions: help on every command, output formats, credentials, secrets never shown."""
+import pytest
+
+from integration_support import RG
+
+COMMANDS = ["aks create", "aks update", "aks upgrade", "aks show", "aks list", "aks nodepool upgrade",
+            "aks imds-restriction show", "feature register", "feature unregister", "feature show", "feature list",
+            "provider register", "provider unregister", "provider show", "group create", "group show",
+            "emulator start", "demo"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_examples(az_imds, command):
+    r = az_imds(*command.split(), "--help")
+    assert r.code == 0
+    assert "Examples" in r.out, command
+
+
+def test_update_help_lists_both_flags(az_imds):
+    out = az_imds("aks", "update", "--help").out
+    assert "--enable-imds-restriction" in out and "--disable-imds-restriction" in out
+    assert "--skip-node-image-upgrade" in out
+
+
+def test_unknown_argument_is_a_usage_error(az_imds):
+    assert az_imds("aks", "show", "-g", "x", "-n", "y", "--bogus").code == 2
+
+
+def test_subscription_is_required(az_imds, cli_env):
+    env = {k: v for k, v in cli_env.items() if k != "AZURE_SUBSCRIPTION_ID"}
+    r = az_imds("aks", "list", env=env)
+    assert r.code == 1 and "--subscription" in r.err
+
+
+def test_subscription_flag_overrides_the_environment(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds("aks", "list", "--subscription", "11111111-1111-1111-1111-111111111111")
+    assert r.code != 0  # the emulator knows only its own subscription
+    assert az_imds("aks", "list", "--subscription", admin.sub, "--query", "[].name").json == ["c1"]
+
+
+def test_wrong_secret_is_an_authentication_error(az_imds, cli_env, admin):
+    env = dict(cli_env, AZURE_CLIENT_SECRET="wrong")
+    r = az_imds("aks", "list", env=env)
+    assert r.code == 1
+    assert "wrong" not in r.err
+
+
+def test_output_formats(az_imds, admin, seed_cluster):
+    seed_cluster()
+    assert "\nname: c1\n" in az_imds("aks", "show", "-g", RG, "-n", "c1", "-o", "yaml").out
+    assert az_imds("aks", "show", "-g", RG, "-n", "c1", "-o", "none").out == ""
+    assert az_imds("aks", "show", "-g", RG, "-n", "c1", "-o", "tsv", "--query", "[name, location]").out.split() == \
+        ["c1", "westus2"]
+
+
+def test_debug_never_shows_the_secret_or_a_token(az_imds, cli_env, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes", "--debug")
+    assert r.code == 0, r.err[-2000:]
+    text = r.out + r.err
+    assert cli_env["AZURE_CLIENT_SECRET"] not in text
+    assert "eyJ" not in text  # no JWT (header, payload or the whole token)
+    assert "Authorization" not in text or "REDACTED" in text

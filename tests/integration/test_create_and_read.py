@@ -1,0 +1,104 @@
+"""`aks create`, the reads, and the readiness report, through the real CLI."""
+from integration_support import FEATURE, RG
+
+
+def test_create_with_restriction_requires_the_oidc_issuer(az_imds, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}], features={FEATURE: "Registered"})
+    r = az_imds("aks", "create", "-g", RG, "-n", "new1", "--enable-imds-restriction", "--yes")
+    assert r.code == 1
+    assert "--enable-oidc-issuer" in r.err and "cannot be turned off" in r.err
+    assert admin.requests("PUT") == []
+
+
+def test_create_with_restriction_refuses_an_unregistered_feature(az_imds, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}])
+    r = az_imds("aks", "create", "-g", RG, "-n", "new1", "--enable-oidc-issuer", "--enable-imds-restriction")
+    assert r.code == 1 and "FeatureNotRegistered" in r.err
+    assert admin.requests("PUT") == []
+
+
+def test_create_with_restriction_and_an_incompatible_addon_is_refused(az_imds, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}], features={FEATURE: "Registered"})
+    r = az_imds("aks", "create", "-g", RG, "-n", "new1", "--enable-oidc-issuer", "--enable-imds-restriction",
+                "--enable-addons", "monitoring")
+    assert r.code == 1 and "Container Insights" in r.err
+    assert admin.requests("PUT") == []
+
+
+def test_create_restricted_cluster_whose_new_nodes_enforce_it(az_imds, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}], features={FEATURE: "Registered"})
+    r = az_imds("aks", "create", "-g", RG, "-n", "new1", "--enable-oidc-issuer", "--enable-workload-identity",
+                "--enable-imds-restriction", "--node-count", "2", "--tags", "env=ci", "team")
+    assert r.code == 0, r.err
+    mc = r.json
+    assert mc["networkProfile"]["podLinkLocalAccess"] == "None"
+    assert mc["provisioningState"] == "Succeeded"
+    assert mc["location"] == "westus2"  # the resource group's, as az does
+    assert mc["tags"] == {"env": "ci", "team": ""}
+    assert mc["agentPoolProfiles"][0]["count"] == 2
+    assert admin.nodes(RG, "new1") == {"nodepool1": "None"}
+    assert admin.requests("POST", "/upgradeNodeImageVersion") == []  # new nodes need no reimage
+
+
+def test_create_plain_cluster_with_az_defaults(az_imds, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "eastus"}])
+    r = az_imds("aks", "create", "-g", RG, "-n", "plain", "-l", "westus2")
+    assert r.code == 0, r.err
+    mc = r.json
+    assert mc["location"] == "westus2"
+    assert mc["agentPoolProfiles"][0]["count"] == 3 and mc["agentPoolProfiles"][0]["mode"] == "System"
+    assert mc["networkProfile"].get("podLinkLocalAccess", "IMDS") == "IMDS"
+
+
+def test_create_existing_cluster_is_an_error(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds("aks", "create", "-g", RG, "-n", "c1")
+    assert r.code == 1 and "already exists" in r.err
+    assert admin.requests("PUT") == []
+
+
+def test_create_in_a_missing_resource_group_exits_3(az_imds, admin):
+    r = az_imds("aks", "create", "-g", "nogroup", "-n", "c")
+    assert r.code == 3 and "nogroup" in r.err
+
+
+def test_show_list_and_query(az_imds, admin, seed_cluster):
+    seed_cluster()
+    assert az_imds("aks", "show", "-g", RG, "-n", "c1", "--query", "name", "-o", "tsv").out.strip() == "c1"
+    listed = az_imds("aks", "list", "-g", RG, "--query", "[].name").json
+    assert listed == ["c1"]
+    assert az_imds("aks", "list", "--query", "length(@)").json == 1
+    table = az_imds("aks", "list", "-o", "table")
+    assert table.code == 0 and "c1" in table.out
+    assert az_imds("aks", "show", "-g", RG, "-n", "missing").code == 3
+
+
+def test_imds_restriction_show_reports_state_blockers_and_plans(az_imds, admin, seed_cluster):
+    seed_cluster(feature="NotRegistered", addonProfiles={"azurepolicy": {"enabled": True}})
+    report = az_imds("aks", "imds-restriction", "show", "-g", RG, "-n", "c1").json
+    assert report["podLinkLocalAccess"] == "IMDS" and report["restricted"] is False
+    assert report["feature"] == {"name": FEATURE, "state": "NotRegistered"}
+    assert report["provider"]["registrationState"] == "Registered"
+    assert report["oidcIssuer"] == {"enabled": True}
+    assert [p["name"] for p in report["pools"]] == ["nodepool1", "userpool"]
+    assert report["canEnable"] is False
+    assert [b["code"] for b in report["blockers"]] == ["FeatureNotRegistered", "IncompatibleAddon"]
+    assert all(b["fix"] for b in report["blockers"])
+    assert [p["name"] for p in report["ifEnabled"]["reimage"]] == ["nodepool1", "userpool"]
+    assert report["ifDisabled"]["changesCluster"] is False
+    assert admin.requests("PUT") == [] and admin.requests("POST") == []
+
+
+def test_upgrade_requires_node_image_only(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds("aks", "upgrade", "-g", RG, "-n", "c1", "--yes")
+    assert r.code == 2 and "--node-image-only" in r.err
+    assert admin.requests("POST") == []
+
+
+def test_nodepool_upgrade_reimages_one_pool(az_imds, admin, seed_cluster):
+    seed_cluster(networkProfile={"networkPlugin": "azure", "podLinkLocalAccess": "None"},
+                 nodes={"nodepool1": {"podLinkLocalAccess": "IMDS"}, "userpool": {"podLinkLocalAccess": "IMDS"}})
+    r = az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only")
+    assert r.code == 0, r.err
+    assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "None"}

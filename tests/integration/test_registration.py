@@ -1,0 +1,53 @@
+"""`feature` and `provider` commands print what `az feature` / `az provider` print."""
+from integration_support import FEATURE
+
+NS = ("--namespace", "Microsoft.ContainerService")
+
+
+def test_feature_register_warns_like_az_and_returns_the_feature(az_imds, admin):
+    r = az_imds("feature", "register", *NS, "--name", "IMDSRestrictionPreview")
+    assert r.code == 0, r.err
+    assert ("Once the feature 'IMDSRestrictionPreview' is registered, invoking 'az provider register -n "
+            "Microsoft.ContainerService' is required to get the change propagated") in r.err
+    feature = r.json
+    assert feature["name"] == FEATURE
+    assert feature["type"] == "Microsoft.Features/providers/features"
+    assert feature["properties"]["state"] in ("Registering", "Registered")
+
+
+def test_feature_register_wait_reaches_registered(az_imds, admin):
+    admin._call("PUT", "/config", {"registrationDelaySeconds": 1})
+    r = az_imds("feature", "register", *NS, "--name", "IMDSRestrictionPreview", "--wait",
+                "--query", "properties.state", "-o", "tsv")
+    assert r.code == 0, r.err
+    assert r.out.strip() == "Registered"
+    shown = az_imds("feature", "show", *NS, "--name", "IMDSRestrictionPreview", "--query", "properties.state",
+                    "-o", "tsv")
+    assert shown.out.strip() == "Registered"
+
+
+def test_feature_list_and_unknown_feature(az_imds, admin):
+    names = az_imds("feature", "list", *NS, "--query", "[].name").json
+    assert FEATURE in names
+    everything = az_imds("feature", "list", "--query", "length(@)").json
+    assert everything >= len(names)
+    r = az_imds("feature", "show", *NS, "--name", "NoSuchFeature")
+    assert r.code == 3 and "NoSuchFeature" in r.err
+
+
+def test_provider_register_prints_nothing_on_stdout(az_imds, admin):
+    admin.seed(providers={"Microsoft.ContainerService": "NotRegistered"})
+    admin._call("PUT", "/config", {"registrationDelaySeconds": 30})
+    r = az_imds("provider", "register", *NS)
+    assert r.code == 0 and r.out == ""
+    assert "Registering is still on-going. You can monitor using 'az provider show -n Microsoft.ContainerService'" \
+        in r.err
+    shown = az_imds("provider", "show", *NS, "--query", "registrationState", "-o", "tsv")
+    assert shown.out.strip() == "Registering"
+
+
+def test_provider_register_wait(az_imds, admin):
+    admin.seed(providers={"Microsoft.ContainerService": "NotRegistered"})
+    r = az_imds("provider", "register", *NS, "--wait")
+    assert r.code == 0 and r.out == "" and "on-going" not in r.err
+    assert az_imds("provider", "show", *NS, "--query", "registrationState", "-o", "tsv").out.strip() == "Registered"

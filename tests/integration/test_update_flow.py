@@ -1,0 +1,269 @@
+"""`az-imds aks update --enable/--disable-imds-restriction`: every step and branch of the flow."""
+import os
+import pty
+import subprocess
+import sys
+
+from integration_support import RG
+
+UPDATE = ("aks", "update", "-g", RG, "-n", "c1")
+
+
+def puts(admin):
+    return admin.requests("PUT", "/managedClusters/")
+
+
+def test_both_flags_is_a_usage_error_with_no_request(az_imds, admin):
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--disable-imds-restriction", "--yes")
+    assert r.code == 2
+    assert "Cannot specify --enable-imds-restriction and --disable-imds-restriction at the same time." in r.err
+    assert admin.requests() == []
+
+
+def test_neither_flag_is_a_usage_error(az_imds, admin):
+    r = az_imds(*UPDATE, "--yes")
+    assert r.code == 2
+    assert "--enable-imds-restriction or --disable-imds-restriction" in r.err
+    assert admin.requests() == []
+
+
+def test_malformed_custom_headers_is_a_usage_error(az_imds, admin):
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--aks-custom-headers", "garbage", "--yes")
+    assert r.code == 2 and "Key1=Value1" in r.err
+    assert admin.requests() == []
+
+
+def test_missing_cluster_exits_3(az_imds, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}])
+    r = az_imds("aks", "update", "-g", RG, "-n", "nope", "--enable-imds-restriction", "--yes")
+    assert r.code == 3
+    assert "nope" in r.err
+
+
+def test_enable_changes_the_cluster_and_the_nodes(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 0, r.err
+    assert r.json["networkProfile"]["podLinkLocalAccess"] == "None"
+    # The nodes enforce it: every pool was reimaged.
+    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    upgrades = admin.requests("POST", "/upgradeNodeImageVersion")
+    assert sorted(e["path"].rsplit("/", 2)[1] for e in upgrades) == ["nodepool1", "userpool"]
+    # One PUT, guarded by the ETag read at the start.
+    [put] = puts(admin)
+    assert put["headers"].get("If-Match")
+    shown = az_imds("aks", "show", "-g", RG, "-n", "c1", "--query", "networkProfile.podLinkLocalAccess", "-o", "tsv")
+    assert shown.out.strip() == "None"
+
+
+def test_the_update_keeps_every_field_known_or_not(az_imds, admin, seed_cluster, emulator):
+    seed_cluster(futureFeatureProfile={"knob": {"deep": [1, 2, 3]}},
+                 networkProfile={"networkPlugin": "azure", "networkPluginMode": "overlay", "podCidr": "10.244.0.0/16"})
+    before = az_imds("aks", "show", "-g", RG, "-n", "c1").json
+    assert az_imds(*UPDATE, "--enable-imds-restriction", "--yes", "--skip-node-image-upgrade").code == 0
+    after = az_imds("aks", "show", "-g", RG, "-n", "c1").json
+    assert after["futureFeatureProfile"] == {"knob": {"deep": [1, 2, 3]}}
+    assert after["networkProfile"] == dict(before["networkProfile"], podLinkLocalAccess="None")
+    changing = {"networkProfile", "eTag", "provisioningState", "agentPoolProfiles"}
+    assert {k: v for k, v in after.items() if k not in changing} == \
+        {k: v for k, v in before.items() if k not in changing}
+
+
+def test_disable_is_the_mirror_image(az_imds, admin, seed_cluster):
+    seed_cluster(networkProfile={"networkPlugin": "azure", "podLinkLocalAccess": "None"})
+    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    r = az_imds(*UPDATE, "--disable-imds-restriction", "--yes")
+    assert r.code == 0, r.err
+    assert r.json["networkProfile"]["podLinkLocalAccess"] == "IMDS"
+    assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}
+
+
+def test_already_in_the_desired_state_sends_no_put(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds(*UPDATE, "--disable-imds-restriction", "--yes")
+    assert r.code == 0
+    assert "already disabled" in r.err
+    assert puts(admin) == [] and admin.requests("POST") == []
+
+
+def test_feature_not_registered_is_refused_client_side(az_imds, admin, seed_cluster):
+    seed_cluster(feature="NotRegistered")
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1
+    assert "FeatureNotRegistered" in r.err
+    assert "az-imds feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview" in r.err
+    assert "nothing was changed" in r.err
+    assert puts(admin) == []
+
+
+def test_custom_feature_header_works_without_registration(az_imds, admin, seed_cluster):
+    seed_cluster(feature="NotRegistered")
+    header = "AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview"
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--aks-custom-headers", header, "--yes")
+    assert r.code == 0, r.err
+    [put] = puts(admin)
+    assert put["headers"]["AKSHTTPCustomFeatures"] == "Microsoft.ContainerService/IMDSRestrictionPreview"
+    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+
+
+def test_oidc_issuer_off_blocks_and_enable_oidc_issuer_fixes_it(az_imds, admin, seed_cluster):
+    seed_cluster(oidc=False)
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1 and "OIDCIssuerDisabled" in r.err and "--enable-oidc-issuer" in r.err
+    assert puts(admin) == []
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--enable-oidc-issuer", "--yes")
+    assert r.code == 0, r.err
+    assert r.json["oidcIssuerProfile"]["enabled"] is True
+    assert r.json["networkProfile"]["podLinkLocalAccess"] == "None"
+
+
+def test_every_blocker_is_named_at_once(az_imds, admin, seed_cluster):
+    seed_cluster(
+        feature="NotRegistered", oidc=False,
+        pools=[{"name": "nodepool1", "count": 1, "osType": "Linux", "mode": "System", "vmSize": "Standard_DS2_v2"},
+               {"name": "win1", "count": 1, "osType": "Windows", "mode": "User", "vmSize": "Standard_DS2_v2"}],
+        addonProfiles={"OMSAgent": {"enabled": True}, "azurePolicy": {"enabled": True}},
+        extensions=[("flux", "microsoft.flux")])
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1
+    for expected in ("FeatureNotRegistered", "OIDCIssuerDisabled", "Node pool 'win1' runs Windows",
+                     "Container Insights", "Azure Policy", "Cluster extension 'flux' (Flux (GitOps))"):
+        assert expected in r.err
+    assert "6 blocker(s)" in r.err
+    assert puts(admin) == []
+
+
+def test_virtual_machines_pool_blocks(az_imds, admin, seed_cluster):
+    seed_cluster(pools=[{"name": "vmpool", "count": 1, "osType": "Linux", "mode": "System",
+                         "type": "VirtualMachines", "vmSize": "Standard_DS2_v2"}])
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1 and "VirtualMachines" in r.err and puts(admin) == []
+
+
+def test_workload_identity_off_warns_and_proceeds(az_imds, admin, seed_cluster):
+    seed_cluster(workload_identity=False)
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 0, r.err
+    assert "Workload identity is off" in r.err and "--enable-workload-identity" in r.err
+
+
+def test_no_terminal_and_no_yes_fails_before_any_change(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds(*UPDATE, "--enable-imds-restriction")
+    assert r.code == 1
+    assert "--yes" in r.err and "Nothing was changed" in r.err
+    assert puts(admin) == []
+
+
+def _run_on_a_terminal(cli_env, args, answer):
+    """Run az-imds with a pseudo-terminal as stdin and type `answer` at the prompt."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *args], stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env, text=True)
+    os.close(slave)
+    os.write(master, answer.encode() + b"\n")
+    out, err = proc.communicate(timeout=120)
+    prompt = b""
+    try:
+        while True:
+            chunk = os.read(master, 4096)
+            if not chunk:
+                break
+            prompt += chunk
+    except OSError:
+        pass
+    os.close(master)
+    return proc.returncode, out, err + prompt.decode(errors="replace")
+
+
+def test_answering_no_at_the_prompt_changes_nothing(cli_env, admin, seed_cluster):
+    seed_cluster()
+    code, _out, err = _run_on_a_terminal(cli_env, list(UPDATE) + ["--enable-imds-restriction"], "n")
+    assert code == 0
+    assert "Cancelled" in err
+    assert puts(admin) == []
+
+
+def test_answering_yes_at_the_prompt_proceeds(cli_env, admin, seed_cluster):
+    seed_cluster()
+    code, out, err = _run_on_a_terminal(cli_env, list(UPDATE) + ["--enable-imds-restriction"], "y")
+    assert code == 0, err
+    assert len(puts(admin)) == 1
+    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+
+
+def test_skip_node_image_upgrade_leaves_the_nodes_and_says_how_to_finish(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--skip-node-image-upgrade", "--yes")
+    assert r.code == 0, r.err
+    assert r.json["networkProfile"]["podLinkLocalAccess"] == "None"
+    assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}  # not enforced yet
+    finish = f"az-imds aks upgrade -g {RG} -n c1 --node-image-only --yes"
+    assert finish in r.err
+    r = az_imds(*finish.split()[1:])
+    assert r.code == 0, r.err
+    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+
+
+def test_no_wait_returns_at_once_and_says_how_to_finish(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin._call("PUT", "/config", {"lroDelaySeconds": 2})
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--no-wait", "--yes")
+    assert r.code == 0, r.err
+    assert r.out.strip() == ""
+    assert "aks upgrade -g rg1 -n c1 --node-image-only --yes" in r.err
+    assert admin.requests("POST", "/upgradeNodeImageVersion") == []
+
+
+def test_a_concurrent_change_is_retried_not_overwritten(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.fault(method="PUT", path="/managedClusters/c1$", status=412, count=1)
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 0, r.err
+    assert "changed while we were updating it" in r.err
+    assert len(puts(admin)) == 2
+    assert len(admin.requests("GET", "/managedClusters/c1")) >= 2  # read again before the second PUT
+
+
+def test_a_cluster_that_keeps_changing_is_an_error(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.fault(method="PUT", path="/managedClusters/c1$", status=412, count=10)
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1
+    assert "kept changing" in r.err
+    assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}
+
+
+def test_if_match_with_a_stale_etag_fails_without_change(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--if-match", "stale-etag", "--yes")
+    assert r.code == 1
+    assert "stale-etag" in r.err
+    shown = az_imds("aks", "show", "-g", RG, "-n", "c1", "--query", "networkProfile.podLinkLocalAccess", "-o", "tsv")
+    assert shown.out.strip() == "IMDS"
+
+
+def test_if_match_with_the_current_etag_proceeds(az_imds, admin, seed_cluster):
+    seed_cluster()
+    etag = az_imds("aks", "show", "-g", RG, "-n", "c1", "--query", "eTag", "-o", "tsv").out.strip()
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--if-match", etag, "--yes")
+    assert r.code == 0, r.err
+    assert puts(admin)[0]["headers"]["If-Match"] == etag
+
+
+def test_a_failed_reimage_names_the_pool_and_the_retry(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.fault(method="POST", path="/agentPools/userpool/upgradeNodeImageVersion", status=400, count=1,
+                body={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated failure."})
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1
+    assert "userpool" in r.err and "Simulated failure" in r.err
+    assert "aks upgrade -g rg1 -n c1 --node-image-only --yes" in r.err
+    assert admin.nodes(RG, "c1")["nodepool1"] == "None"
+
+
+def test_transient_server_errors_are_retried_by_the_pipeline(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.fault(method="GET", path="/managedClusters/c1$", status=503, retryAfter=0, count=1)
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 0, r.err
