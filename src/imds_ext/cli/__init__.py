@@ -41,6 +41,7 @@ class ImdsCommandsLoader(CLICommandsLoader):
         handler = self._get_op_handler(operation)
         if "cmd" in inspect.signature(handler).parameters:
             def _handler(command_args, _command=command):
+                command_args.pop("cmd", None)  # registered as ignored, so argparse leaves a placeholder
                 return handler(_command, **command_args)
             command.handler = _handler
         return command

@@ -1,13 +1,15 @@
 """Builds the ARM clients for a command from the environment (standalone CLI)."""
 from knack.events import EVENT_CLI_POST_EXECUTE
 
-from imds_ext.core.clients import ArmClients, resolve_settings
+from imds_ext.core.clients import ArmClients, default_credential, resolve_settings
 from imds_ext.core.registration import Registrations
 from imds_ext.core.service import ImdsRestrictionService
 
 
 def cf_arm(cli_ctx, subscription=None) -> ArmClients:
-    clients = ArmClients(resolve_settings(subscription))
+    # `core.instance_discovery` as az spells it: `az-imds` config file or AZIMDS_CORE_INSTANCE_DISCOVERY.
+    discovery = cli_ctx.config.getboolean("core", "instance_discovery", fallback=True)
+    clients = ArmClients(resolve_settings(subscription), credential=default_credential(discovery))
     # Close the clients' HTTP sessions when the CLI is done with this invocation.
     cli_ctx.register_event(EVENT_CLI_POST_EXECUTE, lambda _cli, **_kwargs: clients.close())
     return clients

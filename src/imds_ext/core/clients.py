@@ -57,14 +57,17 @@ def resolve_settings(subscription: Optional[str] = None) -> ArmSettings:
     return ArmSettings(endpoint=endpoint.rstrip("/"), subscription_id=sub)
 
 
-def default_credential():
+def default_credential(instance_discovery: bool = True):
     """azure-identity's chain: environment service principal, workload identity, managed identity, Azure CLI.
 
     Interactive browser login is left out: this tool must never block on a prompt in CI.
+    `instance_discovery=False` (az's `core.instance_discovery=false`) trusts an authority host that
+    login.microsoftonline.com does not know: Azure Stack, ADFS, the local emulator.
     """
     from azure.identity import DefaultAzureCredential
 
-    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True,
+                                  disable_instance_discovery=not instance_discovery)
 
 
 class ArmClients:
@@ -72,7 +75,7 @@ class ArmClients:
 
     def __init__(self, settings: ArmSettings, credential: Any = None, **client_kwargs: Any):
         self.settings = settings
-        self.credential = credential or default_credential()
+        self.credential = credential if credential is not None else default_credential()
         self._kwargs = dict(
             base_url=settings.endpoint,
             credential_scopes=[settings.scope],
