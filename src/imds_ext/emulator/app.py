@@ -1,0 +1,123 @@
+"""The WSGI application: faults, routing, authentication, api-version checks, error rendering, request log."""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+from werkzeug.wrappers import Request, Response
+
+from imds_ext.emulator import urls
+from imds_ext.emulator.admin import Faults, RequestLog
+from imds_ext.emulator.auth import TokenError, TokenService
+from imds_ext.emulator.constants import (
+    AKS_API_VERSIONS, AKS_OPERATION_API_VERSIONS, EXTENSIONS_API_RANGE, parse_version,
+)
+from imds_ext.emulator.errors import EmulatorError
+from imds_ext.emulator.responses import Ctx, json_response, render_error
+
+log = logging.getLogger(__name__)
+_LOOPBACK = ("127.", "::1", "::ffff:127.")
+
+
+def check_api_version(rule, value) -> None:
+    """Raise the ARM 400 for a missing or unknown api-version under `rule` (see urls.py)."""
+    if rule is None:
+        return
+    kind, resource_type = rule
+    if not value:
+        raise EmulatorError(400, "MissingApiVersionParameter",
+                            "The api-version query parameter (?api-version=) is required for all requests.")
+    parsed = parse_version(value)
+    if parsed is None:
+        raise EmulatorError(400, "InvalidApiVersionParameter", f"The api-version '{value}' is invalid. The "
+                            "supported versions have the format 'YYYY-MM-DD' or 'YYYY-MM-DD-preview'.")
+    if kind == "aks":
+        known = AKS_API_VERSIONS
+    elif kind == "aks-operation":
+        known = AKS_OPERATION_API_VERSIONS
+    elif kind == "extensions":
+        if EXTENSIONS_API_RANGE[0] <= parsed[0] <= EXTENSIONS_API_RANGE[1]:
+            return
+        known = {f"{EXTENSIONS_API_RANGE[0]}", f"{EXTENSIONS_API_RANGE[1]}"}
+    else:
+        return
+    if value not in known:
+        newest = ", ".join(sorted(known, reverse=True)[:12])
+        raise EmulatorError(400, "NoRegisteredProviderFound", f"No registered resource provider found for API "
+                            f"version '{value}' and type '{resource_type}'. The supported api-versions are "
+                            f"'{newest}, ...'.")
+
+
+class EmulatorApp:
+    def __init__(self, backend, base_url_getter):
+        self.backend = backend
+        self.base_url = base_url_getter
+        self.tokens = TokenService(base_url_getter)
+        self.log = RequestLog()
+        self.faults = Faults()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        response = self.dispatch(request)
+        if not request.path.startswith(urls.ADMIN_PREFIX):
+            self.log.add(request, response.status_code)
+        return response(environ, start_response)
+
+    def _apply_fault(self, request: Request, ctx: Ctx):
+        fault = self.faults.match(request.method, request.path)
+        if fault is None:
+            return None
+        if fault.get("delaySeconds"):
+            time.sleep(float(fault["delaySeconds"]))
+        if fault.get("drop"):
+            sock = request.environ.get("werkzeug.socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            raise ConnectionAbortedError("fault injection: connection dropped")
+        ctx.failure = fault.get("failOperation")
+        if fault.get("status"):
+            status = int(fault["status"])
+            headers = dict(fault.get("headers") or {})
+            if fault.get("retryAfter") is not None:
+                headers["Retry-After"] = str(fault["retryAfter"])
+            body = fault.get("body")
+            if body is None:
+                body = {"error": {"code": "InjectedFault",
+                                  "message": f"Fault injected by the emulator: HTTP {status}."}}
+            return json_response(body, status, headers)
+        return None
+
+    def dispatch(self, request: Request) -> Response:
+        ctx = Ctx(request, self, request.args.get("api-version"))
+        try:
+            route, params = urls.match(request.method, request.path)
+            if route is None:
+                if params:
+                    raise EmulatorError(405, "MethodNotAllowed", f"The requested resource does not support http "
+                                        f"method '{request.method}'.")
+                raise EmulatorError(404, "NotFound", f"The emulator has no resource at '{request.path}'.")
+            if route.auth == "admin":
+                if not (request.remote_addr or "").startswith(_LOOPBACK):
+                    raise EmulatorError(403, "Forbidden", "The emulator admin API answers loopback clients only.")
+            else:
+                injected = self._apply_fault(request, ctx)
+                if injected is not None:
+                    return injected
+            if route.auth == "arm":
+                self.tokens.validate(request.headers.get("Authorization"))
+            check_api_version(route.api, ctx.api_version)
+            return route.handler(ctx, **params)
+        except EmulatorError as e:
+            return render_error(e)
+        except TokenError as e:
+            return json_response(e.body(), e.status, {"Cache-Control": "no-store"})
+        except ConnectionAbortedError:
+            raise
+        except Exception:  # a bug in the emulator: say so in ARM's words, keep serving
+            log.exception("emulator error on %s %s", request.method, request.path)
+            return render_error(EmulatorError(500, "InternalServerError", "The emulator failed to process the "
+                                              "request; see its log."))

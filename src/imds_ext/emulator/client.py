@@ -1,0 +1,54 @@
+"""A tiny client of the admin API for tests and benchmarks (requests, verifying TLS against the emulator CA)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import requests
+
+from imds_ext.emulator.constants import ADMIN_PREFIX, WELL_KNOWN_SUBSCRIPTION_ID
+
+
+class AdminClient:
+    def __init__(self, endpoint: str, ca_bundle_path: str, session: Optional[requests.Session] = None):
+        self.base = endpoint.rstrip("/") + ADMIN_PREFIX
+        self.session = session or requests.Session()
+        # Per request, not session.verify: requests lets REQUESTS_CA_BUNDLE override a session's setting.
+        self.verify = ca_bundle_path
+
+    @classmethod
+    def for_emulator(cls, emu) -> "AdminClient":
+        return cls(emu.arm_endpoint, emu.ca_bundle_path)
+
+    def _call(self, method: str, path: str, json=None):
+        resp = self.session.request(method, self.base + path, json=json, timeout=30, verify=self.verify)
+        resp.raise_for_status()
+        return resp.json() if resp.content else None
+
+    def reset(self):
+        return self._call("POST", "/reset")
+
+    def requests(self) -> list:
+        return self._call("GET", "/requests")
+
+    def clear_requests(self):
+        return self._call("DELETE", "/requests")
+
+    def seed(self, doc: dict):
+        return self._call("POST", "/seed", doc)
+
+    def nodes(self, resource_group: str, cluster: str, subscription: str = WELL_KNOWN_SUBSCRIPTION_ID) -> dict:
+        return self._call("GET", f"/nodes/{subscription}/{resource_group}/{cluster}")
+
+    def config(self, lro_delay: Optional[float] = None, registration_delay: Optional[float] = None) -> dict:
+        body = {k: v for k, v in (("lroDelaySeconds", lro_delay), ("registrationDelaySeconds", registration_delay))
+                if v is not None}
+        return self._call("PUT", "/config", body)
+
+    def fault(self, **spec) -> list:
+        return self._call("POST", "/faults", spec)
+
+    def clear_faults(self):
+        return self._call("DELETE", "/faults")
+
+    def state(self) -> dict:
+        return self._call("GET", "/state")

@@ -1,0 +1,139 @@
+"""Server lifecycle: TLS, the background HTTPS server thread, the env file, the state file, run_forever."""
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import signal
+import tempfile
+import threading
+from typing import Callable, Optional
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from imds_ext.emulator.app import EmulatorApp
+from imds_ext.emulator.constants import (
+    WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
+)
+from imds_ext.emulator.models import Backend
+from imds_ext.emulator.tls import Certificates
+
+log = logging.getLogger(__name__)
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Access lines go to the `imds_ext.emulator` logger (debug), not to stderr."""
+
+    def log_request(self, code="-", size="-"):
+        log.debug("%s %s -> %s", self.command, self.path.split("?")[0], code)
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        log.debug(format, *args)
+
+
+class Emulator:
+    """The emulator in-process: `with Emulator() as emu:` serves HTTPS on a background thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state_file: Optional[str] = None,
+                 lro_delay: float = 0.0, registration_delay: float = 0.0, cert_dir: Optional[str] = None,
+                 retry_after: Optional[int] = None):
+        self.host, self.port = host, port
+        # Loads (and checks) the state file now: a corrupt file raises StateFileError before serving.
+        self.backend = Backend(lro_delay=lro_delay, registration_delay=registration_delay, state_file=state_file,
+                               retry_after=retry_after)
+        self._own_cert_dir = cert_dir is None
+        self._cert_dir = cert_dir or tempfile.mkdtemp(prefix="imds-emulator-")
+        self._server = None
+        self._thread = None
+        self.app = EmulatorApp(self.backend, lambda: self.arm_endpoint)
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> "Emulator":
+        if self._server is not None:
+            return self
+        certs = Certificates(self._cert_dir, self.host)
+        self.ca_bundle_path = certs.ca_path
+        self._server = make_server(self.host, self.port, self.app, threaded=True,
+                                   request_handler=_RequestHandler, ssl_context=certs.server_context())
+        self._server.daemon_threads = True
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="imds-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        self._server = self._thread = None
+        self.backend.save()
+        if self._own_cert_dir:
+            shutil.rmtree(self._cert_dir, ignore_errors=True)
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- what clients need ----------------------------------------------------------------------
+    @property
+    def arm_endpoint(self) -> str:
+        return f"https://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def authority_host(self) -> str:
+        return self.arm_endpoint
+
+    def env(self) -> dict:
+        return {"AZIMDS_ARM_ENDPOINT": self.arm_endpoint, "AZURE_AUTHORITY_HOST": self.authority_host,
+                "AZURE_TENANT_ID": WELL_KNOWN_TENANT_ID, "AZURE_CLIENT_ID": WELL_KNOWN_CLIENT_ID,
+                "AZURE_CLIENT_SECRET": WELL_KNOWN_CLIENT_SECRET,
+                "AZURE_SUBSCRIPTION_ID": WELL_KNOWN_SUBSCRIPTION_ID, "REQUESTS_CA_BUNDLE": self.ca_bundle_path,
+                # MSAL validates unknown authorities against login.microsoftonline.com; like az's
+                # `core.instance_discovery=false`, this tells az-imds the emulator authority is intended.
+                "AZIMDS_CORE_INSTANCE_DISCOVERY": "false"}
+
+    def write_env_file(self, path: str) -> None:
+        lines = [f"export {k}={shlex.quote(v)}" for k, v in self.env().items()]
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".emulator-env-", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+
+
+def run_forever(host: str = "127.0.0.1", port: int = 0, state_file: Optional[str] = None,
+                env_file: Optional[str] = None, lro_delay: float = 0.0, registration_delay: float = 0.0,
+                announce: Callable[[str], None] = print) -> int:
+    """Serve until SIGINT/SIGTERM; write the env file once ready; save state on the way out. Returns 0."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Emulator(host=host, port=port, state_file=state_file, lro_delay=lro_delay,
+                      registration_delay=registration_delay) as emu:
+            if env_file:
+                emu.write_env_file(env_file)
+            announce(f"ARM emulator listening on {emu.arm_endpoint} (CA bundle: {emu.ca_bundle_path})")
+            if env_file:
+                announce(f"Environment written to {env_file}; load it with: . {shlex.quote(env_file)}")
+            if state_file:
+                announce(f"State file: {state_file}")
+            while not stop.wait(0.5):
+                pass
+            announce("Stopping the ARM emulator.")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
