@@ -1,0 +1,181 @@
+"""Managed clusters, agent pools and operations through the real ContainerServiceClient."""
+import pytest
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from emulator_support import CUSTOM, PREVIEW, SUB, cluster_body
+
+MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters"
+
+
+def create(aks, name="c1", headers=None, **kwargs):
+    return aks.managed_clusters.begin_create_or_update("rg1", name, cluster_body(**kwargs),
+                                                       headers=headers or {}).result()
+
+
+def test_create_get_list_delete_with_server_fields(aks, rg, admin):
+    body = cluster_body(futureProfile={"knob": {"deep": [1, 2]}})
+    body["properties"]["provisioningState"] = "Bogus"  # read-only: ignored
+    mc = aks.managed_clusters.begin_create_or_update(rg, "c1", body).result()
+    assert mc.provisioning_state == "Succeeded" and mc.e_tag
+    assert mc.node_resource_group == "MC_rg1_c1_westeurope"
+    assert mc.fqdn.endswith(".hcp.westeurope.azmk8s.io") and mc.power_state.code == "Running"
+    assert mc.oidc_issuer_profile.issuer_url.startswith("https://westeurope.oic.")
+    pool = mc.agent_pool_profiles[0]
+    assert pool.node_image_version.startswith("AKSUbuntu-") and pool.provisioning_state == "Succeeded"
+    assert mc.as_dict()["properties"]["futureProfile"] == {"knob": {"deep": [1, 2]}}  # unknown fields kept
+    assert [c.name for c in aks.managed_clusters.list_by_resource_group(rg)] == ["c1"]
+    assert [c.name for c in aks.managed_clusters.list()] == ["c1"]
+    aks.managed_clusters.begin_delete(rg, "c1").result()
+    with pytest.raises(ResourceNotFoundError) as e:
+        aks.managed_clusters.get(rg, "c1")
+    assert e.value.error.code == "ResourceNotFound"
+    assert "Microsoft.ContainerService/managedClusters/c1" in e.value.error.message
+
+
+def test_paths_are_case_insensitive(arm, rg, aks):
+    create(aks)
+    r = arm("GET", f"/SUBSCRIPTIONS/{SUB}/RESOURCEGROUPS/RG1/providers/microsoft.containerservice/MANAGEDCLUSTERS/C1")
+    assert r.status_code == 200 and r.json()["name"] == "c1"
+
+
+def test_put_in_missing_resource_group_is_404(aks, admin):
+    with pytest.raises(ResourceNotFoundError) as e:
+        create(aks)
+    assert e.value.error.code == "ResourceGroupNotFound"
+
+
+@pytest.mark.parametrize("mutate, code", [
+    (lambda b: b.pop("location"), "LocationRequired"),
+    (lambda b: b["properties"].update(agentPoolProfiles=[]), "InvalidParameter"),
+    (lambda b: b["properties"]["networkProfile"].update(podLinkLocalAccess="Off"), "InvalidParameter"),
+    (lambda b: b["properties"]["agentPoolProfiles"][0].update(name="Bad_Name"), "InvalidParameter"),
+])
+def test_validation_is_an_aks_400(arm, rg, mutate, code):
+    body = cluster_body()
+    mutate(body)
+    r = arm("PUT", f"{MC}/c1", json=body)
+    assert r.status_code == 400
+    assert r.json()["code"] == code and "error" not in r.json()  # the AKS unwrapped envelope
+    assert arm("GET", f"{MC}/c1").status_code == 404
+
+
+def test_ga_api_version_drops_pod_link_local_access(aks, aks_ga, rg, admin):
+    create(aks, restricted=True, headers=CUSTOM)
+    ga = aks_ga.managed_clusters.get(rg, "c1")
+    assert "podLinkLocalAccess" not in ga.as_dict()["properties"]["networkProfile"]
+    body = ga.as_dict()
+    body["properties"]["networkProfile"]["podLinkLocalAccess"] = "IMDS"  # silently ignored under GA
+    aks_ga.managed_clusters.begin_create_or_update(rg, "c1", body).result()
+    assert aks.managed_clusters.get(rg, "c1").network_profile["podLinkLocalAccess"] == "None"
+
+
+def test_default_pod_link_local_access_is_imds(arm, rg):
+    body = cluster_body()
+    del body["properties"]["networkProfile"]
+    assert arm("PUT", f"{MC}/c1", json=body).status_code == 201
+    assert arm("GET", f"{MC}/c1").json()["properties"]["networkProfile"]["podLinkLocalAccess"] == "IMDS"
+
+
+def test_etags(aks, rg, arm):
+    mc = create(aks)
+    body = cluster_body()
+    r = arm("PUT", f"{MC}/c1", json=body, headers={"If-Match": "not-the-etag"})
+    assert r.status_code == 412 and r.json()["code"] == "PreconditionFailed"
+    r = arm("PUT", f"{MC}/c1", json=body, headers={"If-None-Match": "*"})
+    assert r.status_code == 412
+    assert arm("PUT", f"{MC}/c2", json=body, headers={"If-Match": "*"}).status_code == 412
+    r = arm("PUT", f"{MC}/c1", json=body, headers={"If-Match": mc.e_tag})
+    assert r.status_code == 200 and r.json()["eTag"] != mc.e_tag
+    assert arm("PUT", f"{MC}/c1", json=body, headers={"If-None-Match": "x"}).status_code == 400
+    # and through the SDK's own match conditions
+    current = aks.managed_clusters.get(rg, "c1")
+    with pytest.raises(HttpResponseError) as e:
+        aks.managed_clusters.begin_delete(rg, "c1", etag=mc.e_tag, match_condition=MatchConditions.IfNotModified)
+    assert e.value.status_code == 412
+    aks.managed_clusters.begin_delete(rg, "c1", etag=current.e_tag,
+                                      match_condition=MatchConditions.IfNotModified).result()
+
+
+def test_operation_in_progress_is_409(aks, rg, arm, admin):
+    create(aks)
+    admin.config(lro_delay=60)
+    assert arm("PUT", f"{MC}/c1", json=cluster_body()).status_code == 200
+    r = arm("PUT", f"{MC}/c1", json=cluster_body())
+    assert r.status_code == 409 and r.json()["code"] == "OperationNotAllowed"
+    assert r.json()["message"].startswith(
+        "Operation is not allowed because there's an in progress update managed cluster operation")
+    r = arm("POST", f"{MC}/c1/agentPools/nodepool1/upgradeNodeImageVersion")
+    assert r.status_code == 409
+
+
+def test_lro_headers_and_operation_status(arm, rg, emulator, admin):
+    admin._call("PUT", "/config", {"lroDelaySeconds": 60, "retryAfterSeconds": None})  # derived Retry-After
+    r = arm("PUT", f"{MC}/c1", json=cluster_body())
+    assert r.status_code == 201 and r.json()["properties"]["provisioningState"] == "Creating"
+    op_url = r.headers["Azure-AsyncOperation"]
+    assert op_url.startswith(f"{emulator.arm_endpoint}/subscriptions/{SUB}/providers/Microsoft.ContainerService/"
+                             "locations/westeurope/operations/") and "api-version=2025-03-01" in op_url
+    assert r.headers["Retry-After"] == "60"
+    status = arm("GET", op_url.replace(emulator.arm_endpoint, "").split("?")[0], api="2016-03-30").json()
+    assert status["status"] == "InProgress" and set(status) == {"name", "status", "startTime"}
+    admin.config(lro_delay=0)
+    assert arm("GET", f"{MC}/c1").json()["properties"]["provisioningState"] == "Creating"  # due time unchanged
+
+
+def test_delete_is_202_with_both_headers_and_absent_is_204(arm, rg, aks):
+    create(aks)
+    r = arm("DELETE", f"{MC}/c1")
+    assert r.status_code == 202 and "Azure-AsyncOperation" in r.headers and "/operationresults/" in r.headers[
+        "Location"]
+    assert arm("DELETE", f"{MC}/nothing").status_code == 204
+
+
+def test_agent_pools_and_node_image_upgrade_enforce_the_setting(aks, rg, admin):
+    admin.seed({"clusters": [{"resourceGroup": rg, "name": "c1", "cluster": cluster_body(restricted=True),
+                              "nodes": {"nodepool1": {"podLinkLocalAccess": "IMDS"}}}]})
+    pools = list(aks.agent_pools.list(rg, "c1"))
+    assert [p.name for p in pools] == ["nodepool1"]
+    old_image = aks.agent_pools.get(rg, "c1", "nodepool1").node_image_version
+    assert admin.nodes(rg, "c1")["pools"]["nodepool1"]["podLinkLocalAccess"] == "IMDS"
+    aks.agent_pools.begin_upgrade_node_image_version(rg, "c1", "nodepool1").result()
+    pool = aks.agent_pools.get(rg, "c1", "nodepool1")
+    assert pool.node_image_version != old_image and pool.provisioning_state == "Succeeded"
+    assert admin.nodes(rg, "c1")["pools"]["nodepool1"]["podLinkLocalAccess"] == "None"
+
+
+def test_a_setting_change_is_not_enforced_until_the_upgrade(aks, rg, admin):
+    create(aks)
+    mc = aks.managed_clusters.get(rg, "c1")
+    mc.network_profile["podLinkLocalAccess"] = "None"
+    aks.managed_clusters.begin_create_or_update(rg, "c1", mc, headers=CUSTOM).result()
+    assert admin.nodes(rg, "c1")["pools"]["nodepool1"]["podLinkLocalAccess"] == "IMDS"
+    aks.agent_pools.begin_upgrade_node_image_version(rg, "c1", "nodepool1").result()
+    assert admin.nodes(rg, "c1")["pools"]["nodepool1"]["podLinkLocalAccess"] == "None"
+
+
+def test_pool_add_gets_the_cluster_setting_and_latest_image(aks, rg, admin):
+    create(aks, restricted=True, headers=CUSTOM)
+    pool = aks.agent_pools.begin_create_or_update(rg, "c1", "user1", {"properties": {"count": 1, "mode": "User"}})
+    assert pool.result().name == "user1"
+    assert admin.nodes(rg, "c1")["pools"]["user1"]["podLinkLocalAccess"] == "None"
+
+
+def test_failed_operation(aks, rg, admin):
+    create(aks)
+    admin.fault(method="POST", path="upgradeNodeImageVersion$",
+                failOperation={"code": "ReconcileVMSSAgentPoolFailed", "message": "boom"})
+    with pytest.raises(HttpResponseError) as e:
+        aks.agent_pools.begin_upgrade_node_image_version(rg, "c1", "nodepool1").result()
+    assert "ReconcileVMSSAgentPoolFailed" in str(e.value)
+    assert aks.agent_pools.get(rg, "c1", "nodepool1").provisioning_state == "Failed"
+
+
+def test_api_versions(arm, rg):
+    r = arm("GET", f"{MC}", api=None)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "MissingApiVersionParameter"
+    r = arm("GET", f"{MC}", api="2019-01-01")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "NoRegisteredProviderFound"
+    assert arm("GET", f"{MC}", api="banana").json()["error"]["code"] == "InvalidApiVersionParameter"
+    for version in ("2023-01-01", "2024-04-02-preview", "2025-09-02-preview", PREVIEW, "2026-08-01"):
+        assert arm("GET", MC, api=version).status_code == 200, version
