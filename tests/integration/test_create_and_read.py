@@ -86,14 +86,14 @@ def test_imds_restriction_show_reports_state_blockers_and_plans(az_imds, admin, 
     assert all(b["fix"] for b in report["blockers"])
     assert [p["name"] for p in report["ifEnabled"]["reimage"]] == ["nodepool1", "userpool"]
     assert report["ifDisabled"]["changesCluster"] is False
-    assert admin.requests("PUT") == [] and admin.requests("POST") == []
+    assert admin.requests("PUT") == [] and admin.requests("POST", "/subscriptions/") == []
 
 
 def test_upgrade_requires_node_image_only(az_imds, admin, seed_cluster):
     seed_cluster()
     r = az_imds("aks", "upgrade", "-g", RG, "-n", "c1", "--yes")
     assert r.code == 2 and "--node-image-only" in r.err
-    assert admin.requests("POST") == []
+    assert admin.requests("POST", "/subscriptions/") == []
 
 
 def test_nodepool_upgrade_reimages_one_pool(az_imds, admin, seed_cluster):

@@ -5,7 +5,6 @@ messages) and an `ArmClients`; this module knows nothing else about them.
 """
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Protocol
@@ -18,8 +17,6 @@ from imds_ext.core import constants, plan as planning, preflight
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, PreflightFailed,
                                   ResourceNotFound, ServiceIgnoredChange)
-
-logger = logging.getLogger(__name__)
 
 MAX_ETAG_ATTEMPTS = 3
 
@@ -215,8 +212,8 @@ class ImdsRestrictionService:
                 if if_match:
                     raise ImdsExtError(f"The cluster's ETag is no longer '{if_match}': it changed since you read "
                                        "it. Nothing was changed. " + _service_message(ex)) from ex
-                logger.warning("Cluster '%s' changed while we were updating it (attempt %d of %d); "
-                               "reading it again.", name, attempt, MAX_ETAG_ATTEMPTS)
+                self.ui.warn(f"Cluster '{name}' changed while we were updating it (attempt {attempt} of "
+                             f"{MAX_ETAG_ATTEMPTS}); reading it again.")
                 continue
             break
         else:
@@ -287,11 +284,10 @@ class ImdsRestrictionService:
         return self._aks.agent_pools.get(resource_group, cluster, pool)
 
     # -- create ------------------------------------------------------------------------------------------
-    def create(self, resource_group: str, name: str, body: dict, *, enable_imds_restriction=False,
-               headers: Optional[Dict[str, str]] = None, no_wait=False):
-        from azure.mgmt.containerservice.models import ManagedCluster
-
-        headers = dict(headers or {})
+    def check_create(self, resource_group: str, name: str, body, *, enable_imds_restriction=False,
+                     headers: Optional[Dict[str, str]] = None) -> None:
+        """Everything before the create PUT: the cluster must not exist, and, for IMDS restriction, preflight
+        over the body about to be sent. `azext_imds` calls it on the body az's own `aks create` built."""
         try:
             self._aks.managed_clusters.get(resource_group, name)
         except ResourceNotFoundError:
@@ -301,13 +297,22 @@ class ImdsRestrictionService:
                                f"'{self.ui.cli_name} aks update' to change it.")
         if enable_imds_restriction:
             env = preflight.Environment(feature_state=self.feature_state(), provider_state=self.provider_state(),
-                                        custom_feature_header=names_feature(headers), cli=self.ui.cli_name)
+                                        custom_feature_header=names_feature(dict(headers or {})),
+                                        cli=self.ui.cli_name)
             check = preflight.check_create(body, env, resource_group, name)
             if not check.ok:
                 raise PreflightFailed(preflight.format_blockers(check, "create the cluster with IMDS restriction"),
                                       check.blockers)
             for warning in check.warnings:
                 self.ui.warn(f"{warning.message} Fix: {warning.fix}")
+
+    def create(self, resource_group: str, name: str, body: dict, *, enable_imds_restriction=False,
+               headers: Optional[Dict[str, str]] = None, no_wait=False):
+        from azure.mgmt.containerservice.models import ManagedCluster
+
+        headers = dict(headers or {})
+        self.check_create(resource_group, name, body, enable_imds_restriction=enable_imds_restriction,
+                          headers=headers)
         poller = self._aks.managed_clusters.begin_create_or_update(
             resource_group, name, ManagedCluster(body), match_condition=MatchConditions.IfMissing, headers=headers)
         if no_wait:
