@@ -267,3 +267,13 @@ def test_transient_server_errors_are_retried_by_the_pipeline(az_imds, admin, see
     admin.fault(method="GET", path="/managedClusters/c1$", status=503, retryAfter=0, count=1)
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 0, r.err
+
+
+def test_a_service_that_ignores_the_field_is_an_error_not_a_success(az_imds, cli_env, admin, seed_cluster):
+    # A GA api-version has no podLinkLocalAccess: the service accepts the PUT and silently drops it.
+    seed_cluster()
+    env = dict(cli_env, AZIMDS_AKS_API_VERSION="2026-08-01")
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes", env=env)
+    assert r.code == 1
+    assert "accepted the update but the cluster reports podLinkLocalAccess='IMDS'" in r.err
+    assert admin.requests("POST", "/upgradeNodeImageVersion") == []

@@ -16,6 +16,7 @@ from imds_ext.core.errors import ConfigurationError
 
 ENV_ARM_ENDPOINT = "AZIMDS_ARM_ENDPOINT"
 ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
+ENV_AKS_API_VERSION = "AZIMDS_AKS_API_VERSION"
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,11 @@ class ArmClients:
     def container_service(self):
         from azure.mgmt.containerservice import ContainerServiceClient
 
-        # The preview api-version is what carries networkProfile.podLinkLocalAccess.
+        # A preview api-version is what carries networkProfile.podLinkLocalAccess; the override lets users
+        # move to a newer preview when the service retires ours.
+        api_version = os.environ.get(ENV_AKS_API_VERSION) or constants.AKS_API_VERSION
         return self._get("aks", lambda: ContainerServiceClient(
-            self.credential, self.settings.subscription_id,
-            api_version=constants.AKS_API_VERSION, **self._kwargs))
+            self.credential, self.settings.subscription_id, api_version=api_version, **self._kwargs))
 
     @property
     def features(self):

@@ -230,8 +230,8 @@ class ImdsRestrictionService:
         if preflight.pod_link_local_access(result) != plan.desired:
             raise ServiceIgnoredChange(
                 f"The service accepted the update but the cluster reports podLinkLocalAccess="
-                f"'{preflight.pod_link_local_access(result)}', not '{plan.desired}'. The api-version "
-                f"({constants.AKS_API_VERSION}) may not carry the field in this cloud.")
+                f"'{preflight.pod_link_local_access(result)}', not '{plan.desired}'. The AKS api-version in use "
+                "must be a preview that has the field (2024-04-02-preview or later); check AZIMDS_AKS_API_VERSION.")
         if not reimage:
             return UpdateOutcome(result, changed=True, reimaged=[], next_step=(
                 f"The nodes do not enforce the change until they are reimaged: run '{finish}'."))
