@@ -116,16 +116,17 @@ class ImdsRestrictionService:
         return provider.registration_state
 
     def list_extensions(self, cluster_id: str) -> List[dict]:
-        """Cluster extensions, through the SDK pipeline (auth, retries) of the resources client.
+        """Cluster extensions, through the SDK pipeline (auth, retries) of the container service client.
 
         az's core does not ship the KubernetesConfiguration SDK, so a raw request over an SDK client's
-        `send_request` keeps the extension install free of a second copy of it.
+        `send_request` keeps the extension install free of a second copy of it. Not the resources client:
+        the azure-mgmt-resource 24 that az ships makes it a multi-API client, without `send_request`.
         """
         url = (f"{cluster_id}/providers/{constants.KUBERNETES_CONFIGURATION_NAMESPACE}/extensions"
                f"?api-version={constants.KUBERNETES_CONFIGURATION_API_VERSION}")
         items: List[dict] = []
         while url:
-            response = self.clients.resources.send_request(HttpRequest("GET", url))
+            response = self._aks.send_request(HttpRequest("GET", url))
             if response.status_code == 404:
                 return items
             response.raise_for_status()
