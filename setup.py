@@ -8,6 +8,7 @@ import json
 import os
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,8 +38,20 @@ STANDALONE = [
     "requests>=2.31",
 ]
 
+
+class BuildPy(build_py):
+    """Ship the top-level azext_metadata.json (the one source) inside `azext_imds`, where az reads it."""
+
+    def run(self):
+        super().run()
+        target = os.path.join(self.build_lib, "azext_imds", "azext_metadata.json")
+        self.mkpath(os.path.dirname(target))
+        self.copy_file(os.path.join(HERE, "azext_metadata.json"), target)
+
+
 setup(
     name="imds_ext",
+    cmdclass={"build_py": BuildPy},
     version=VERSION,
     description="Restrict pod access to the Azure Instance Metadata Service (IMDS) on AKS, end to end.",
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),

@@ -1,0 +1,20 @@
+"""Help for the extension's own commands (the added flags carry their help on the arguments)."""
+from knack.help_files import helps
+
+helps["aks imds-restriction"] = """
+type: group
+short-summary: Inspect IMDS restriction on a managed cluster (imds-ext).
+"""
+
+helps["aks imds-restriction show"] = """
+type: command
+short-summary: Show the IMDS restriction state of a cluster and whether it can be enabled.
+long-summary: >
+    Reports the current setting (networkProfile.podLinkLocalAccess), the feature and provider registration,
+    OIDC issuer and workload identity, every node pool, every blocker with the command that removes it,
+    warnings, and what an enable or a disable would do. Change it with
+    'az aks update --enable-imds-restriction' or '--disable-imds-restriction'.
+examples:
+  - name: Is this cluster ready for IMDS restriction?
+    text: az aks imds-restriction show -g MyResourceGroup -n MyManagedCluster --query "{ready:canEnable, blockers:blockers[].message}"
+"""

@@ -1,0 +1,54 @@
+"""Validators of the flags the extension adds to az's `aks update` / `aks create`.
+
+They run before any request. A usage error exits with az's code for argument errors (2): knack turns an
+exception a validator raises that is not a CLIError into `parser.validation_error` (exit 2), so the
+shared validators' CLIErrors are re-raised as `ImdsUsageError`.
+"""
+from imds_ext.cli import _validators as shared
+
+EXTENSION_ARGS = ("enable_imds_restriction", "disable_imds_restriction", "skip_node_image_upgrade")
+
+# What `az aks update --enable/--disable-imds-restriction` may be combined with: these mean the same in
+# our flow as in az's. Anything else of az's update is refused with the flag (see validate_update).
+UPDATE_COMPANIONS = {"resource_group_name", "name", "yes", "no_wait", "aks_custom_headers", "enable_oidc_issuer",
+                     "if_match", *EXTENSION_ARGS}
+
+
+class ImdsUsageError(ValueError):
+    """A usage error in the extension's flags: az prints it and exits with code 2."""
+
+
+def _usage(check, namespace):
+    try:
+        check(namespace)
+    except shared.InvalidArgumentValueError as ex:
+        raise ImdsUsageError(str(ex)) from ex
+
+
+def _option(cmd, dest):
+    argument = cmd.arguments.get(dest) if cmd is not None else None
+    options = argument.type.settings.get("options_list") if argument is not None else None
+    return options[0] if options else "--" + dest.replace("_", "-")
+
+
+def validate_update(cmd, namespace):
+    enable = getattr(namespace, "enable_imds_restriction", False)
+    disable = getattr(namespace, "disable_imds_restriction", False)
+    if not enable and not disable:
+        if getattr(namespace, "skip_node_image_upgrade", False):
+            raise ImdsUsageError("--skip-node-image-upgrade goes with --enable-imds-restriction or "
+                                 "--disable-imds-restriction.")
+        return  # a plain `az aks update`: az's own validation and handler
+    _usage(shared.validate_imds_toggle, namespace)
+    # az's parser records every option given on the command line.
+    given = getattr(getattr(namespace, "_parser", None), "specified_arguments", None) or []
+    others = sorted({dest for dest in given if dest not in UPDATE_COMPANIONS})
+    if others:
+        flag = "--enable-imds-restriction" if enable else "--disable-imds-restriction"
+        options = " ".join(_option(cmd, dest) for dest in others)
+        raise ImdsUsageError(
+            f"{flag} cannot be combined with other 'az aks update' options ({options}): it runs its own checked "
+            "update and node reimage, and mixing both would change the cluster twice. Nothing was changed. Run "
+            f"them as two commands: 'az aks update -g <group> -n <cluster> {options} ...', then "
+            f"'az aks update -g <group> -n <cluster> {flag}'.")
+    _usage(shared.validate_custom_headers, namespace)

@@ -1,0 +1,114 @@
+"""Handlers: the extension's own command, and the IMDS paths of az's `aks create` / `aks update`."""
+import functools
+
+from knack.log import get_logger
+
+from azext_imds._client_factory import cf_imds
+from imds_ext.cli._format import resource
+from imds_ext.core import plan as planning, preflight
+from imds_ext.core.errors import (Cancelled, ConfirmationRequired, ImdsExtError, PreflightFailed, ResourceNotFound,
+                                  ServiceIgnoredChange)
+
+logger = get_logger(__name__)
+
+
+def az_errors(func):
+    """The core's errors as az's error classes, so az prints them its way with its exit codes
+    (ResourceNotFoundError: 3; the others: 1), never as an unexpected-error traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from azure.cli.core import azclierror
+
+        try:
+            return func(*args, **kwargs)
+        except ResourceNotFound as ex:
+            raise azclierror.ResourceNotFoundError(str(ex)) from ex
+        except ConfirmationRequired as ex:
+            raise azclierror.NoTTYError(str(ex)) from ex
+        except PreflightFailed as ex:
+            raise azclierror.ValidationError(str(ex)) from ex
+        except ServiceIgnoredChange as ex:
+            raise azclierror.AzureResponseError(str(ex)) from ex
+        except ImdsExtError as ex:
+            raise azclierror.UnclassifiedUserFault(str(ex)) from ex
+
+    return wrapper
+
+
+@az_errors
+def aks_imds_restriction_show(cmd, resource_group_name, name):
+    return cf_imds(cmd.cli_ctx).report(resource_group_name, name)
+
+
+@az_errors
+def aks_update_imds(cmd, resource_group_name, name, enable_imds_restriction=False, disable_imds_restriction=False,
+                    enable_oidc_issuer=False, aks_custom_headers=None, if_match=None, skip_node_image_upgrade=False,
+                    no_wait=False, yes=False):
+    """`az aks update --enable/--disable-imds-restriction`: the core's checked update, then the reimage."""
+    service = cf_imds(cmd.cli_ctx)
+    try:
+        outcome = service.set_restriction(
+            resource_group_name, name, enable=bool(enable_imds_restriction), enable_oidc_issuer=enable_oidc_issuer,
+            headers=aks_custom_headers, if_match=if_match, yes=yes, no_wait=no_wait,
+            reimage=not skip_node_image_upgrade)
+    except Cancelled as ex:  # "no" at the prompt: nothing changed, as az's own prompts end
+        logger.warning(str(ex))
+        return None
+    if outcome.next_step:
+        logger.warning(outcome.next_step)
+    return resource(outcome.cluster, flatten=True)
+
+
+class RestrictingManagedClusters:
+    """az's managed-clusters operations, except that the create PUT is checked and carries the restriction.
+
+    az's own `aks_create` builds the whole cluster from all of its options; at the PUT this runs the core's
+    create preflight over exactly that body, writes `networkProfile.podLinkLocalAccess` with the core's model
+    patch, and sends it at the preview api-version that carries the field. Everything else is az's client.
+    """
+
+    def __init__(self, inner, service):
+        self._inner = inner
+        self._service = service
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def begin_create_or_update(self, resource_group_name, resource_name, parameters, **kwargs):
+        self._service.check_create(resource_group_name, resource_name, parameters, enable_imds_restriction=True,
+                                   headers=kwargs.get("headers"))
+        planning.apply(parameters, planning.make_plan(parameters, resource_group_name, resource_name, True))
+        return self._service.clients.container_service.managed_clusters.begin_create_or_update(
+            resource_group_name, resource_name, parameters, **kwargs)
+
+
+@az_errors
+def aks_create_imds(command_args):
+    """`az aks create --enable-imds-restriction`: az's own create, over a `RestrictingManagedClusters`.
+
+    This is what az's default command handler does for `aks create` (no-wait handling, client injection),
+    with our client in place of az's.
+    """
+    from azure.cli.command_modules.acs._client_factory import cf_managed_clusters
+    from azure.cli.command_modules.acs.custom import aks_create
+    from azure.cli.core.commands import LongRunningOperation
+    from azure.cli.core.util import augment_no_wait_handler_args
+
+    cmd = command_args["cmd"]
+    args = dict(command_args)
+    no_wait = args.pop("no_wait", False)
+    augment_no_wait_handler_args(no_wait, aks_create, args)
+    args["client"] = RestrictingManagedClusters(cf_managed_clusters(cmd.cli_ctx), cf_imds(cmd.cli_ctx))
+    result = aks_create(**args)
+    if no_wait or result is None:
+        return None
+    if hasattr(result, "result") and hasattr(result, "done"):  # a poller: wait as az would
+        result = LongRunningOperation(cmd.cli_ctx)(result)
+    if not preflight.is_restricted(result):
+        raise ServiceIgnoredChange(
+            f"Cluster '{args['name']}' was created but reports podLinkLocalAccess="
+            f"'{preflight.pod_link_local_access(result)}', not 'None'.")
+    # As a plain dict: az's own output of the SDK model would drop podLinkLocalAccess, a field the model
+    # az ships does not declare.
+    return resource(result, flatten=True)
