@@ -109,6 +109,20 @@ def test_operation_in_progress_is_409(aks, rg, arm, admin):
     assert r.status_code == 409
 
 
+def test_pools_upgrade_side_by_side_but_not_twice_or_under_a_cluster_operation(aks, rg, arm, admin):
+    pools = [{"name": "system", "count": 1, "vmSize": "Standard_DS2_v2", "osType": "Linux", "mode": "System"},
+             {"name": "user", "count": 1, "vmSize": "Standard_DS2_v2", "osType": "Linux", "mode": "User"}]
+    create(aks, pools=pools)
+    admin.config(lro_delay=60)
+    # What `az aks upgrade --node-image-only` does: every pool's POST without waiting for the others.
+    assert arm("POST", f"{MC}/c1/agentPools/system/upgradeNodeImageVersion").status_code == 202
+    assert arm("POST", f"{MC}/c1/agentPools/user/upgradeNodeImageVersion").status_code == 202
+    again = arm("POST", f"{MC}/c1/agentPools/user/upgradeNodeImageVersion")
+    assert again.status_code == 409 and "on the agent pool user" in again.json()["message"]
+    cluster_put = arm("PUT", f"{MC}/c1", json=cluster_body(pools=pools))
+    assert cluster_put.status_code == 409 and cluster_put.json()["code"] == "OperationNotAllowed"
+
+
 def test_lro_headers_and_operation_status(arm, rg, emulator, admin):
     admin._call("PUT", "/config", {"lroDelaySeconds": 60, "retryAfterSeconds": None})  # derived Retry-After
     r = arm("PUT", f"{MC}/c1", json=cluster_body())

@@ -229,9 +229,14 @@ class Backend:
             # The nodes are reimaged: they now enforce the cluster's setting of this moment.
             rec["nodes"][pool["name"].lower()] = {"podLinkLocalAccess": rules.pod_link_local_access(rec["resource"])}
 
-    def _busy(self, cluster_key: str) -> None:
+    def _busy(self, cluster_key: str, pool: Optional[str] = None) -> None:
+        """409 if a running operation conflicts: any, for a cluster operation; for a pool operation, one on the
+        cluster itself or on the same pool. Pools upgrade side by side, as `az aks upgrade --node-image-only`
+        relies on when it starts every pool's upgrade without waiting."""
         for op in self._state["operations"].values():
-            if op["cluster"] == cluster_key and op["status"] == "InProgress":
+            if op["cluster"] != cluster_key or op["status"] != "InProgress":
+                continue
+            if pool is None or not op["pool"] or op["pool"].lower() == pool.lower():
                 rec = self._state["clusters"][cluster_key]
                 on = (f"the agent pool {op['pool']}" if op["pool"]
                       else f"the managed cluster {rec['resource']['name']}")
@@ -716,7 +721,7 @@ class Backend:
             key = _key(rg, cluster)
             old = self._pool(rec, pool)
             self._check_preconditions(old and old.get("eTag"), if_match, if_none_match, "agent pool", pool)
-            self._busy(key)
+            self._busy(key, pool)
             self._validate_pool_name(pool)
             if not isinstance(body, dict) or not isinstance(body.get("properties", {}), dict):
                 raise bad_request("InvalidParameter", "The request body must be a JSON object with 'properties'.")
@@ -745,7 +750,7 @@ class Backend:
             if p is None:
                 return None
             self._check_preconditions(p.get("eTag"), if_match, None, "agent pool", pool)
-            self._busy(_key(rg, cluster))
+            self._busy(_key(rg, cluster), pool)
             p["provisioningState"] = "Deleting"
             return self._start_operation("pool.delete", "delete node pool", _key(rg, cluster),
                                          rec["resource"]["location"], LATEST_PREVIEW, pool=p["name"], failure=failure)
@@ -755,7 +760,7 @@ class Backend:
         with self._tx():
             rec = self._cluster(sub, rg, cluster)
             p = self._get_pool(rec, rg, cluster, pool)
-            self._busy(_key(rg, cluster))
+            self._busy(_key(rg, cluster), pool)
             p["provisioningState"] = "UpgradingNodeImageVersion"
             p["eTag"] = _etag()
             op = self._start_operation("pool.upgrade", "upgrade node image version", _key(rg, cluster),
