@@ -1,5 +1,8 @@
 """Command handlers: thin, they turn arguments into calls on the domain core and results into output."""
+import sys
+
 from knack.log import get_logger
+from knack.util import CLIError
 
 from imds_ext.cli._client_factory import cf_arm, cf_imds, cf_registrations
 from imds_ext.cli._format import resource
@@ -189,10 +192,14 @@ def group_show(cmd, name, subscription=None):
 # -- emulator and demo ----------------------------------------------------------------------------------------
 def emulator_start(cmd, host="127.0.0.1", port=0, state_file=None, env_file=None, lro_delay=2.0,
                    registration_delay=2.0):
+    from imds_ext.emulator import StateFileError
     from imds_ext.emulator.server import run_forever
 
-    run_forever(host=host, port=port, state_file=state_file, env_file=env_file, lro_delay=lro_delay,
-                registration_delay=registration_delay, announce=lambda message: logger.warning(message))
+    try:
+        run_forever(host=host, port=port, state_file=state_file, env_file=env_file, lro_delay=lro_delay,
+                    registration_delay=registration_delay, announce=lambda message: print(message, file=sys.stderr))
+    except StateFileError as ex:
+        raise CLIError(str(ex)) from ex
 
 
 def demo(cmd, lro_delay=0.5):
