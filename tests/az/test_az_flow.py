@@ -1,0 +1,147 @@
+"""The flow through the real `az`, logged in to the emulator: core commands, create, update, show, upgrade."""
+import pytest
+
+from az_support import FEATURE, PREVIEW_API, enforced, puts, seed_cluster
+
+pytestmark = pytest.mark.az
+
+RG = "rg1"
+
+
+def test_core_feature_and_provider_commands(az_logged_in, admin):
+    registered = az_logged_in("feature", "register", "--namespace", "Microsoft.ContainerService",
+                              "--name", "IMDSRestrictionPreview", "-o", "json")
+    assert registered.code == 0, registered.err
+    assert registered.json["name"] == FEATURE
+    assert "az provider register -n Microsoft.ContainerService" in registered.err
+    shown = az_logged_in("feature", "show", "--namespace", "Microsoft.ContainerService",
+                         "--name", "IMDSRestrictionPreview", "--query", "properties.state", "-o", "tsv")
+    assert (shown.code, shown.out.strip()) == (0, "Registered")
+    provider = az_logged_in("provider", "register", "-n", "Microsoft.ContainerService", "--wait")
+    assert provider.code == 0, provider.err
+
+
+def test_create_without_the_flag_is_azs_own(az_logged_in, admin):
+    assert az_logged_in("group", "create", "-n", RG, "-l", "westus2", "-o", "none").code == 0
+    result = az_logged_in("aks", "create", "-g", RG, "-n", "plain", "--node-count", "1", "--enable-oidc-issuer",
+                          "--no-ssh-key", "-o", "json")
+    assert result.code == 0, result.err
+    assert result.json["agentPoolProfiles"][0]["count"] == 1 and result.json["oidcIssuerProfile"]["enabled"]
+    [put] = puts(admin, "/managedClusters/plain")
+    assert put["query"]["api-version"] != PREVIEW_API  # az's own client, az's api-version
+    assert put["headers"]["CommandName"] == "aks create"
+    assert set(enforced(admin, RG, "plain").values()) == {"IMDS"}
+
+
+def test_create_with_the_flag_stops_on_a_blocker_before_any_put(az_logged_in, admin):
+    az_logged_in("group", "create", "-n", RG, "-l", "westus2", "-o", "none")
+    result = az_logged_in("aks", "create", "-g", RG, "-n", "c2", "--enable-oidc-issuer", "--enable-imds-restriction",
+                          "--no-ssh-key")
+    assert result.code == 1
+    assert "FeatureNotRegistered" in result.err and "az feature register" in result.err
+    assert "Traceback" not in result.err
+    assert puts(admin, "/managedClusters/") == []
+
+
+def test_create_with_the_flag_keeps_azs_options_and_restricts_from_the_start(az_logged_in, admin):
+    admin.seed({"resourceGroups": [{"name": RG, "location": "westus2"}], "features": {FEATURE: "Registered"},
+                "providers": {"Microsoft.ContainerService": "Registered"}})
+    result = az_logged_in("aks", "create", "-g", RG, "-n", "c2", "--node-count", "2", "--enable-oidc-issuer",
+                          "--enable-workload-identity", "--tags", "team=blue", "--enable-imds-restriction",
+                          "--no-ssh-key", "-o", "json")
+    assert result.code == 0, result.err
+    cluster = result.json
+    assert cluster["networkProfile"]["podLinkLocalAccess"] == "None"
+    assert cluster["agentPoolProfiles"][0]["count"] == 2 and cluster["tags"] == {"team": "blue"}
+    assert cluster["securityProfile"]["workloadIdentity"]["enabled"] is True
+    [put] = puts(admin, "/managedClusters/c2")
+    assert put["query"]["api-version"] == PREVIEW_API
+    assert set(enforced(admin, RG, "c2").values()) == {"None"}
+
+
+def test_update_enable_patches_and_reimages(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes",
+                          "--query", "networkProfile.podLinkLocalAccess", "-o", "tsv")
+    assert (result.code, result.out.strip()) == (0, "None"), result.err
+    assert enforced(admin, RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    [put] = puts(admin, "/managedClusters/c1")
+    assert put["query"]["api-version"] == PREVIEW_API and put["headers"].get("If-Match")
+    upgrades = [e for e in admin.requests() if e["method"] == "POST" and "upgradeNodeImageVersion" in e["path"]]
+    assert len(upgrades) == 2
+    again = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes", "-o", "none")
+    assert again.code == 0 and "already enabled" in again.err
+
+
+def test_update_disable(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1", restricted=True)
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--disable-imds-restriction", "--yes",
+                          "--query", "networkProfile.podLinkLocalAccess", "-o", "tsv")
+    assert (result.code, result.out.strip()) == (0, "IMDS"), result.err
+    assert set(enforced(admin, RG, "c1").values()) == {"IMDS"}
+
+
+def test_update_without_tty_or_yes_changes_nothing(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction")
+    assert result.code == 1
+    assert "Pass --yes" in result.err and "Traceback" not in result.err
+    assert puts(admin) == []
+
+
+def test_update_names_the_blocker_and_changes_nothing(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1", feature="NotRegistered")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes")
+    assert result.code == 1
+    assert "FeatureNotRegistered" in result.err and "az feature register" in result.err
+    assert puts(admin) == []
+
+
+def test_not_found_exits_3(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    for args in (("aks", "update", "-g", RG, "-n", "nope", "--enable-imds-restriction", "--yes"),
+                 ("aks", "imds-restriction", "show", "-g", RG, "-n", "nope")):
+        result = az_logged_in(*args)
+        assert result.code == 3, (args, result.err)
+        assert "nope" in result.err and "Traceback" not in result.err
+
+
+def test_core_update_options_still_go_through_azs_own_code(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--tags", "env=dev", "-o", "json")
+    assert result.code == 0, result.err
+    assert result.json["tags"] == {"env": "dev"}
+    [put] = puts(admin, "/managedClusters/c1")
+    assert put["query"]["api-version"] != PREVIEW_API and put["headers"]["CommandName"] == "aks update"
+    assert "IMDSRestriction" not in result.err
+
+
+def test_the_flag_with_other_update_options_is_a_usage_error(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--tags", "a=b",
+                          "--yes")
+    assert result.code == 2
+    assert "cannot be combined with other 'az aks update' options (--tags)" in result.err
+    assert admin.requests() == []
+
+
+def test_show_reports_state_and_readiness(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "imds-restriction", "show", "-g", RG, "-n", "c1", "-o", "json")
+    assert result.code == 0, result.err
+    report = result.json
+    assert (report["podLinkLocalAccess"], report["canEnable"], report["feature"]["state"]) == \
+        ("IMDS", True, "Registered")
+    assert [p["name"] for p in report["ifEnabled"]["reimage"]] == ["nodepool1", "userpool"]
+
+
+def test_skip_reimage_then_azs_own_node_image_upgrade(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction",
+                          "--skip-node-image-upgrade", "--yes", "-o", "none")
+    assert result.code == 0, result.err
+    assert f"az aks upgrade -g {RG} -n c1 --node-image-only --yes" in result.err
+    assert set(enforced(admin, RG, "c1").values()) == {"IMDS"}  # the nodes do not enforce it yet
+    upgrade = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "none")
+    assert upgrade.code == 0, upgrade.err
+    assert set(enforced(admin, RG, "c1").values()) == {"None"}
