@@ -9,11 +9,10 @@ import argparse
 import os
 import time
 
-import requests
-
 from imds_ext.core.clients import ArmClients, resolve_settings
 from imds_ext.core.service import ImdsRestrictionService, Quiet
 from imds_ext.emulator import Emulator
+from imds_ext.emulator.client import AdminClient
 
 
 def seed(emulator, pools):
@@ -21,10 +20,9 @@ def seed(emulator, pools):
         "dnsPrefix": "bench", "oidcIssuerProfile": {"enabled": True},
         "agentPoolProfiles": [{"name": f"pool{i}", "count": 3, "vmSize": "Standard_DS2_v2", "osType": "Linux",
                                "mode": "System" if i == 0 else "User"} for i in range(pools)]}}
-    admin = emulator.arm_endpoint + "/_emulator"
-    requests.post(admin + "/reset", verify=emulator.ca_bundle_path, timeout=30).raise_for_status()
-    requests.post(admin + "/seed", json={"clusters": [{"resourceGroup": "bench", "name": "c", "cluster": body}]},
-                  verify=emulator.ca_bundle_path, timeout=30).raise_for_status()
+    admin = AdminClient.for_emulator(emulator)
+    admin.reset()
+    admin.seed({"clusters": [{"resourceGroup": "bench", "name": "c", "cluster": body}]})
 
 
 def main():

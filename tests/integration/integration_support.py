@@ -2,7 +2,7 @@
 import json
 from dataclasses import dataclass
 
-import requests
+from imds_ext.emulator.client import AdminClient
 
 FEATURE = "Microsoft.ContainerService/IMDSRestrictionPreview"
 RG = "rg1"
@@ -19,41 +19,28 @@ class Result:
         return json.loads(self.out)
 
 
-class Admin:
-    """The emulator's admin API (docs/emulator.md), over HTTPS with its CA."""
+class Admin(AdminClient):
+    """The emulator's admin API (docs/emulator.md), with the filters these tests ask for."""
 
     def __init__(self, emulator):
-        self.base = emulator.arm_endpoint + "/_emulator"
-        self.verify = emulator.ca_bundle_path
+        super().__init__(emulator.arm_endpoint, emulator.ca_bundle_path)
         self.sub = emulator.env()["AZURE_SUBSCRIPTION_ID"]
 
-    def _call(self, method, path, body=None):
-        response = requests.request(method, self.base + path, json=body, verify=self.verify, timeout=30)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
     def reset(self):
-        self._call("POST", "/reset")
-        self._call("PUT", "/config", {"lroDelaySeconds": 0, "registrationDelaySeconds": 0})
+        super().reset()
+        self.config(lro_delay=0, registration_delay=0)
 
     def seed(self, **doc):
-        return self._call("POST", "/seed", doc)
-
-    def fault(self, **spec):
-        return self._call("POST", "/faults", spec)
+        return super().seed(doc)
 
     def requests(self, method=None, contains=""):
-        entries = self._call("GET", "/requests")
-        return [e for e in entries if (method is None or e["method"] == method) and contains.lower()
-                in e["path"].lower()]
-
-    def clear_requests(self):
-        self._call("DELETE", "/requests")
+        return [e for e in super().requests() if (method is None or e["method"] == method)
+                and contains.lower() in e["path"].lower()]
 
     def nodes(self, rg, cluster):
-        pools = self._call("GET", f"/nodes/{self.sub}/{rg}/{cluster}")["pools"]
+        """What each pool's nodes enforce: {pool: podLinkLocalAccess}."""
+        pools = super().nodes(rg, cluster, self.sub)["pools"]
         return {name: pool["podLinkLocalAccess"] for name, pool in pools.items()}
-
 
 
 def cluster_body(location="westus2", oidc=True, workload_identity=True, pools=None, **props):

@@ -16,7 +16,7 @@ def test_feature_register_warns_like_az_and_returns_the_feature(az_imds, admin):
 
 
 def test_feature_register_wait_reaches_registered(az_imds, admin):
-    admin._call("PUT", "/config", {"registrationDelaySeconds": 1})
+    admin.config(registration_delay=1)
     r = az_imds("feature", "register", *NS, "--name", "IMDSRestrictionPreview", "--wait",
                 "--query", "properties.state", "-o", "tsv")
     assert r.code == 0, r.err
@@ -37,7 +37,7 @@ def test_feature_list_and_unknown_feature(az_imds, admin):
 
 def test_provider_register_prints_nothing_on_stdout(az_imds, admin):
     admin.seed(providers={"Microsoft.ContainerService": "NotRegistered"})
-    admin._call("PUT", "/config", {"registrationDelaySeconds": 30})
+    admin.config(registration_delay=30)
     r = az_imds("provider", "register", *NS)
     assert r.code == 0 and r.out == ""
     assert "Registering is still on-going. You can monitor using 'az provider show -n Microsoft.ContainerService'" \

@@ -207,7 +207,7 @@ def test_skip_node_image_upgrade_leaves_the_nodes_and_says_how_to_finish(az_imds
 
 def test_no_wait_returns_at_once_and_says_how_to_finish(az_imds, admin, seed_cluster):
     seed_cluster()
-    admin._call("PUT", "/config", {"lroDelaySeconds": 2})
+    admin.config(lro_delay=2)
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--no-wait", "--yes")
     assert r.code == 0, r.err
     assert r.out.strip() == ""

@@ -55,11 +55,9 @@ class _Demo:
 
     def nodes(self, expected):
         """What the nodes enforce: only the emulator can tell (ARM does not show it, in Azure either)."""
-        import requests
+        from imds_ext.emulator.client import AdminClient
 
-        sub = self.emulator.env()["AZURE_SUBSCRIPTION_ID"]
-        url = f"{self.emulator.arm_endpoint}/_emulator/nodes/{sub}/{RG}/{CLUSTER}"
-        pools = requests.get(url, verify=self.emulator.ca_bundle_path, timeout=30).json()["pools"]
+        pools = AdminClient.for_emulator(self.emulator).nodes(RG, CLUSTER)["pools"]
         for name, pool in sorted(pools.items()):
             self.out.write(f"   node pool {name}: nodes enforce podLinkLocalAccess={pool['podLinkLocalAccess']} "
                            f"(image {pool.get('nodeImageVersion')})\n")
