@@ -145,3 +145,24 @@ def test_skip_reimage_then_azs_own_node_image_upgrade(az_logged_in, admin):
     upgrade = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "none")
     assert upgrade.code == 0, upgrade.err
     assert set(enforced(admin, RG, "c1").values()) == {"None"}
+
+
+@pytest.mark.parametrize("answer, changed", [("n", False), ("y", True)])
+def test_update_asks_with_azs_prompt_on_a_terminal(az_logged_in, admin, answer, changed):
+    import os
+    import pty
+
+    seed_cluster(admin, RG, "c1")
+    primary, secondary = pty.openpty()
+    try:
+        os.write(primary, f"{answer}\n".encode())
+        result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "-o", "none",
+                              stdin=secondary)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert result.code == 0, result.err
+    assert "IMDS restriction will be enabled" in result.out and "Proceed?" in result.out
+    assert bool(puts(admin, "/managedClusters/c1")) is changed
+    if not changed:
+        assert "Cancelled: no change was made." in result.err
