@@ -25,8 +25,7 @@ def puts(admin, contains=""):
 
 
 def seed_cluster(admin, rg="rg1", name="c1", feature="Registered", restricted=False, pools=("nodepool1", "userpool")):
-    """A cluster as the service returns one, including what az's own `aks update` reads
-    (identityProfile.kubeletidentity of an MSI cluster)."""
+    """A two-pool cluster (the emulator fills what the service sets, such as the kubelet identity)."""
     props = {
         "dnsPrefix": f"{name}-dns", "kubernetesVersion": "1.33.2",
         "agentPoolProfiles": [{"name": p, "count": 2, "vmSize": "Standard_DS2_v2", "osType": "Linux",
@@ -36,10 +35,6 @@ def seed_cluster(admin, rg="rg1", name="c1", feature="Registered", restricted=Fa
                            **({"podLinkLocalAccess": "None"} if restricted else {})},
         "oidcIssuerProfile": {"enabled": True},
         "securityProfile": {"workloadIdentity": {"enabled": True}},
-        "identityProfile": {"kubeletidentity": {
-            "resourceId": f"/subscriptions/{SUB}/resourceGroups/MC_{rg}_{name}_westus2/providers/"
-                          f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
-            "clientId": "11111111-1111-4111-8111-111111111111", "objectId": "22222222-2222-4222-8222-222222222222"}},
     }
     admin.seed({
         "resourceGroups": [{"name": rg, "location": "westus2"}],

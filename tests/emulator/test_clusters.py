@@ -21,6 +21,8 @@ def test_create_get_list_delete_with_server_fields(aks, rg, admin):
     assert mc.node_resource_group == "MC_rg1_c1_westeurope"
     assert mc.fqdn.endswith(".hcp.westeurope.azmk8s.io") and mc.power_state.code == "Running"
     assert mc.oidc_issuer_profile.issuer_url.startswith("https://westeurope.oic.")
+    kubelet = mc.as_dict()["properties"]["identityProfile"]["kubeletidentity"]  # az's `aks update` reads it
+    assert "/resourcegroups/MC_rg1_c1_westeurope/" in kubelet["resourceId"] and kubelet["clientId"]
     pool = mc.agent_pool_profiles[0]
     assert pool.node_image_version.startswith("AKSUbuntu-") and pool.provisioning_state == "Succeeded"
     assert mc.as_dict()["properties"]["futureProfile"] == {"knob": {"deep": [1, 2]}}  # unknown fields kept

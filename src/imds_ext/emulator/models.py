@@ -628,6 +628,17 @@ class Backend:
             old_identity = (old_res or {}).get("identity") or {}
             identity["principalId"] = old_identity.get("principalId") or str(uuid.uuid4())
             identity["tenantId"] = WELL_KNOWN_TENANT_ID
+        if isinstance(identity, dict) and "assigned" in str(identity.get("type", "")).lower():
+            # Managed-identity clusters get a kubelet identity in the node resource group, as AKS creates one
+            # (az's own `aks update` reads it).
+            kubelet = (old_props.get("identityProfile") or {}).get("kubeletidentity") or {
+                "resourceId": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/resourcegroups/"
+                              f"{props['nodeResourceGroup']}/providers/Microsoft.ManagedIdentity/"
+                              f"userAssignedIdentities/{name}-agentpool",
+                "clientId": str(uuid.uuid4()), "objectId": str(uuid.uuid4())}
+            profile = props.get("identityProfile")
+            props["identityProfile"] = dict(profile if isinstance(profile, dict) else {})
+            props["identityProfile"].setdefault("kubeletidentity", kubelet)
         head = {"id": self._cluster_id(existing["resourceGroup"] if existing else rg,
                                         old_res["name"] if old_res else name),
                 "location": location, "name": old_res["name"] if old_res else name, "type": CLUSTER_TYPE}
