@@ -66,7 +66,7 @@ setup(
         "standalone": STANDALONE,
         "test": STANDALONE + ["pytest>=7", "pyyaml>=6", "build>=1.0"],
     },
-    entry_points={"console_scripts": ["az-imds=imds_ext.cli:main"]},
+    entry_points={"console_scripts": ["az-imds=imds_ext.launcher:main"]},
     classifiers=[
         "Development Status :: 4 - Beta",
         "Programming Language :: Python :: 3",

@@ -1,5 +1,5 @@
 import sys
 
-from imds_ext.cli import main
+from imds_ext.launcher import main
 
 sys.exit(main())
