@@ -1,6 +1,4 @@
 """Helpers of the az tier, importable by its tests (conftest is not)."""
-import json
-from dataclasses import dataclass
 
 from imds_ext.emulator import WELL_KNOWN_SUBSCRIPTION_ID
 
@@ -8,16 +6,6 @@ FEATURE = "Microsoft.ContainerService/IMDSRestrictionPreview"
 SUB = WELL_KNOWN_SUBSCRIPTION_ID
 PREVIEW_API = "2026-05-02-preview"
 
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self):
-        return json.loads(self.out)
 
 
 def puts(admin, contains=""):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from az_support import Result
+from cli_result import Result
 from imds_ext.emulator import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
 from imds_ext.emulator.client import AdminClient
 

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from integration_support import FEATURE, RG, Admin, Result, cluster_body
+from cli_result import Result
+from integration_support import FEATURE, RG, Admin, cluster_body
 
 
 @pytest.fixture

@@ -1,22 +1,10 @@
 """Shared helpers of the integration tier (importable by its tests, unlike conftest)."""
-import json
-from dataclasses import dataclass
 
 from imds_ext.emulator.client import AdminClient
 
 FEATURE = "Microsoft.ContainerService/IMDSRestrictionPreview"
 RG = "rg1"
 
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self):
-        return json.loads(self.out)
 
 
 class Admin(AdminClient):
