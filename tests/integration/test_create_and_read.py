@@ -68,8 +68,10 @@ def test_show_list_and_query(az_imds, admin, seed_cluster):
     listed = az_imds("aks", "list", "-g", RG, "--query", "[].name").json
     assert listed == ["c1"]
     assert az_imds("aks", "list", "--query", "length(@)").json == 1
-    table = az_imds("aks", "list", "-o", "table")
-    assert table.code == 0 and "c1" in table.out
+    table = az_imds("aks", "list", "-o", "table").out.splitlines()
+    assert table[0].split() == ["Name", "Location", "ResourceGroup", "KubernetesVersion", "ProvisioningState",
+                                "PodLinkLocalAccess", "Fqdn"]
+    assert table[2].split()[:3] == ["c1", "westus2", RG] and table[2].split()[5] == "IMDS"
     assert az_imds("aks", "show", "-g", RG, "-n", "missing").code == 3
 
 
@@ -87,6 +89,8 @@ def test_imds_restriction_show_reports_state_blockers_and_plans(az_imds, admin, 
     assert [p["name"] for p in report["ifEnabled"]["reimage"]] == ["nodepool1", "userpool"]
     assert report["ifDisabled"]["changesCluster"] is False
     assert admin.requests("PUT") == [] and admin.requests("POST", "/subscriptions/") == []
+    table = az_imds("aks", "imds-restriction", "show", "-g", RG, "-n", "c1", "-o", "table").out.splitlines()
+    assert table[0].split()[-2:] == ["CanEnable", "Blockers"] and table[2].split()[-2:] == ["False", "2"]
 
 
 def test_upgrade_requires_node_image_only(az_imds, admin, seed_cluster):

@@ -51,3 +51,26 @@ def test_provider_register_wait(az_imds, admin):
     r = az_imds("provider", "register", *NS, "--wait")
     assert r.code == 0 and r.out == "" and "on-going" not in r.err
     assert az_imds("provider", "show", *NS, "--query", "registrationState", "-o", "tsv").out.strip() == "Registered"
+
+
+def test_feature_unregister_then_register_again(az_imds, admin):
+    admin.seed(features={FEATURE: "Registered"})
+    r = az_imds("feature", "unregister", *NS, "--name", "IMDSRestrictionPreview", "--wait",
+                "--query", "properties.state", "-o", "tsv")
+    assert r.code == 0, r.err
+    assert r.out.strip() == "Unregistered"
+    assert "Once the feature 'IMDSRestrictionPreview' is unregistered" in r.err
+
+
+def test_provider_unregister(az_imds, admin):
+    admin.config(registration_delay=30)
+    r = az_imds("provider", "unregister", *NS)
+    assert r.code == 0 and r.out == ""
+    assert "Unregistering is still on-going" in r.err
+    shown = az_imds("provider", "show", *NS, "--query", "registrationState", "-o", "tsv")
+    assert shown.out.strip() == "Unregistering"
+
+
+def test_unknown_provider_exits_3(az_imds, admin):
+    r = az_imds("provider", "show", "--namespace", "Microsoft.NoSuchThing")
+    assert r.code == 3

@@ -277,3 +277,44 @@ def test_a_service_that_ignores_the_field_is_an_error_not_a_success(az_imds, cli
     assert r.code == 1
     assert "accepted the update but the cluster reports podLinkLocalAccess='IMDS'" in r.err
     assert admin.requests("POST", "/upgradeNodeImageVersion") == []
+
+
+def test_upgrade_no_wait_starts_every_pool_and_returns(az_imds, admin, seed_cluster):
+    seed_cluster(networkProfile={"networkPlugin": "azure", "podLinkLocalAccess": "None"},
+                 nodes={"nodepool1": {"podLinkLocalAccess": "IMDS"}, "userpool": {"podLinkLocalAccess": "IMDS"}})
+    admin.config(lro_delay=30)
+    r = az_imds("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "--no-wait")
+    assert r.code == 0, r.err
+    started = admin.requests("POST", "/upgradeNodeImageVersion")
+    assert sorted(e["path"].rsplit("/", 2)[1] for e in started) == ["nodepool1", "userpool"]
+    assert admin.requests("GET", "/operations/") == []  # it did not wait
+    pools = {p["name"]: p["provisioningState"] for p in r.json["agentPoolProfiles"]}
+    assert pools == {"nodepool1": "UpgradingNodeImageVersion", "userpool": "UpgradingNodeImageVersion"}
+
+
+def test_only_show_errors_silences_warnings(az_imds, admin, seed_cluster):
+    seed_cluster(workload_identity=False)
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes", "--only-show-errors")
+    assert r.code == 0, r.err
+    assert r.err == ""
+
+
+def test_progress_shows_on_a_terminal_only(cli_env, admin, seed_cluster):
+    """stderr on a terminal gets the progress line; piped (CI logs), it stays clean (other tests)."""
+    seed_cluster()
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *UPDATE, "--enable-imds-restriction", "--yes"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=cli_env)
+    os.close(slave)
+    proc.communicate(timeout=120)
+    err = b""
+    try:
+        while chunk := os.read(master, 4096):
+            err += chunk
+    except OSError:
+        pass
+    os.close(master)
+    assert proc.returncode == 0
+    text = err.decode(errors="replace")
+    assert "Updating cluster 'c1': done" in text
+    assert "Upgrading the node image of 2 pool(s): nodepool1, userpool: done" in text

@@ -50,6 +50,7 @@ def test_describe_names_the_change_and_every_pool():
     assert "'IMDS' -> 'None'" in text
     assert "2 node pool(s), 5 node(s)" in text
     assert "system" in text and "user" in text
+    assert "Not reimaged (IMDS restriction applies to Linux nodes only): win (Windows)." in text
 
 
 def test_apply_on_the_sdk_model_changes_only_the_imds_field():

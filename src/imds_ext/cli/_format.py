@@ -25,3 +25,44 @@ def resource(value, flatten=False):
         props = data.pop("properties")
         data.update(props)
     return data
+
+
+# -- table transformers (`-o table`), as az's `_format.py` has them ----------------------------------------
+def _cluster_row(mc):
+    from collections import OrderedDict
+
+    id_parts = (mc.get("id") or "").split("/")  # /subscriptions/{sub}/resourceGroups/{rg}/...
+    return OrderedDict([
+        ("Name", mc.get("name")), ("Location", mc.get("location")),
+        ("ResourceGroup", id_parts[4] if len(id_parts) > 4 else None),
+        ("KubernetesVersion", mc.get("kubernetesVersion")), ("ProvisioningState", mc.get("provisioningState")),
+        ("PodLinkLocalAccess", (mc.get("networkProfile") or {}).get("podLinkLocalAccess", "IMDS")),
+        ("Fqdn", mc.get("fqdn")),
+    ])
+
+
+def aks_show_table(result):
+    return [_cluster_row(result)]
+
+
+def aks_list_table(result):
+    return [_cluster_row(mc) for mc in result]
+
+
+def imds_report_table(report):
+    from collections import OrderedDict
+
+    return [OrderedDict([
+        ("Name", report["name"]), ("ResourceGroup", report["resourceGroup"]),
+        ("PodLinkLocalAccess", report["podLinkLocalAccess"]), ("Feature", report["feature"]["state"]),
+        ("OidcIssuer", report["oidcIssuer"]["enabled"]), ("WorkloadIdentity", report["workloadIdentity"]["enabled"]),
+        ("Pools", len(report["pools"])), ("CanEnable", report["canEnable"]), ("Blockers", len(report["blockers"])),
+    ])]
+
+
+def feature_table(result):
+    from collections import OrderedDict
+
+    features = result if isinstance(result, list) else [result]
+    return [OrderedDict([("Name", f.get("name")), ("RegistrationState", (f.get("properties") or {}).get("state"))])
+            for f in features]

@@ -1,27 +1,27 @@
 """The command table."""
 from knack.commands import CommandGroup
 
-from imds_ext.cli import _validators as v
+from imds_ext.cli import _format as f, _validators as v
 
 CUSTOM = "imds_ext.cli.custom#{}"
 
 
 def load_command_table(loader):
     with CommandGroup(loader, "aks", CUSTOM) as g:
-        g.command("create", "aks_create", validator=v.validate_create)
-        g.command("update", "aks_update", validator=v.validate_update)
-        g.command("upgrade", "aks_upgrade", validator=v.validate_node_image_only)
-        g.command("show", "aks_show")
-        g.command("list", "aks_list")
+        g.command("create", "aks_create", validator=v.validate_create, table_transformer=f.aks_show_table)
+        g.command("update", "aks_update", validator=v.validate_update, table_transformer=f.aks_show_table)
+        g.command("upgrade", "aks_upgrade", validator=v.validate_node_image_only, table_transformer=f.aks_show_table)
+        g.command("show", "aks_show", table_transformer=f.aks_show_table)
+        g.command("list", "aks_list", table_transformer=f.aks_list_table)
     with CommandGroup(loader, "aks nodepool", CUSTOM) as g:
         g.command("upgrade", "aks_nodepool_upgrade", validator=v.validate_node_image_only)
     with CommandGroup(loader, "aks imds-restriction", CUSTOM) as g:
-        g.command("show", "aks_imds_restriction_show")
+        g.command("show", "aks_imds_restriction_show", table_transformer=f.imds_report_table)
     with CommandGroup(loader, "feature", CUSTOM) as g:
-        g.command("register", "feature_register")
-        g.command("unregister", "feature_unregister")
-        g.command("show", "feature_show")
-        g.command("list", "feature_list")
+        g.command("register", "feature_register", table_transformer=f.feature_table)
+        g.command("unregister", "feature_unregister", table_transformer=f.feature_table)
+        g.command("show", "feature_show", table_transformer=f.feature_table)
+        g.command("list", "feature_list", table_transformer=f.feature_table)
     with CommandGroup(loader, "provider", CUSTOM) as g:
         g.command("register", "provider_register")
         g.command("unregister", "provider_unregister")

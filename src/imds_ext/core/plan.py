@@ -63,6 +63,9 @@ class Plan:
                          "upgrade so the nodes enforce it (nodes are reimaged, workloads are drained):")
             lines += [f"  - {p.name} ({p.os_type}, {p.mode}, {p.count} node(s), image {p.node_image_version})"
                       for p in self.reimage]
+        if self.skipped:
+            lines.append("Not reimaged (IMDS restriction applies to Linux nodes only): "
+                         + ", ".join(f"{p.name} ({p.os_type})" for p in self.skipped) + ".")
         return "\n".join(lines)
 
 

@@ -189,7 +189,8 @@ class ImdsRestrictionService:
             plan = planning.make_plan(mc, resource_group, name, enable, enable_oidc_issuer)
             if not plan.changes_cluster:
                 self.ui.warn(f"IMDS restriction is already {'enabled' if enable else 'disabled'} on cluster "
-                             f"'{name}'; no change was made.")
+                             f"'{name}'; no change was made. If its nodes were not reimaged since the setting "
+                             f"changed, run '{self._upgrade_command(resource_group, name)}'.")
                 return UpdateOutcome(mc, changed=False, reimaged=[])
             env = self.environment(mc, headers, enable_oidc_issuer) if enable else preflight.Environment()
             check = (preflight.check_enable if enable else preflight.check_disable)(mc, env, resource_group, name)
@@ -206,7 +207,7 @@ class ImdsRestrictionService:
             try:
                 poller = self._aks.managed_clusters.begin_create_or_update(
                     resource_group, name, mc, etag=if_match or mc.get("eTag"),
-                    match_condition=MatchConditions.IfNotModified, headers=headers)
+                    match_condition=MatchConditions.IfNotModified, headers=headers, polling=not no_wait)
             except HttpResponseError as ex:
                 if ex.status_code != 412:
                     raise
@@ -257,7 +258,8 @@ class ImdsRestrictionService:
         failures = []
         for pool in pools:
             try:
-                pollers[pool] = self._aks.agent_pools.begin_upgrade_node_image_version(resource_group, name, pool)
+                pollers[pool] = self._aks.agent_pools.begin_upgrade_node_image_version(
+                    resource_group, name, pool, polling=not no_wait)
             except HttpResponseError as ex:
                 failures.append(f"{pool}: {_service_message(ex)}")
         if not no_wait:
@@ -275,7 +277,8 @@ class ImdsRestrictionService:
 
     def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
         try:
-            poller = self._aks.agent_pools.begin_upgrade_node_image_version(resource_group, cluster, pool)
+            poller = self._aks.agent_pools.begin_upgrade_node_image_version(resource_group, cluster, pool,
+                                                                            polling=not no_wait)
         except ResourceNotFoundError as ex:
             raise ResourceNotFound(_service_message(ex)) from ex
         if no_wait:
@@ -315,7 +318,8 @@ class ImdsRestrictionService:
         self.check_create(resource_group, name, body, enable_imds_restriction=enable_imds_restriction,
                           headers=headers)
         poller = self._aks.managed_clusters.begin_create_or_update(
-            resource_group, name, ManagedCluster(body), match_condition=MatchConditions.IfMissing, headers=headers)
+            resource_group, name, ManagedCluster(body), match_condition=MatchConditions.IfMissing, headers=headers,
+            polling=not no_wait)
         if no_wait:
             return None
         with self.ui.progress(f"Creating cluster '{name}'"):
