@@ -89,6 +89,35 @@ def test_update_without_tty_or_yes_changes_nothing(az_logged_in, admin):
     assert puts(admin) == []
 
 
+def test_update_with_a_stale_if_match_changes_nothing(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--if-match",
+                          "stale-etag", "--yes")
+    assert result.code == 1 and "stale-etag" in result.err and "Traceback" not in result.err
+    assert set(enforced(admin, RG, "c1").values()) == {"IMDS"}
+
+
+def test_update_no_wait_returns_and_names_azs_command_to_finish(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes", "--no-wait")
+    assert result.code == 0, result.err
+    assert result.out.strip() == ""
+    assert f"az aks upgrade -g {RG} -n c1 --node-image-only --yes" in result.err
+    assert len(puts(admin, "/managedClusters/c1")) == 1
+    assert not [e for e in admin.requests() if "upgradeNodeImageVersion" in e["path"]]
+
+
+def test_debug_never_shows_the_secret_or_a_token(az_logged_in, admin):
+    from imds_ext.emulator import WELL_KNOWN_CLIENT_SECRET
+
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes", "--debug",
+                          "-o", "none")
+    assert result.code == 0, result.err[-2000:]
+    text = result.out + result.err
+    assert WELL_KNOWN_CLIENT_SECRET not in text and "eyJ" not in text
+
+
 def test_update_names_the_blocker_and_changes_nothing(az_logged_in, admin):
     seed_cluster(admin, RG, "c1", feature="NotRegistered")
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes")

@@ -96,6 +96,16 @@ def test_feature_not_registered_is_refused_client_side(az_imds, admin, seed_clus
     assert puts(admin) == []
 
 
+def test_registered_feature_but_unregistered_provider_is_refused(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.seed(providers={"Microsoft.ContainerService": "NotRegistered"})
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1
+    assert "ProviderNotRegistered" in r.err
+    assert "az-imds provider register --namespace Microsoft.ContainerService --wait" in r.err
+    assert puts(admin) == []
+
+
 def test_custom_feature_header_works_without_registration(az_imds, admin, seed_cluster):
     seed_cluster(feature="NotRegistered")
     header = "AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview"
