@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -32,30 +33,40 @@ class ArmSettings:
         return (self.audience or self.endpoint).rstrip("/") + constants.ARM_SCOPE_SUFFIX
 
 
-def _azure_cli_default_subscription() -> Optional[str]:
-    """The subscription `az account set` chose, read from the Azure CLI profile if there is one."""
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _azure_cli_subscriptions() -> list:
+    """The subscriptions the Azure CLI knows (its login profile), if there is one."""
     config_dir = os.environ.get("AZURE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".azure")
-    path = os.path.join(config_dir, "azureProfile.json")
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            profile = json.load(f)
+        with open(os.path.join(config_dir, "azureProfile.json"), encoding="utf-8-sig") as f:
+            return json.load(f).get("subscriptions", [])
     except (OSError, ValueError):
-        return None
-    for sub in profile.get("subscriptions", []):
-        if sub.get("isDefault"):
-            return sub.get("id")
-    return None
+        return []
+
+
+def _subscription_id(value: str) -> str:
+    """An ID as given; a name looked up in the Azure CLI's profile, as `az --subscription NAME` does."""
+    if _GUID.match(value):
+        return value
+    matches = [s.get("id") for s in _azure_cli_subscriptions() if (s.get("name") or "").lower() == value.lower()]
+    if len(matches) != 1:
+        raise ConfigurationError(
+            f"Subscription '{value}' is not an ID and {'is ambiguous in' if matches else 'is not in'} the Azure "
+            "CLI's profile. Pass the subscription ID.")
+    return matches[0]
 
 
 def resolve_settings(subscription: Optional[str] = None) -> ArmSettings:
     endpoint = os.environ.get(ENV_ARM_ENDPOINT) or constants.ARM_ENDPOINT
-    sub = subscription or os.environ.get(ENV_SUBSCRIPTION) or _azure_cli_default_subscription()
+    sub = subscription or os.environ.get(ENV_SUBSCRIPTION) or next(
+        (s.get("id") for s in _azure_cli_subscriptions() if s.get("isDefault")), None)
     if not sub:
         raise ConfigurationError(
             "No subscription given. Pass --subscription, set AZURE_SUBSCRIPTION_ID, "
-            "or choose one with 'az account set --subscription <id>'."
-        )
-    return ArmSettings(endpoint=endpoint.rstrip("/"), subscription_id=sub)
+            "or choose one with 'az account set --subscription <id>'.")
+    return ArmSettings(endpoint=endpoint.rstrip("/"), subscription_id=_subscription_id(sub))
 
 
 def default_credential(instance_discovery: bool = True):
