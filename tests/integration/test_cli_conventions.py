@@ -62,3 +62,13 @@ def test_debug_never_shows_the_secret_or_a_token(az_imds, cli_env, admin, seed_c
     assert cli_env["AZURE_CLIENT_SECRET"] not in text
     assert "eyJ" not in text  # no JWT (header, payload or the whole token)
     assert "Authorization" not in text or "REDACTED" in text
+
+
+def test_a_group_alone_shows_its_help(az_imds):
+    r = az_imds("aks")
+    assert r.code == 0 and "imds-restriction" in r.out and "update" in r.out
+
+
+def test_an_unknown_command_is_a_usage_error(az_imds):
+    r = az_imds("aks", "bogus")
+    assert r.code == 2 and "'bogus' is not in the 'az-imds aks' command group" in r.err

@@ -7,6 +7,7 @@ from knack import CLI
 from knack.commands import CLICommandsLoader
 from knack.help import CLIHelp
 from knack.log import get_logger
+from knack.parser import CLICommandParser
 from knack.util import CLIError
 
 from imds_ext import __version__
@@ -47,6 +48,14 @@ class ImdsCommandsLoader(CLICommandsLoader):
         return command
 
 
+class ImdsParser(CLICommandParser):
+    def error(self, message):
+        # `az-imds aks` (a group with no command) shows the group's help, as `az aks` does.
+        if self.is_group() and "_subcommand" in message:
+            self.format_help()  # exits 0
+        super().error(message)
+
+
 class ImdsHelp(CLIHelp):
     def __init__(self, cli_ctx=None):
         super().__init__(cli_ctx=cli_ctx, welcome_message=(
@@ -61,6 +70,7 @@ class ImdsCLI(CLI):
             config_dir=os.environ.get("AZIMDS_CONFIG_DIR", os.path.join(os.path.expanduser("~"), ".az-imds")),
             config_env_var_prefix="AZIMDS",
             commands_loader_cls=ImdsCommandsLoader,
+            parser_cls=ImdsParser,
             help_cls=ImdsHelp,
             **kwargs)
 
