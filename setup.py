@@ -32,6 +32,7 @@ STANDALONE = [
     "azure-mgmt-resource>=23.0.0",
     "azure-mgmt-resource-features>=1.0.0",
     "werkzeug>=3.0",
+    "cheroot>=10.0",
     "trustme>=1.1",
     "PyJWT[crypto]>=2.8",
     "cryptography>=42",

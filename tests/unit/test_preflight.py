@@ -169,3 +169,11 @@ def test_pod_link_local_access_defaults_to_imds():
     assert preflight.pod_link_local_access(cluster()) == "IMDS"
     assert not preflight.is_restricted(cluster())
     assert preflight.is_restricted(cluster(networkProfile={"podLinkLocalAccess": "None"}))
+
+
+def test_feature_fix_for_az_says_how_to_wait_since_az_feature_register_cannot():
+    result = preflight.check_enable(cluster(), Environment(feature_state="NotRegistered", cli="az"), "rg", "c")
+    fix = result.blockers[0].fix
+    assert fix.startswith("az feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview;")
+    assert "--wait" not in fix.split(";")[0]
+    assert fix.endswith("az provider register --namespace Microsoft.ContainerService --wait")

@@ -75,13 +75,17 @@ def feature_check(env: Environment) -> List[Finding]:
     """The subscription-level preview registration (shared by create and update)."""
     found = []
     if not env.custom_feature_header and env.feature_state != "Registered":
+        ns, name = constants.CONTAINER_SERVICE_NAMESPACE, constants.FEATURE_NAME
+        provider = f"{env.cli} provider register --namespace {ns} --wait"
+        if env.cli == "az":  # `az feature register` cannot wait
+            fix = (f"az feature register --namespace {ns} --name {name}; once 'az feature show --namespace {ns} "
+                   f"--name {name}' says Registered: {provider}")
+        else:
+            fix = f"{env.cli} feature register --namespace {ns} --name {name} --wait && {provider}"
         found.append(Finding(
             "FeatureNotRegistered",
             f"The preview feature '{constants.FEATURE_ID}' is {env.feature_state or 'NotRegistered'} on this "
-            "subscription; it must be Registered.",
-            f"{env.cli} feature register --namespace {constants.CONTAINER_SERVICE_NAMESPACE} --name "
-            f"{constants.FEATURE_NAME}{'' if env.cli == 'az' else ' --wait'}, wait until it is Registered, then "
-            f"{env.cli} provider register --namespace {constants.CONTAINER_SERVICE_NAMESPACE} --wait"))
+            "subscription; it must be Registered.", fix))
     elif (not env.custom_feature_header and env.provider_state is not None
           and env.provider_state != "Registered"):
         found.append(Finding(

@@ -18,6 +18,7 @@ from imds_ext.emulator.responses import Ctx, json_response, render_error
 
 log = logging.getLogger(__name__)
 _LOOPBACK = ("127.", "::1", "::ffff:127.")
+SOCKET_ENVIRON_KEY = "imds_emulator.socket"  # the connection's socket, set by the server's WSGI gateway
 
 
 def check_api_version(rule, value) -> None:
@@ -71,7 +72,7 @@ class EmulatorApp:
         if fault.get("delaySeconds"):
             time.sleep(float(fault["delaySeconds"]))
         if fault.get("drop"):
-            sock = request.environ.get("werkzeug.socket")
+            sock = request.environ.get(SOCKET_ENVIRON_KEY)
             if sock is not None:
                 try:
                     sock.shutdown(socket.SHUT_RDWR)

@@ -6,13 +6,15 @@ import os
 import shlex
 import shutil
 import signal
+import ssl
 import tempfile
 import threading
 from typing import Callable, Optional
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from imds_ext.emulator.app import EmulatorApp
+from imds_ext.emulator.app import SOCKET_ENVIRON_KEY, EmulatorApp
 from imds_ext.emulator.constants import (
     WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
 )
@@ -20,6 +22,7 @@ from imds_ext.emulator.models import Backend
 from imds_ext.emulator.tls import Certificates
 
 log = logging.getLogger(__name__)
+_THREADS = 48  # worker threads; idle keep-alive connections wait in cheroot's selector, not in a worker
 
 
 def _url_host(host: str) -> str:
@@ -30,14 +33,13 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class _RequestHandler(WSGIRequestHandler):
-    """Access lines go to the `imds_ext.emulator` logger (debug), not to stderr."""
+class _Gateway(wsgi.Gateway_10):
+    """cheroot's WSGI gateway, also handing the app the connection's socket (for the dropped-connection fault)."""
 
-    def log_request(self, code="-", size="-"):
-        log.debug("%s %s -> %s", self.command, self.path.split("?")[0], code)
-
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        log.debug(format, *args)
+    def get_environ(self):
+        environ = super().get_environ()
+        environ[SOCKET_ENVIRON_KEY] = self.req.conn.socket
+        return environ
 
 
 class Emulator:
@@ -62,19 +64,24 @@ class Emulator:
             return self
         certs = Certificates(self._cert_dir, self.host)
         self.ca_bundle_path = certs.ca_path
-        self._server = make_server(self.host, self.port, self.app, threaded=True,
-                                   request_handler=_RequestHandler, ssl_context=certs.server_context())
-        self._server.daemon_threads = True
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="imds-emulator", daemon=True)
+        # cheroot rather than werkzeug's development server: it keeps HTTP/1.1 connections alive, so a client
+        # pays for one TLS handshake, not one per request.
+        self._server = wsgi.Server((self.host, self.port), self.app, numthreads=_THREADS,
+                                   server_name="imds-ext-arm-emulator")
+        self._server.gateway = _Gateway
+        adapter = BuiltinSSLAdapter(certs.server_pem_path, certs.server_pem_path)
+        adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._server.ssl_adapter = adapter
+        self._server.prepare()  # binds: port 0 becomes a real port here
+        self.port = self._server.bind_addr[1]
+        self._thread = threading.Thread(target=self._server.serve, name="imds-emulator", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         self._thread.join(timeout=10)
         self._server = self._thread = None
         self.backend.save()

@@ -7,6 +7,7 @@ import ssl
 import trustme
 
 CA_FILE_NAME = "emulator-ca.pem"
+SERVER_FILE_NAME = "emulator-server.pem"  # the server's key and certificate chain; readable by its owner only
 
 
 class Certificates:
@@ -20,6 +21,10 @@ class Certificates:
         os.makedirs(directory, exist_ok=True)
         self.ca_path = os.path.join(directory, CA_FILE_NAME)
         self.ca.cert_pem.write_to_path(self.ca_path)
+        self.server_pem_path = os.path.join(directory, SERVER_FILE_NAME)
+        fd = os.open(self.server_pem_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)
+        self.server_cert.private_key_and_cert_chain_pem.write_to_path(self.server_pem_path)
 
     def server_context(self) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
