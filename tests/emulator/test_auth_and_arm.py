@@ -131,3 +131,16 @@ def test_providers(resources, admin):
     assert {p.namespace for p in resources.providers.list()} >= {"Microsoft.Features", "Microsoft.Resources"}
     with pytest.raises(ResourceNotFoundError):
         resources.providers.get("Microsoft.Nope")
+
+
+def test_an_unregistered_namespace_is_409_and_the_sdk_registers_it(aks, rg, arm, admin):
+    """ARM's front door refuses a namespace the subscription is not registered for; azure-mgmt-core's
+    pipeline then registers it and retries (it waits 10 s between checks: the one slow test here)."""
+    admin.seed({"providers": {"Microsoft.ContainerService": "NotRegistered"}})
+    r = arm("GET", f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters")
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "MissingSubscriptionRegistration"
+    assert "namespace 'Microsoft.ContainerService'" in r.json()["error"]["message"]
+    assert list(aks.managed_clusters.list_by_resource_group(rg)) == []
+    registrations = [e["path"].lower() for e in admin.requests() if e["path"].lower().endswith("/register")]
+    assert registrations == [f"/subscriptions/{SUB}/providers/microsoft.containerservice/register"]

@@ -96,14 +96,24 @@ def test_feature_not_registered_is_refused_client_side(az_imds, admin, seed_clus
     assert puts(admin) == []
 
 
-def test_registered_feature_but_unregistered_provider_is_refused(az_imds, admin, seed_cluster):
+def test_a_provider_still_registering_is_refused(az_imds, admin, seed_cluster):
     seed_cluster()
-    admin.seed(providers={"Microsoft.ContainerService": "NotRegistered"})
+    admin.seed(providers={"Microsoft.ContainerService": "Registering"})
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 1
-    assert "ProviderNotRegistered" in r.err
+    assert "ProviderNotRegistered" in r.err and "Registering" in r.err
     assert "az-imds provider register --namespace Microsoft.ContainerService --wait" in r.err
     assert puts(admin) == []
+
+
+def test_preflight_does_not_register_the_extensions_provider_as_a_side_effect(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.seed(providers={"Microsoft.KubernetesConfiguration": "NotRegistered"})
+    r = az_imds("aks", "imds-restriction", "show", "-g", RG, "-n", "c1")
+    assert r.code == 0, r.err
+    assert r.json["extensions"] == []
+    assert admin.requests("POST", "/register") == []
+    assert admin.requests("GET", "/extensions") == []
 
 
 def test_custom_feature_header_works_without_registration(az_imds, admin, seed_cluster):

@@ -122,7 +122,13 @@ class ImdsRestrictionService:
         `send_request` keeps the extension install free of a second copy of it. Not the resources client:
         the azure-mgmt-resource 24 that az ships makes it a multi-API client, without `send_request`.
         """
-        url = (f"{cluster_id}/providers/{constants.KUBERNETES_CONFIGURATION_NAMESPACE}/extensions"
+        # No registration, no extensions. Asking anyway would make the SDK's pipeline register the provider
+        # on the user's subscription (azure-mgmt-core does that on 409 MissingSubscriptionRegistration): a
+        # side effect a read must not have.
+        namespace = constants.KUBERNETES_CONFIGURATION_NAMESPACE
+        if self.clients.resources.providers.get(namespace).registration_state in ("NotRegistered", "Unregistered"):
+            return []
+        url = (f"{cluster_id}/providers/{namespace}/extensions"
                f"?api-version={constants.KUBERNETES_CONFIGURATION_API_VERSION}")
         items: List[dict] = []
         while url:

@@ -19,6 +19,9 @@ from imds_ext.emulator.responses import Ctx, json_response, render_error
 log = logging.getLogger(__name__)
 _LOOPBACK = ("127.", "::1", "::ffff:127.")
 SOCKET_ENVIRON_KEY = "imds_emulator.socket"  # the connection's socket, set by the server's WSGI gateway
+# api-version rule (urls.py) -> the resource provider namespace the subscription must be registered for
+NAMESPACE_OF_RULE = {"aks": "Microsoft.ContainerService", "aks-operation": "Microsoft.ContainerService",
+                     "extensions": "Microsoft.KubernetesConfiguration"}
 
 
 def check_api_version(rule, value) -> None:
@@ -111,6 +114,9 @@ class EmulatorApp:
             if route.auth == "arm":
                 self.tokens.validate(request.headers.get("Authorization"))
             check_api_version(route.api, ctx.api_version)
+            namespace = NAMESPACE_OF_RULE.get(route.api[0]) if route.api else None
+            if namespace:
+                self.backend.require_registered(params["sub"], namespace)
             return route.handler(ctx, **params)
         except EmulatorError as e:
             return render_error(e)

@@ -331,6 +331,17 @@ class Backend:
             raise EmulatorError(404, "InvalidResourceNamespace", f"The resource namespace '{ns}' is invalid.")
         return rec
 
+    def require_registered(self, sub: str, ns: str) -> None:
+        """ARM's front door: a namespace the subscription is not registered for answers 409."""
+        with self._tx():
+            state = self._provider(sub, ns)["state"]
+        if state in ("NotRegistered", "Unregistered"):
+            message = (f"The subscription is not registered to use namespace '{ns}'. See "
+                       "https://aka.ms/rps-not-found for how to register subscriptions.")
+            raise EmulatorError(409, "MissingSubscriptionRegistration", message,
+                                details=[{"code": "MissingSubscriptionRegistration", "target": ns,
+                                          "message": message}])
+
     @staticmethod
     def _render_provider(rec: dict) -> dict:
         ns = rec["namespace"]
