@@ -65,7 +65,7 @@ setup(
     install_requires=DEPENDENCIES,
     extras_require={
         "standalone": STANDALONE,
-        "test": STANDALONE + ["pytest>=7", "pyyaml>=6", "build>=1.0"],
+        "test": STANDALONE + ["pytest>=7", "pyyaml>=6", "build>=1.0", "ruff>=0.5"],
     },
     entry_points={"console_scripts": ["az-imds=imds_ext.launcher:main"]},
     classifiers=[

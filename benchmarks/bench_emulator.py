@@ -40,7 +40,8 @@ def start_emulator(workdir):
 def run(env, token, clients, method, keep_alive, seconds):
     base = env["AZIMDS_ARM_ENDPOINT"]
     sub = env["AZURE_SUBSCRIPTION_ID"]
-    url = f"{base}/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.ContainerService/managedClusters/c{{}}?{API}"
+    url = (f"{base}/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.ContainerService/managedClusters/"
+           f"c{{}}?{API}")
     body = {"location": "eastus", "properties": {"agentPoolProfiles": [{"name": "nodepool1"}],
                                                  "oidcIssuerProfile": {"enabled": True}}}
     counts, errors, stop = [0] * clients, [0] * clients, time.monotonic() + seconds

@@ -51,12 +51,14 @@ def test_accepted_audiences(emulator, admin, aud):
 
 
 def test_wrong_secret_is_an_entra_error(emulator, admin):
-    cred = ClientSecretCredential(WELL_KNOWN_TENANT_ID, WELL_KNOWN_CLIENT_ID, "wrong", authority=emulator.authority_host,
-                                  connection_verify=emulator.ca_bundle_path, disable_instance_discovery=True)
+    cred = ClientSecretCredential(WELL_KNOWN_TENANT_ID, WELL_KNOWN_CLIENT_ID, "wrong",
+                                  authority=emulator.authority_host, connection_verify=emulator.ca_bundle_path,
+                                  disable_instance_discovery=True)
     with pytest.raises(ClientAuthenticationError) as e:
         cred.get_token(emulator.arm_endpoint + "/.default")
     assert "AADSTS7000215" in str(e.value)
-    r = requests.post(f"{emulator.authority_host}/{WELL_KNOWN_TENANT_ID}/oauth2/v2.0/token", verify=emulator.ca_bundle_path,
+    r = requests.post(f"{emulator.authority_host}/{WELL_KNOWN_TENANT_ID}/oauth2/v2.0/token",
+                      verify=emulator.ca_bundle_path,
                       data={"grant_type": "client_credentials", "client_id": WELL_KNOWN_CLIENT_ID,
                             "client_secret": "wrong", "scope": "https://management.azure.com/.default"})
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"

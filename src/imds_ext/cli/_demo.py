@@ -14,7 +14,8 @@ from knack.util import CLIError
 
 RG, CLUSTER = "imds-demo-rg", "imds-demo-aks"
 SHOW = ("{name:name, provisioningState:provisioningState, podLinkLocalAccess:networkProfile.podLinkLocalAccess, "
-        "oidcIssuer:oidcIssuerProfile.enabled, pools:agentPoolProfiles[].{name:name, nodeImageVersion:nodeImageVersion}}")
+        "oidcIssuer:oidcIssuerProfile.enabled, "
+        "pools:agentPoolProfiles[].{name:name, nodeImageVersion:nodeImageVersion}}")
 
 
 @contextmanager

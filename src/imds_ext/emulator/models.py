@@ -897,8 +897,9 @@ class Backend:
                 rec["state"] = state
                 counts["providers"] += 1
             for rg in doc.get("resourceGroups") or []:
-                st["resourceGroups"][rg["name"].lower()] = {"name": rg["name"], "location": rg.get("location", "eastus"),
-                                                            "tags": rg.get("tags"), "managedBy": None}
+                st["resourceGroups"][rg["name"].lower()] = {
+                    "name": rg["name"], "location": rg.get("location", "eastus"), "tags": rg.get("tags"),
+                    "managedBy": None}
                 counts["resourceGroups"] += 1
             for item in doc.get("clusters") or []:
                 rg, name, body = item["resourceGroup"], item["name"], item["cluster"]
