@@ -106,3 +106,21 @@ def test_nodepool_upgrade_reimages_one_pool(az_imds, admin, seed_cluster):
     r = az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only")
     assert r.code == 0, r.err
     assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "None"}
+
+
+def test_upgrade_reimages_every_pool_as_az_does(az_imds, admin, seed_cluster):
+    seed_cluster(pools=[
+        {"name": "nodepool1", "count": 1, "osType": "Linux", "mode": "System", "vmSize": "Standard_DS2_v2"},
+        {"name": "win1", "count": 1, "osType": "Windows", "mode": "User", "vmSize": "Standard_DS2_v2"}])
+    r = az_imds("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes")
+    assert r.code == 0, r.err
+    started = admin.requests("POST", "/upgradeNodeImageVersion")
+    assert sorted(e["path"].rsplit("/", 2)[1] for e in started) == ["nodepool1", "win1"]
+    assert {p["provisioningState"] for p in r.json["agentPoolProfiles"]} == {"Succeeded"}
+
+
+def test_upgrade_without_yes_and_without_a_terminal_changes_nothing(az_imds, admin, seed_cluster):
+    seed_cluster()
+    r = az_imds("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only")
+    assert r.code == 1 and "--yes" in r.err
+    assert admin.requests("POST", "/subscriptions/") == []

@@ -47,7 +47,7 @@ examples:
 
 helps["aks upgrade"] = """
 type: command
-short-summary: Upgrade the node image of every Linux node pool of a cluster, concurrently.
+short-summary: Upgrade the node image of every node pool of a cluster, concurrently, and wait for it.
 long-summary: This is what makes an IMDS restriction change take effect on existing nodes.
 examples:
   - name: Reimage every pool and wait for it.

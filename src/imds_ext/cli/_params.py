@@ -62,7 +62,7 @@ def load_arguments(loader, _command):
 
     with ArgumentsContext(loader, "aks upgrade") as c:
         c.argument("node_image_only", action="store_true",
-                   help="Only upgrade the node image of every Linux node pool.")
+                   help="Only upgrade the node image of every node pool.")
 
     with ArgumentsContext(loader, "aks nodepool") as c:
         c.argument("cluster_name", options_list=["--cluster-name"], help="The cluster name.")

@@ -104,15 +104,11 @@ def aks_update(cmd, resource_group_name, name, enable_imds_restriction=False, di
 def aks_upgrade(cmd, resource_group_name, name, node_image_only=False, yes=False, no_wait=False,
                 subscription=None):
     service = cf_imds(cmd.cli_ctx, subscription)
-    mc = service.get_cluster(resource_group_name, name)
-    pools = service.linux_pools(mc)
-    if not yes and not service.ui.confirm(
-            f"Since node_image_only is set, only the node image of {len(pools)} pool(s) ({', '.join(pools)}) of "
-            f"cluster '{name}' will be upgraded; the nodes are reimaged. Proceed?"):
-        logger.warning("Cancelled: no change was made.")
+    try:
+        return _cluster(service.upgrade_cluster_node_images(resource_group_name, name, yes=yes, no_wait=no_wait))
+    except Cancelled as ex:
+        logger.warning(str(ex))
         return None
-    result = service.upgrade_node_images(resource_group_name, name, pools, no_wait=no_wait)
-    return _cluster(result)
 
 
 def aks_nodepool_upgrade(cmd, resource_group_name, cluster_name, nodepool_name, node_image_only=False,

@@ -251,15 +251,17 @@ class ImdsRestrictionService:
     def _upgrade_command(self, resource_group: str, name: str) -> str:
         return f"{self.ui.cli_name} aks upgrade -g {resource_group} -n {name} --node-image-only --yes"
 
-    def linux_pools(self, mc) -> List[str]:
-        return [p.get("name") for p in preflight.agent_pools(mc)
-                if (p.get("osType") or "Linux").lower() == "linux"]
+    def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False):
+        """`aks upgrade --node-image-only`: every pool, as az does, after a confirmation unless `yes`."""
+        pools = [p.get("name") for p in preflight.agent_pools(self.get_cluster(resource_group, name))]
+        if not yes and not self.ui.confirm(
+                f"Since node_image_only is set, only the node image of the {len(pools)} pool(s) of cluster '{name}' "
+                f"({', '.join(pools)}) will be upgraded; their nodes are reimaged. Proceed?"):
+            raise Cancelled("Cancelled: no change was made.")
+        return self.upgrade_node_images(resource_group, name, pools, no_wait=no_wait)
 
-    def upgrade_node_images(self, resource_group: str, name: str, pools: Optional[List[str]] = None,
-                            no_wait: bool = False):
-        """Node-image-only upgrade of `pools` (default: every Linux pool), all at once; then the cluster."""
-        if pools is None:
-            pools = self.linux_pools(self.get_cluster(resource_group, name))
+    def upgrade_node_images(self, resource_group: str, name: str, pools: List[str], no_wait: bool = False):
+        """Node-image-only upgrade of `pools`, all at once; then the cluster."""
         pollers = {}
         failures = []
         for pool in pools:
