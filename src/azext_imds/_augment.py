@@ -5,7 +5,8 @@ extension registers none of them. Instead, once az has loaded the arguments of t
 (knack event `EVENT_INVOKER_POST_LOAD_ARGUMENTS`, before the parser is built), it
 - adds its flags to az's command (so they parse, validate and show in `--help` with az's own), and
 - wraps az's handler: with an IMDS flag it runs the core's flow (update) or az's own create over a client
-  that checks and restricts the PUT (create); without one it calls az's handler untouched.
+  that checks and restricts the PUT (create); `aks upgrade --node-image-only` alone runs the core's
+  concurrent, waited node-image upgrade; anything else calls az's handler untouched.
 If something else already owns the flags (the `aks-preview` extension, or a future az), it backs off and
 says so when the flags are used, instead of letting argparse fail on a conflicting option.
 """
@@ -27,7 +28,10 @@ ADDED = {
     "aks update": [("enable_imds_restriction", params.enable_on_update),
                    ("disable_imds_restriction", params.disable_on_update),
                    ("skip_node_image_upgrade", params.skip_node_image_upgrade)],
+    "aks upgrade": [],  # no new flags: `--node-image-only` alone takes the core's concurrent, waited upgrade
 }
+# `az aks upgrade` arguments that keep the node-image-only path ours; any other one given means az's own.
+NODE_IMAGE_COMPANIONS = {"cmd", "client", "resource_group_name", "name", "node_image_only", "no_wait", "yes"}
 VALIDATORS = {"aks update": validate_update}
 
 _HOOKED = "_imds_ext_hooks"
@@ -123,4 +127,9 @@ def _handle(name, original, command_args):
         return custom.aks_update_imds(command_args["cmd"], **passed, **ours)
     if name == "aks create" and ours.get("enable_imds_restriction"):
         return custom.aks_create_imds(command_args)
+    if name == "aks upgrade" and command_args.get("node_image_only") and not any(
+            value for dest, value in command_args.items() if dest not in NODE_IMAGE_COMPANIONS):
+        return custom.aks_upgrade_node_images(command_args["cmd"], command_args["resource_group_name"],
+                                              command_args["name"], yes=command_args.get("yes", False),
+                                              no_wait=command_args.get("no_wait", False))
     return original(command_args)

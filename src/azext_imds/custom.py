@@ -60,6 +60,18 @@ def aks_update_imds(cmd, resource_group_name, name, enable_imds_restriction=Fals
     return resource(outcome.cluster, flatten=True)
 
 
+@az_errors
+def aks_upgrade_node_images(cmd, resource_group_name, name, yes=False, no_wait=False):
+    """`az aks upgrade --node-image-only`: every pool at once, waited for with progress unless --no-wait."""
+    try:
+        result = cf_imds(cmd.cli_ctx).upgrade_cluster_node_images(resource_group_name, name, yes=yes,
+                                                                   no_wait=no_wait)
+    except Cancelled as ex:
+        logger.warning(str(ex))
+        return None
+    return resource(result, flatten=True)
+
+
 class RestrictingManagedClusters:
     """az's managed-clusters operations, except that the create PUT is checked and carries the restriction.
 

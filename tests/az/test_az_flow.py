@@ -164,16 +164,31 @@ def test_show_reports_state_and_readiness(az_logged_in, admin):
     assert [p["name"] for p in report["ifEnabled"]["reimage"]] == ["nodepool1", "userpool"]
 
 
-def test_skip_reimage_then_azs_own_node_image_upgrade(az_logged_in, admin):
+def test_skip_reimage_then_node_image_upgrade_through_az(az_logged_in, admin):
     seed_cluster(admin, RG, "c1")
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction",
                           "--skip-node-image-upgrade", "--yes", "-o", "none")
     assert result.code == 0, result.err
     assert f"az aks upgrade -g {RG} -n c1 --node-image-only --yes" in result.err
     assert set(enforced(admin, RG, "c1").values()) == {"IMDS"}  # the nodes do not enforce it yet
-    upgrade = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "none")
+    admin.clear_requests()
+    upgrade = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "json")
     assert upgrade.code == 0, upgrade.err
     assert set(enforced(admin, RG, "c1").values()) == {"None"}
+    # The core's upgrade: every pool at once, at the preview api-version, and waited for (it polls).
+    posts = [e for e in admin.requests() if e["method"] == "POST" and "upgradeNodeImageVersion" in e["path"]]
+    assert len(posts) == 2 and {e["query"]["api-version"] for e in posts} == {PREVIEW_API}
+    assert any("/operations/" in e["path"] for e in admin.requests())
+    assert {p["provisioningState"] for p in upgrade.json["agentPoolProfiles"]} == {"Succeeded"}
+
+
+def test_kubernetes_version_upgrade_stays_azs_own(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--kubernetes-version", "1.33.1", "--yes",
+                          "-o", "none")
+    assert result.code == 0, result.err
+    [put] = puts(admin, "/managedClusters/c1")
+    assert put["query"]["api-version"] != PREVIEW_API and put["headers"]["CommandName"] == "aks upgrade"
 
 
 @pytest.mark.parametrize("answer, changed", [("n", False), ("y", True)])
