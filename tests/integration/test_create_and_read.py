@@ -124,3 +124,15 @@ def test_upgrade_without_yes_and_without_a_terminal_changes_nothing(az_imds, adm
     r = az_imds("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only")
     assert r.code == 1 and "--yes" in r.err
     assert admin.requests("POST", "/subscriptions/") == []
+
+
+def test_create_no_wait_returns_at_once(az_imds, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}])
+    admin.config(lro_delay=30)
+    r = az_imds("aks", "create", "-g", RG, "-n", "later", "--no-wait")
+    assert r.code == 0, r.err
+    assert r.out.strip() == ""
+    assert len(admin.requests("PUT", "/managedClusters/later")) == 1
+    assert admin.requests("GET", "/operations/") == []
+    state = az_imds("aks", "show", "-g", RG, "-n", "later", "--query", "provisioningState", "-o", "tsv")
+    assert state.out.strip() == "Creating"
