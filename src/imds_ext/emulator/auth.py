@@ -6,6 +6,7 @@ well-known service principal of constants.py. Tokens are never logged.
 from __future__ import annotations
 
 import base64
+import hmac
 import time
 import uuid
 from datetime import datetime, timezone
@@ -121,7 +122,7 @@ class TokenService:
         if not secret and not form.get("client_assertion"):
             raise TokenError(401, "invalid_client", 7000218, "The request body must contain the following "
                              "parameter: 'client_assertion' or 'client_secret'.")
-        if secret != WELL_KNOWN_CLIENT_SECRET:
+        if not hmac.compare_digest((secret or "").encode(), WELL_KNOWN_CLIENT_SECRET.encode()):
             raise TokenError(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret "
                              "being sent in the request is the client secret value, not the client secret ID, for "
                              f"a secret added to app '{WELL_KNOWN_CLIENT_ID}'.")
