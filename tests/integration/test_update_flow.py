@@ -338,3 +338,13 @@ def test_progress_shows_on_a_terminal_only(cli_env, admin, seed_cluster):
     text = err.decode(errors="replace")
     assert "Updating cluster 'c1': done" in text
     assert "Upgrading the node image of 2 pool(s): nodepool1, userpool: done" in text
+
+
+def test_a_failed_update_operation_is_reported_and_nothing_is_reimaged(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.fault(method="PUT", path="/managedClusters/c1$", count=1,
+                failOperation={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated reconcile failure."})
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1
+    assert "ReconcileVMSSAgentPoolFailed" in r.err and "Simulated reconcile failure." in r.err
+    assert admin.requests("POST", "/upgradeNodeImageVersion") == []
