@@ -14,7 +14,6 @@ UNRESTRICTED = "IMDS"  # the default when the property is absent
 # The property exists only in preview api-versions from 2024-04-02-preview on; a GA api-version would
 # silently drop it. This is the version the real service recording used.
 AKS_API_VERSION = "2026-05-02-preview"
-FEATURES_API_VERSION = "2021-07-01"
 KUBERNETES_CONFIGURATION_API_VERSION = "2023-05-01"
 
 ARM_ENDPOINT = "https://management.azure.com"

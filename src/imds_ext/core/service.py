@@ -82,8 +82,6 @@ def names_feature(headers: Dict[str, str]) -> bool:
 @dataclass
 class UpdateOutcome:
     cluster: Optional[dict]  # the cluster at the end (None with --no-wait)
-    changed: bool
-    reimaged: List[str]
     next_step: Optional[str] = None  # the command that completes the job, when we stopped early
 
 
@@ -197,7 +195,7 @@ class ImdsRestrictionService:
                 self.ui.warn(f"IMDS restriction is already {'enabled' if enable else 'disabled'} on cluster "
                              f"'{name}'; no change was made. If its nodes were not reimaged since the setting "
                              f"changed, run '{self._upgrade_command(resource_group, name)}'.")
-                return UpdateOutcome(mc, changed=False, reimaged=[])
+                return UpdateOutcome(mc)
             env = self.environment(mc, headers, enable_oidc_issuer) if enable else preflight.Environment()
             check = (preflight.check_enable if enable else preflight.check_disable)(mc, env, resource_group, name)
             if not check.ok:
@@ -231,7 +229,7 @@ class ImdsRestrictionService:
 
         finish = self._upgrade_command(resource_group, name)
         if no_wait:
-            return UpdateOutcome(None, changed=True, reimaged=[], next_step=(
+            return UpdateOutcome(None, next_step=(
                 f"When the update has finished, run '{finish}' so the nodes enforce the change."))
         with self.ui.progress(f"Updating cluster '{name}'"):
             result = poller.result()
@@ -241,11 +239,9 @@ class ImdsRestrictionService:
                 f"'{preflight.pod_link_local_access(result)}', not '{plan.desired}'. The AKS api-version in use "
                 "must be a preview that has the field (2024-04-02-preview or later); check AZIMDS_AKS_API_VERSION.")
         if not reimage:
-            return UpdateOutcome(result, changed=True, reimaged=[], next_step=(
+            return UpdateOutcome(result, next_step=(
                 f"The nodes do not enforce the change until they are reimaged: run '{finish}'."))
-        pools = [p.name for p in plan.reimage]
-        final = self.upgrade_node_images(resource_group, name, pools)
-        return UpdateOutcome(final, changed=True, reimaged=pools)
+        return UpdateOutcome(self.upgrade_node_images(resource_group, name, [p.name for p in plan.reimage]))
 
     # -- node images -----------------------------------------------------------------------------------
     def _upgrade_command(self, resource_group: str, name: str) -> str:
