@@ -136,3 +136,9 @@ def test_create_no_wait_returns_at_once(az_imds, admin):
     assert admin.requests("GET", "/operations/") == []
     state = az_imds("aks", "show", "-g", RG, "-n", "later", "--query", "provisioningState", "-o", "tsv")
     assert state.out.strip() == "Creating"
+
+
+def test_unknown_addon_is_a_usage_error_before_any_request(az_imds, admin):
+    r = az_imds("aks", "create", "-g", RG, "-n", "c9", "--enable-addons", "monitoring,bogus")
+    assert r.code == 2 and "unknown add-on(s) bogus" in r.err
+    assert admin.requests() == []

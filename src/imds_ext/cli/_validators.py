@@ -1,6 +1,7 @@
 """Argument validators: bad input fails here, before any request (exit code 2, as az)."""
 from knack.util import CLIError
 
+from imds_ext.core.addons import AZ_ADDONS
 from imds_ext.core.service import parse_custom_headers
 
 
@@ -74,8 +75,22 @@ def validate_port(namespace):
         raise InvalidArgumentValueError(f"--port must be between 0 and 65535, got {port}.")
 
 
+def validate_addons(namespace):
+    """`--enable-addons a,b`: az's add-on names, checked before any request."""
+    value = getattr(namespace, "enable_addons", None)
+    if value is None:
+        return
+    names = [a.strip() for a in value.split(",") if a.strip()]
+    unknown = [a for a in names if a not in AZ_ADDONS]
+    if unknown:
+        raise InvalidArgumentValueError(f"--enable-addons: unknown add-on(s) {', '.join(unknown)}. Choose from: "
+                                        f"{', '.join(sorted(AZ_ADDONS))}.")
+    namespace.enable_addons = names
+
+
 def validate_create(namespace):
     validate_node_count(namespace)
+    validate_addons(namespace)
     validate_tags(namespace)
     validate_custom_headers(namespace)
 

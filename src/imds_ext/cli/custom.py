@@ -7,23 +7,10 @@ from knack.util import CLIError
 from imds_ext.cli._client_factory import cf_arm, cf_imds, cf_registrations
 from imds_ext.cli._format import resource
 from imds_ext.core import constants
+from imds_ext.core.addons import AZ_ADDONS
 from imds_ext.core.errors import Cancelled, ResourceNotFound
 
 logger = get_logger(__name__)
-
-# az's names for `--enable-addons`, mapped to where the service keeps them.
-ADDONS = {
-    "monitoring": ("addonProfiles", "omsagent"),
-    "azure-policy": ("addonProfiles", "azurepolicy"),
-    "http_application_routing": ("addonProfiles", "httpApplicationRouting"),
-    "ingress-appgw": ("addonProfiles", "ingressApplicationGateway"),
-    "virtual-node": ("addonProfiles", "aciConnectorLinux"),
-    "azure-keyvault-secrets-provider": ("addonProfiles", "azureKeyvaultSecretsProvider"),
-    "open-service-mesh": ("addonProfiles", "openServiceMesh"),
-    "confcom": ("addonProfiles", "ACCSGXDevicePlugin"),
-    "web_application_routing": ("ingressProfile", "webAppRouting"),
-}
-
 
 def _cluster(value):
     return resource(value, flatten=True)
@@ -54,13 +41,8 @@ def cluster_body(resource_group_name, name, location, subscription_id, node_coun
         props["securityProfile"] = {"workloadIdentity": {"enabled": True}}
     if enable_imds_restriction:
         props["networkProfile"][constants.POD_LINK_LOCAL_ACCESS] = constants.RESTRICTED
-    for addon in (a.strip() for a in (enable_addons or "").split(",") if a.strip()):
-        where = ADDONS.get(addon)
-        if where is None:
-            from imds_ext.cli._validators import InvalidArgumentValueError
-            raise InvalidArgumentValueError(f"--enable-addons: unknown add-on '{addon}'. Choose from: "
-                                            f"{', '.join(sorted(ADDONS))}.")
-        section, key = where
+    for addon in enable_addons or []:  # validated: names az knows
+        section, key = AZ_ADDONS[addon]
         props.setdefault(section, {})[key] = {"enabled": True}
     body = {"location": location, "identity": {"type": "SystemAssigned"}, "sku": {"name": "Base", "tier": "Free"},
             "properties": props}
@@ -73,8 +55,8 @@ def aks_create(cmd, resource_group_name, name, location=None, node_count=3, node
                kubernetes_version=None, enable_oidc_issuer=False, enable_workload_identity=False,
                enable_addons=None, enable_imds_restriction=False, aks_custom_headers=None, tags=None,
                no_wait=False, yes=False, subscription=None):
-    clients = cf_arm(cmd.cli_ctx, subscription)
     service = cf_imds(cmd.cli_ctx, subscription)
+    clients = service.clients
     if not location:
         location = _resource_group(clients, resource_group_name).location
     body = cluster_body(resource_group_name, name, location, clients.settings.subscription_id, node_count,

@@ -73,6 +73,19 @@ INCOMPATIBLE_FEATURES = [
      _profile_enabled("metricsProfile", "costAnalysis")),
 ]
 
+# `az aks --enable-addons` names, and where the service keeps each add-on.
+AZ_ADDONS = {
+    "monitoring": ("addonProfiles", "omsagent"),
+    "azure-policy": ("addonProfiles", "azurepolicy"),
+    "http_application_routing": ("addonProfiles", "httpApplicationRouting"),
+    "ingress-appgw": ("addonProfiles", "ingressApplicationGateway"),
+    "virtual-node": ("addonProfiles", "aciConnectorLinux"),
+    "azure-keyvault-secrets-provider": ("addonProfiles", "azureKeyvaultSecretsProvider"),
+    "open-service-mesh": ("addonProfiles", "openServiceMesh"),
+    "confcom": ("addonProfiles", "ACCSGXDevicePlugin"),
+    "web_application_routing": ("ingressProfile", "webAppRouting"),
+}
+
 # Cluster extension types (Microsoft.KubernetesConfiguration) that do not work with restriction on.
 INCOMPATIBLE_EXTENSION_TYPES = {
     "microsoft.flux": "Flux (GitOps)",
