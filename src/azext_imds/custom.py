@@ -5,7 +5,8 @@ from knack.log import get_logger
 
 from azext_imds._client_factory import cf_imds
 from imds_ext.cli._format import resource
-from imds_ext.core import plan as planning, preflight
+from imds_ext.core import plan as planning
+from imds_ext.core.service import check_created_restricted
 from imds_ext.core.errors import (Cancelled, ConfirmationRequired, ImdsExtError, PreflightFailed, ResourceNotFound,
                                   ServiceIgnoredChange)
 
@@ -117,10 +118,7 @@ def aks_create_imds(command_args):
         return None
     if hasattr(result, "result") and hasattr(result, "done"):  # a poller: wait as az would
         result = LongRunningOperation(cmd.cli_ctx)(result)
-    if not preflight.is_restricted(result):
-        raise ServiceIgnoredChange(
-            f"Cluster '{args['name']}' was created but reports podLinkLocalAccess="
-            f"'{preflight.pod_link_local_access(result)}', not 'None'.")
+    check_created_restricted(args["name"], result)
     # As a plain dict: az's own output of the SDK model would drop podLinkLocalAccess, a field the model
     # az ships does not declare.
     return resource(result, flatten=True)

@@ -83,28 +83,22 @@ class ImdsCLI(CLI):
 
         from imds_ext.cli._validators import InvalidArgumentValueError
         from imds_ext.core.errors import ImdsExtError, ResourceNotFound
+        from imds_ext.core.service import service_message
 
         if isinstance(ex, InvalidArgumentValueError):
             logger.error(ex)
             return EXIT_USAGE
         if isinstance(ex, (ResourceNotFound, ResourceNotFoundError)):
-            logger.error(_message(ex))
+            logger.error(service_message(ex))
             return EXIT_NOT_FOUND
         if isinstance(ex, ClientAuthenticationError):
-            logger.error("Authentication failed: %s", _message(ex))
+            logger.error("Authentication failed: %s", service_message(ex))
             return EXIT_ERROR
         if isinstance(ex, (ImdsExtError, HttpResponseError, CLIError)):
-            logger.error(_message(ex))
+            logger.error(service_message(ex))
             return EXIT_ERROR
         logger.exception(ex)
         return EXIT_ERROR
-
-
-def _message(ex):
-    error = getattr(ex, "error", None)
-    if error is not None and getattr(error, "code", None) and getattr(error, "message", None):
-        return f"({error.code}) {error.message}"
-    return getattr(ex, "message", None) or str(ex)
 
 
 def main(args=None):

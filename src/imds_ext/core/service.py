@@ -99,7 +99,7 @@ class ImdsRestrictionService:
         try:
             return self._aks.managed_clusters.get(resource_group, name)
         except ResourceNotFoundError as ex:
-            raise ResourceNotFound(_service_message(ex)) from ex
+            raise ResourceNotFound(service_message(ex)) from ex
 
     def feature_state(self) -> Optional[str]:
         try:
@@ -217,7 +217,7 @@ class ImdsRestrictionService:
                     raise
                 if if_match:
                     raise ImdsExtError(f"The cluster's ETag is no longer '{if_match}': it changed since you read "
-                                       "it. Nothing was changed. " + _service_message(ex)) from ex
+                                       "it. Nothing was changed. " + service_message(ex)) from ex
                 self.ui.warn(f"Cluster '{name}' changed while we were updating it (attempt {attempt} of "
                              f"{MAX_ETAG_ATTEMPTS}); reading it again.")
                 continue
@@ -265,7 +265,7 @@ class ImdsRestrictionService:
                 pollers[pool] = self._aks.agent_pools.begin_upgrade_node_image_version(
                     resource_group, name, pool, polling=not no_wait)
             except HttpResponseError as ex:
-                failures.append(f"{pool}: {_service_message(ex)}")
+                failures.append(f"{pool}: {service_message(ex)}")
         if not no_wait:
             # Each poller polls on its own thread, so the pools upgrade concurrently.
             with self.ui.progress(f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}"):
@@ -273,7 +273,7 @@ class ImdsRestrictionService:
                     try:
                         poller.result()
                     except HttpResponseError as ex:
-                        failures.append(f"{pool}: {_service_message(ex)}")
+                        failures.append(f"{pool}: {service_message(ex)}")
         if failures:
             raise ImdsExtError("Node image upgrade failed for " + "; ".join(failures) +
                                f". Retry with '{self._upgrade_command(resource_group, name)}'.")
@@ -284,7 +284,7 @@ class ImdsRestrictionService:
             poller = self._aks.agent_pools.begin_upgrade_node_image_version(resource_group, cluster, pool,
                                                                             polling=not no_wait)
         except ResourceNotFoundError as ex:
-            raise ResourceNotFound(_service_message(ex)) from ex
+            raise ResourceNotFound(service_message(ex)) from ex
         if no_wait:
             return None
         with self.ui.progress(f"Upgrading the node image of pool '{pool}'"):
@@ -328,14 +328,21 @@ class ImdsRestrictionService:
             return None
         with self.ui.progress(f"Creating cluster '{name}'"):
             result = poller.result()
-        if enable_imds_restriction and not preflight.is_restricted(result):
-            raise ServiceIgnoredChange(f"Cluster '{name}' was created but reports podLinkLocalAccess="
-                                       f"'{preflight.pod_link_local_access(result)}', not 'None'.")
+        if enable_imds_restriction:
+            check_created_restricted(name, result)
         return result
 
 
-def _service_message(ex: HttpResponseError) -> str:
+def check_created_restricted(name: str, cluster) -> None:
+    """A create that asked for restriction but got a cluster without it is an error, not a success."""
+    if not preflight.is_restricted(cluster):
+        raise ServiceIgnoredChange(f"Cluster '{name}' was created but reports podLinkLocalAccess="
+                                   f"'{preflight.pod_link_local_access(cluster)}', not 'None'.")
+
+
+def service_message(ex: Exception) -> str:
+    """An error as az prints a service error: `(Code) Message`; other exceptions as their message."""
     error = getattr(ex, "error", None)
-    if error is not None and getattr(error, "code", None):
+    if error is not None and getattr(error, "code", None) and getattr(error, "message", None):
         return f"({error.code}) {error.message}"
-    return ex.message or str(ex)
+    return getattr(ex, "message", None) or str(ex)
