@@ -33,6 +33,7 @@ STANDALONE = [
     "azure-mgmt-resource-features>=1.0.0",
     "werkzeug>=3.0",
     "cheroot>=10.0",
+    "humanfriendly>=10.0",
     "trustme>=1.1",
     "PyJWT[crypto]>=2.8",
     "cryptography>=42",

@@ -9,8 +9,10 @@ import argparse
 import os
 import time
 
-from imds_ext.core.clients import ArmClients, resolve_settings
-from imds_ext.core.service import ImdsRestrictionService, Quiet
+from imds_ext.core.clients import ArmClients
+from imds_ext.core.interaction import Quiet
+from imds_ext.core.service import ImdsRestrictionService
+from imds_ext.core.settings import resolve_settings
 from imds_ext.emulator import Emulator
 from imds_ext.emulator.client import AdminClient
 

@@ -1,13 +1,8 @@
 """The core's ARM clients and flow, built from az's login, subscription and cloud."""
-from imds_ext.cli._interaction import TerminalInteraction
-from imds_ext.core.clients import ArmClients, ArmSettings
+from imds_ext.core.clients import ArmClients
 from imds_ext.core.service import ImdsRestrictionService
-
-
-class AzInteraction(TerminalInteraction):
-    """az's prompt (knack's, as az's own commands use), progress on stderr, warnings through az's logger."""
-
-    cli_name = "az"
+from imds_ext.core.settings import ArmSettings
+from imds_ext.frontend.interaction import ConsoleInteraction
 
 
 def cf_arm(cli_ctx, subscription_id=None) -> ArmClients:
@@ -25,4 +20,5 @@ def cf_arm(cli_ctx, subscription_id=None) -> ArmClients:
 
 
 def cf_imds(cli_ctx, subscription_id=None) -> ImdsRestrictionService:
-    return ImdsRestrictionService(cf_arm(cli_ctx, subscription_id), AzInteraction())
+    # az's prompt (knack's, as az's own commands use), az's progress controller, az's logger.
+    return ImdsRestrictionService(cf_arm(cli_ctx, subscription_id), ConsoleInteraction(cli_ctx, "az"))

@@ -2,9 +2,9 @@
 
 They run before any request. A usage error exits with az's code for argument errors (2): knack turns an
 exception a validator raises that is not a CLIError into `parser.validation_error` (exit 2), so the
-shared validators' CLIErrors are re-raised as `ImdsUsageError`.
+shared validators' usage errors are re-raised as `ImdsUsageError`.
 """
-from imds_ext.cli import _validators as shared
+from imds_ext.frontend import validators as shared
 
 EXTENSION_ARGS = ("enable_imds_restriction", "disable_imds_restriction", "skip_node_image_upgrade")
 
@@ -21,7 +21,7 @@ class ImdsUsageError(ValueError):
 def _usage(check, namespace):
     try:
         check(namespace)
-    except shared.InvalidArgumentValueError as ex:
+    except shared.UsageError as ex:
         raise ImdsUsageError(str(ex)) from ex
 
 

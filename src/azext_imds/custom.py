@@ -1,76 +1,44 @@
 """Handlers: the extension's own command, and the IMDS paths of az's `aks create` / `aks update`."""
 import functools
 
-from knack.log import get_logger
-
 from azext_imds._client_factory import cf_imds
-from imds_ext.cli._format import resource
 from imds_ext.core import plan as planning
+from imds_ext.core.errors import ImdsExtError
 from imds_ext.core.service import check_created_restricted
-from imds_ext.core.errors import (Cancelled, ConfirmationRequired, ImdsExtError, PreflightFailed, ResourceNotFound,
-                                  ServiceIgnoredChange)
-
-logger = get_logger(__name__)
+from imds_ext.frontend import handlers
+from imds_ext.frontend.errors import as_az_error
+from imds_ext.frontend.output import resource
 
 
 def az_errors(func):
-    """The core's errors as az's error classes, so az prints them its way with its exit codes
-    (ResourceNotFoundError: 3; the others: 1), never as an unexpected-error traceback."""
+    """The core's errors as az's error classes (imds_ext.frontend.errors), so az prints them its way with its
+    exit codes, never as an unexpected-error traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from azure.cli.core import azclierror
-
         try:
             return func(*args, **kwargs)
-        except ResourceNotFound as ex:
-            raise azclierror.ResourceNotFoundError(str(ex)) from ex
-        except ConfirmationRequired as ex:
-            raise azclierror.NoTTYError(str(ex)) from ex
-        except PreflightFailed as ex:
-            raise azclierror.ValidationError(str(ex)) from ex
-        except ServiceIgnoredChange as ex:
-            raise azclierror.AzureResponseError(str(ex)) from ex
         except ImdsExtError as ex:
-            raise azclierror.UnclassifiedUserFault(str(ex)) from ex
+            raise as_az_error(ex) from ex
 
     return wrapper
 
 
 @az_errors
 def aks_imds_restriction_show(cmd, resource_group_name, name):
-    return cf_imds(cmd.cli_ctx).report(resource_group_name, name)
+    return handlers.restriction_report(cf_imds(cmd.cli_ctx), resource_group_name, name)
 
 
 @az_errors
-def aks_update_imds(cmd, resource_group_name, name, enable_imds_restriction=False, disable_imds_restriction=False,
-                    enable_oidc_issuer=False, aks_custom_headers=None, if_match=None, skip_node_image_upgrade=False,
-                    no_wait=False, yes=False):
+def aks_update_imds(cmd, resource_group_name, name, **flags):
     """`az aks update --enable/--disable-imds-restriction`: the core's checked update, then the reimage."""
-    service = cf_imds(cmd.cli_ctx)
-    try:
-        outcome = service.set_restriction(
-            resource_group_name, name, enable=bool(enable_imds_restriction), enable_oidc_issuer=enable_oidc_issuer,
-            headers=aks_custom_headers, if_match=if_match, yes=yes, no_wait=no_wait,
-            reimage=not skip_node_image_upgrade)
-    except Cancelled as ex:  # "no" at the prompt: nothing changed, as az's own prompts end
-        logger.warning(str(ex))
-        return None
-    if outcome.next_step:
-        logger.warning(outcome.next_step)
-    return resource(outcome.cluster, flatten=True)
+    return handlers.update_restriction(cf_imds(cmd.cli_ctx), resource_group_name, name, **flags)
 
 
 @az_errors
 def aks_upgrade_node_images(cmd, resource_group_name, name, yes=False, no_wait=False):
     """`az aks upgrade --node-image-only`: every pool at once, waited for with progress unless --no-wait."""
-    try:
-        result = cf_imds(cmd.cli_ctx).upgrade_cluster_node_images(resource_group_name, name, yes=yes,
-                                                                   no_wait=no_wait)
-    except Cancelled as ex:
-        logger.warning(str(ex))
-        return None
-    return resource(result, flatten=True)
+    return handlers.upgrade_node_images(cf_imds(cmd.cli_ctx), resource_group_name, name, yes=yes, no_wait=no_wait)
 
 
 class RestrictingManagedClusters:

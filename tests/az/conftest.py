@@ -72,6 +72,7 @@ def make_runner(az_path, env):
                               env={**env, **(extra_env or {})})
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
+    run.env = env
     return run
 
 
@@ -104,6 +105,8 @@ def az_logged_in(az, emulator):
 
     def run(*args, **kwargs):
         return az(*args, extra_env={**ca, **(kwargs.pop("extra_env", None) or {})}, **kwargs)
+
+    run.env = az.env
 
     for args in (("cloud", "register", "-n", "imdsemulator", "--endpoint-resource-manager", emulator.arm_endpoint),
                  ("cloud", "set", "-n", "imdsemulator"),

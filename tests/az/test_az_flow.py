@@ -210,3 +210,35 @@ def test_update_asks_with_azs_prompt_on_a_terminal(az_logged_in, admin, answer, 
     assert bool(puts(admin, "/managedClusters/c1")) is changed
     if not changed:
         assert "Cancelled: no change was made." in result.err
+
+
+def test_progress_on_a_terminal_is_azs_own_progress_controller(az_logged_in, admin, emulator):
+    """stderr on a terminal: az's spinner while the pollers run, then the done lines (piped: none, see above)."""
+    import os
+    import pty
+    import subprocess
+
+    from conftest import AZ
+
+    seed_cluster(admin, RG, "c1")
+    admin.config(lro_delay=1)
+    primary, secondary = pty.openpty()
+    env = {**az_logged_in.env, "REQUESTS_CA_BUNDLE": emulator.ca_bundle_path}
+    proc = subprocess.Popen([str(AZ), "aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes",
+                             "-o", "none"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=secondary,
+                            env=env)
+    os.close(secondary)
+    proc.communicate(timeout=300)
+    err = b""
+    try:
+        while chunk := os.read(primary, 4096):
+            err += chunk
+    except OSError:
+        pass
+    os.close(primary)
+    text = err.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "Updating cluster 'c1' (" in text  # the spinner's label, with the elapsed time
+    assert "Updating cluster 'c1': done" in text
+    assert "Upgrading the node image of 2 pool(s): nodepool1, userpool: done" in text
+    assert set(enforced(admin, RG, "c1").values()) == {"None"}

@@ -1,6 +1,6 @@
 import pytest
 
-from imds_ext.core.service import names_feature, parse_custom_headers
+from imds_ext.core.headers import names_feature, parse_custom_headers
 
 
 def test_parse_custom_headers_as_az_takes_them():

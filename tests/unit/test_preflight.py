@@ -1,7 +1,7 @@
 """Preflight: every blocker the service would raise is found client-side, each with its fix."""
 import pytest
 
-from imds_ext.core import preflight
+from imds_ext.core import cluster as cluster_fields, preflight
 from imds_ext.core.preflight import Environment
 
 
@@ -166,9 +166,9 @@ def test_create_with_incompatible_addon_is_refused():
 
 
 def test_pod_link_local_access_defaults_to_imds():
-    assert preflight.pod_link_local_access(cluster()) == "IMDS"
-    assert not preflight.is_restricted(cluster())
-    assert preflight.is_restricted(cluster(networkProfile={"podLinkLocalAccess": "None"}))
+    assert cluster_fields.pod_link_local_access(cluster()) == "IMDS"
+    assert not cluster_fields.is_restricted(cluster())
+    assert cluster_fields.is_restricted(cluster(networkProfile={"podLinkLocalAccess": "None"}))
 
 
 def test_feature_fix_for_az_says_how_to_wait_since_az_feature_register_cannot():

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from imds_ext.core.clients import resolve_settings
+from imds_ext.core.settings import resolve_settings
 from imds_ext.core.errors import ConfigurationError
 
 SUB_A = "11111111-1111-1111-1111-111111111111"

@@ -8,18 +8,13 @@ from knack.commands import CLICommandsLoader
 from knack.help import CLIHelp
 from knack.log import get_logger
 from knack.parser import CLICommandParser
-from knack.util import CLIError
 
 from imds_ext import __version__
+from imds_ext.frontend.errors import EXIT_ERROR
 
 logger = get_logger(__name__)
 
 CLI_NAME = "az-imds"
-
-# az's exit codes
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 3
 
 
 class ImdsCommandsLoader(CLICommandsLoader):
@@ -77,28 +72,23 @@ class ImdsCLI(CLI):
     def get_cli_version(self):
         return __version__
 
+    def get_progress_controller(self, det=False, spinner=None):
+        """What az's CLI offers its commands (azure.cli.core), so the front end draws progress the same way."""
+        from imds_ext.frontend.progress import SpinnerProgress
+
+        return SpinnerProgress()
+
     def exception_handler(self, ex):
         """Errors as az prints them, with az's exit codes; never a stack trace unless --debug."""
-        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+        from imds_ext.frontend.errors import exit_code
 
-        from imds_ext.cli._validators import InvalidArgumentValueError
-        from imds_ext.core.errors import ImdsExtError, ResourceNotFound
-        from imds_ext.core.service import service_message
-
-        if isinstance(ex, InvalidArgumentValueError):
-            logger.error(ex)
-            return EXIT_USAGE
-        if isinstance(ex, (ResourceNotFound, ResourceNotFoundError)):
-            logger.error(service_message(ex))
-            return EXIT_NOT_FOUND
-        if isinstance(ex, ClientAuthenticationError):
-            logger.error("Authentication failed: %s", service_message(ex))
+        known = exit_code(ex)
+        if known is None:  # a bug: show it in full
+            logger.exception(ex)
             return EXIT_ERROR
-        if isinstance(ex, (ImdsExtError, HttpResponseError, CLIError)):
-            logger.error(service_message(ex))
-            return EXIT_ERROR
-        logger.exception(ex)
-        return EXIT_ERROR
+        code, message = known
+        logger.error(message)
+        return code
 
 
 def main(args=None):

@@ -1,9 +1,10 @@
 """Builds the ARM clients for a command from the environment (standalone CLI)."""
 from knack.events import EVENT_CLI_POST_EXECUTE
 
-from imds_ext.core.clients import ArmClients, default_credential, resolve_settings
+from imds_ext.core.clients import ArmClients, default_credential
 from imds_ext.core.registration import Registrations
 from imds_ext.core.service import ImdsRestrictionService
+from imds_ext.core.settings import resolve_settings
 
 
 def cf_arm(cli_ctx, subscription=None) -> ArmClients:
@@ -16,9 +17,10 @@ def cf_arm(cli_ctx, subscription=None) -> ArmClients:
 
 
 def cf_imds(cli_ctx, subscription=None) -> ImdsRestrictionService:
-    from imds_ext.cli._interaction import TerminalInteraction
+    from imds_ext.cli import CLI_NAME
+    from imds_ext.frontend.interaction import ConsoleInteraction
 
-    return ImdsRestrictionService(cf_arm(cli_ctx, subscription), TerminalInteraction())
+    return ImdsRestrictionService(cf_arm(cli_ctx, subscription), ConsoleInteraction(cli_ctx, CLI_NAME))
 
 
 def cf_registrations(cli_ctx, subscription=None) -> Registrations:

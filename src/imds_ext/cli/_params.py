@@ -1,16 +1,15 @@
 """Argument definitions, named and shaped as `az aks`, `az feature` and `az provider` name them."""
 from knack.arguments import ArgumentsContext, CLIArgumentType
 
+from imds_ext.frontend import flags
+
 resource_group_name_type = CLIArgumentType(
     options_list=["--resource-group", "-g"], help="Name of resource group.")
 cluster_name_type = CLIArgumentType(options_list=["--name", "-n"], help="Name of the managed cluster.")
 yes_type = CLIArgumentType(options_list=["--yes", "-y"], action="store_true",
                            help="Do not prompt for confirmation.")
 no_wait_type = CLIArgumentType(action="store_true", help="Do not wait for the long-running operation to finish.")
-custom_headers_type = CLIArgumentType(
-    help="Send custom headers. When specified, format should be Key1=Value1,Key2=Value2. "
-         "AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview uses the preview without "
-         "the subscription-level feature registration.")
+custom_headers_type = CLIArgumentType(help=flags.CUSTOM_HEADERS)
 namespace_type = CLIArgumentType(options_list=["--namespace", "-n"],
                                  help="The resource namespace, aka 'provider', e.g. Microsoft.ContainerService.")
 wait_type = CLIArgumentType(action="store_true", help="Wait until the registration finishes.")
@@ -42,23 +41,14 @@ def load_arguments(loader, _command):
         c.argument("enable_workload_identity", action="store_true", help="Enable workload identity addon.")
         c.argument("enable_addons", options_list=["--enable-addons", "-a"],
                    help="Enable the Kubernetes addons in a comma-separated list, e.g. monitoring,azure-policy.")
-        c.argument("enable_imds_restriction", action="store_true",
-                   help="Enable IMDS restriction in the cluster. Non-hostNetwork pods will not be able to access "
-                        "the Azure Instance Metadata Service. Requires --enable-oidc-issuer.")
+        c.argument("enable_imds_restriction", action="store_true", help=flags.ENABLE_ON_CREATE)
         c.argument("tags", nargs="*", help="Space-separated tags: key[=value] [key[=value] ...].")
 
     with ArgumentsContext(loader, "aks update") as c:
-        c.argument("enable_imds_restriction", action="store_true",
-                   help="Enable IMDS restriction in the cluster. Non-hostNetwork pods will not be able to access "
-                        "the Azure Instance Metadata Service once the nodes are reimaged, which this command does.")
-        c.argument("disable_imds_restriction", action="store_true",
-                   help="Disable IMDS restriction in the cluster. All pods will be able to access the Azure "
-                        "Instance Metadata Service once the nodes are reimaged, which this command does.")
-        c.argument("if_match", help="The request will only proceed if the cluster's ETag matches this value. "
-                   "Without it, the ETag read at the start of the command is used.")
-        c.argument("skip_node_image_upgrade", action="store_true",
-                   help="Change the cluster setting only; do not reimage the nodes. The nodes keep their old "
-                        "behaviour until 'aks upgrade --node-image-only' runs.")
+        c.argument("enable_imds_restriction", action="store_true", help=flags.ENABLE_ON_UPDATE)
+        c.argument("disable_imds_restriction", action="store_true", help=flags.DISABLE_ON_UPDATE)
+        c.argument("if_match", help=flags.IF_MATCH)
+        c.argument("skip_node_image_upgrade", action="store_true", help=flags.SKIP_NODE_IMAGE_UPGRADE)
 
     with ArgumentsContext(loader, "aks upgrade") as c:
         c.argument("node_image_only", action="store_true",

@@ -1,52 +1,16 @@
-"""Argument validators: bad input fails here, before any request (exit code 2, as az)."""
-from knack.util import CLIError
+"""Validators of the commands only `az-imds` has (its own `aks create`, `aks upgrade`, `emulator start`).
 
+The ones the az extension runs too live in imds_ext.frontend.validators.
+"""
 from imds_ext.core.addons import AZ_ADDONS
-from imds_ext.core.service import parse_custom_headers
-
-
-class InvalidArgumentValueError(CLIError):
-    """A usage error: the CLI maps it to exit code 2."""
-
-
-class MutuallyExclusiveArgumentError(InvalidArgumentValueError):
-    pass
-
-
-class RequiredArgumentMissingError(InvalidArgumentValueError):
-    pass
-
-
-def validate_imds_toggle(namespace):
-    enable = getattr(namespace, "enable_imds_restriction", False)
-    disable = getattr(namespace, "disable_imds_restriction", False)
-    if enable and disable:
-        raise MutuallyExclusiveArgumentError(
-            "Cannot specify --enable-imds-restriction and --disable-imds-restriction at the same time.")
-    if not enable and not disable:
-        raise RequiredArgumentMissingError(
-            "Please specify --enable-imds-restriction or --disable-imds-restriction.")
-    if disable and getattr(namespace, "enable_oidc_issuer", False):
-        raise InvalidArgumentValueError(
-            "--enable-oidc-issuer goes with --enable-imds-restriction; to turn the issuer on alone use "
-            "'az aks update --enable-oidc-issuer'.")
+from imds_ext.frontend.validators import UsageError, validate_custom_headers, validate_imds_toggle
 
 
 def validate_node_image_only(namespace):
     if not getattr(namespace, "node_image_only", False):
-        raise RequiredArgumentMissingError(
+        raise UsageError(
             "Only node-image upgrades are supported: pass --node-image-only. For a Kubernetes version upgrade "
             "use 'az aks upgrade --kubernetes-version'.")
-
-
-def validate_custom_headers(namespace):
-    value = getattr(namespace, "aks_custom_headers", None)
-    try:
-        namespace.aks_custom_headers = parse_custom_headers(value)
-    except ValueError as ex:
-        raise InvalidArgumentValueError(
-            f"--aks-custom-headers: {ex}. Expected Key1=Value1,Key2=Value2, e.g. "
-            "AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview") from ex
 
 
 def validate_tags(namespace):
@@ -58,7 +22,7 @@ def validate_tags(namespace):
     for item in tags:
         key, _, value = item.partition("=")
         if not key:
-            raise InvalidArgumentValueError(f"--tags: '{item}' has no key. Expected key[=value].")
+            raise UsageError(f"--tags: '{item}' has no key. Expected key[=value].")
         result[key] = value
     namespace.tags = result
 
@@ -66,13 +30,13 @@ def validate_tags(namespace):
 def validate_node_count(namespace):
     count = getattr(namespace, "node_count", None)
     if count is not None and not 1 <= count <= 1000:
-        raise InvalidArgumentValueError(f"--node-count must be between 1 and 1000, got {count}.")
+        raise UsageError(f"--node-count must be between 1 and 1000, got {count}.")
 
 
 def validate_port(namespace):
     port = getattr(namespace, "port", None)
     if port is not None and not 0 <= port <= 65535:
-        raise InvalidArgumentValueError(f"--port must be between 0 and 65535, got {port}.")
+        raise UsageError(f"--port must be between 0 and 65535, got {port}.")
 
 
 def validate_addons(namespace):
@@ -83,8 +47,8 @@ def validate_addons(namespace):
     names = [a.strip() for a in value.split(",") if a.strip()]
     unknown = [a for a in names if a not in AZ_ADDONS]
     if unknown:
-        raise InvalidArgumentValueError(f"--enable-addons: unknown add-on(s) {', '.join(unknown)}. Choose from: "
-                                        f"{', '.join(sorted(AZ_ADDONS))}.")
+        raise UsageError(f"--enable-addons: unknown add-on(s) {', '.join(unknown)}. Choose from: "
+                         f"{', '.join(sorted(AZ_ADDONS))}.")
     namespace.enable_addons = names
 
 

@@ -1,7 +1,8 @@
-"""The command table."""
+"""The command table: each command's handler (custom.py), validator and table transformer."""
 from knack.commands import CommandGroup
 
-from imds_ext.cli import _format as f, _validators as v
+from imds_ext.cli import _validators as v
+from imds_ext.frontend import output as f
 
 CUSTOM = "imds_ext.cli.custom#{}"
 

@@ -5,12 +5,14 @@ from knack.log import get_logger
 from knack.util import CLIError
 
 from imds_ext.cli._client_factory import cf_arm, cf_imds, cf_registrations
-from imds_ext.cli._format import resource
 from imds_ext.core import constants
 from imds_ext.core.addons import AZ_ADDONS
-from imds_ext.core.errors import Cancelled, ResourceNotFound
+from imds_ext.core.errors import ResourceNotFound
+from imds_ext.frontend import handlers
+from imds_ext.frontend.output import resource
 
 logger = get_logger(__name__)
+
 
 def _cluster(value):
     return resource(value, flatten=True)
@@ -69,28 +71,18 @@ def aks_create(cmd, resource_group_name, name, location=None, node_count=3, node
 def aks_update(cmd, resource_group_name, name, enable_imds_restriction=False, disable_imds_restriction=False,
                enable_oidc_issuer=False, aks_custom_headers=None, if_match=None, skip_node_image_upgrade=False,
                no_wait=False, yes=False, subscription=None):
-    service = cf_imds(cmd.cli_ctx, subscription)
-    try:
-        outcome = service.set_restriction(
-            resource_group_name, name, enable=bool(enable_imds_restriction), enable_oidc_issuer=enable_oidc_issuer,
-            headers=aks_custom_headers, if_match=if_match, yes=yes, no_wait=no_wait,
-            reimage=not skip_node_image_upgrade)
-    except Cancelled as ex:
-        logger.warning(str(ex))
-        return None
-    if outcome.next_step:
-        logger.warning(outcome.next_step)
-    return _cluster(outcome.cluster)
+    # knack builds the arguments from this signature, so every option is named here.
+    return handlers.update_restriction(
+        cf_imds(cmd.cli_ctx, subscription), resource_group_name, name,
+        enable_imds_restriction=enable_imds_restriction, disable_imds_restriction=disable_imds_restriction,
+        enable_oidc_issuer=enable_oidc_issuer, aks_custom_headers=aks_custom_headers, if_match=if_match,
+        skip_node_image_upgrade=skip_node_image_upgrade, no_wait=no_wait, yes=yes)
 
 
 def aks_upgrade(cmd, resource_group_name, name, node_image_only=False, yes=False, no_wait=False,
                 subscription=None):
-    service = cf_imds(cmd.cli_ctx, subscription)
-    try:
-        return _cluster(service.upgrade_cluster_node_images(resource_group_name, name, yes=yes, no_wait=no_wait))
-    except Cancelled as ex:
-        logger.warning(str(ex))
-        return None
+    return handlers.upgrade_node_images(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, yes=yes,
+                                        no_wait=no_wait)
 
 
 def aks_nodepool_upgrade(cmd, resource_group_name, cluster_name, nodepool_name, node_image_only=False,
@@ -110,7 +102,7 @@ def aks_list(cmd, resource_group_name=None, subscription=None):
 
 
 def aks_imds_restriction_show(cmd, resource_group_name, name, subscription=None):
-    return cf_imds(cmd.cli_ctx, subscription).report(resource_group_name, name)
+    return handlers.restriction_report(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name)
 
 
 # -- feature / provider -----------------------------------------------------------------------------------

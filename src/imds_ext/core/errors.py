@@ -35,3 +35,11 @@ class ConcurrentModification(ImdsExtError):
 
 class ServiceIgnoredChange(ImdsExtError):
     """The PUT succeeded but the returned cluster does not carry the requested value."""
+
+
+def service_message(ex: Exception) -> str:
+    """An error as az prints a service error: `(Code) Message`; other exceptions as their message."""
+    error = getattr(ex, "error", None)
+    if error is not None and getattr(error, "code", None) and getattr(error, "message", None):
+        return f"({error.code}) {error.message}"
+    return getattr(ex, "message", None) or str(ex)

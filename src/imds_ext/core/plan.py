@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import List, MutableMapping, Optional
 
 from imds_ext.core import constants
-from imds_ext.core.preflight import agent_pools, oidc_issuer_enabled, pod_link_local_access
+from imds_ext.core.cluster import agent_pools, oidc_issuer_enabled, pod_link_local_access
 
 
 @dataclass(frozen=True)

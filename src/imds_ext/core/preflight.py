@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from typing import List, Mapping, Optional, Sequence
 
 from imds_ext.core import addons, constants
-
-IN_PROGRESS_STATES = {"creating", "updating", "upgrading", "deleting", "scaling", "starting", "stopping",
-                      "upgradingnodeimageversion", "migrating", "reconciling"}
+from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, oidc_issuer_enabled, properties,
+                                   provisioning_state, workload_identity_enabled)
 
 
 @dataclass(frozen=True)
@@ -46,31 +45,6 @@ class PreflightResult:
         return not self.blockers
 
 
-def _props(cluster: Mapping) -> Mapping:
-    return cluster.get("properties") or {}
-
-
-def agent_pools(cluster: Mapping) -> List[Mapping]:
-    return list(_props(cluster).get("agentPoolProfiles") or [])
-
-
-def oidc_issuer_enabled(cluster: Mapping) -> bool:
-    return bool((_props(cluster).get("oidcIssuerProfile") or {}).get("enabled"))
-
-
-def workload_identity_enabled(cluster: Mapping) -> bool:
-    return bool(((_props(cluster).get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled"))
-
-
-def pod_link_local_access(cluster: Mapping) -> str:
-    value = (_props(cluster).get("networkProfile") or {}).get(constants.POD_LINK_LOCAL_ACCESS)
-    return value or constants.UNRESTRICTED
-
-
-def is_restricted(cluster: Mapping) -> bool:
-    return pod_link_local_access(cluster) == constants.RESTRICTED
-
-
 def feature_check(env: Environment) -> List[Finding]:
     """The subscription-level preview registration (shared by create and update)."""
     found = []
@@ -98,7 +72,7 @@ def feature_check(env: Environment) -> List[Finding]:
 
 def _cluster_blockers(cluster: Mapping, env: Environment, g: str, n: str) -> List[Finding]:
     found = []
-    props = _props(cluster)
+    props = properties(cluster)
     if not oidc_issuer_enabled(cluster) and not env.enable_oidc_issuer:
         found.append(Finding(
             "OIDCIssuerDisabled",
@@ -131,15 +105,12 @@ def _cluster_blockers(cluster: Mapping, env: Environment, g: str, n: str) -> Lis
 
 
 def _busy(cluster: Mapping, g: str, n: str) -> List[Finding]:
-    state = (_props(cluster).get("provisioningState") or "Succeeded")
-    busy = [p.get("name") for p in agent_pools(cluster)
-            if (p.get("provisioningState") or "").lower() in IN_PROGRESS_STATES]
-    if state.lower() in IN_PROGRESS_STATES or busy:
-        what = f"the cluster is {state}" if state.lower() in IN_PROGRESS_STATES else \
-            f"node pool(s) {', '.join(busy)} are busy"
-        return [Finding("OperationInProgress", f"Another operation is in progress: {what}.",
-                        f"az aks wait -g {g} -n {n} --updated")]
-    return []
+    state, busy = provisioning_state(cluster), busy_pools(cluster)
+    if not is_in_progress(state) and not busy:
+        return []
+    what = f"the cluster is {state}" if is_in_progress(state) else f"node pool(s) {', '.join(busy)} are busy"
+    return [Finding("OperationInProgress", f"Another operation is in progress: {what}.",
+                    f"az aks wait -g {g} -n {n} --updated")]
 
 
 def _workload_identity_warning(cluster: Mapping, g: str, n: str) -> List[Finding]:

@@ -1,82 +1,27 @@
 """The IMDS restriction flow over the Azure SDKs: read, preflight, confirm, patch, wait, reimage.
 
-The command-line layers (`imds_ext.cli`, `azext_imds`) supply an `Interaction` (prompts, progress,
-messages) and an `ArmClients`; this module knows nothing else about them.
+The command lines (`imds_ext.cli`, `azext_imds`) supply an `Interaction` (prompts, progress, messages) and an
+`ArmClients`; this module knows nothing else about them.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Protocol
+from typing import Dict, List, Optional
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
 from imds_ext.core import constants, plan as planning, preflight
+from imds_ext.core.cluster import (agent_pools, is_restricted, oidc_issuer_enabled, pod_link_local_access,
+                                   workload_identity_enabled)
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, PreflightFailed,
-                                  ResourceNotFound, ServiceIgnoredChange)
+                                  ResourceNotFound, ServiceIgnoredChange, service_message)
+from imds_ext.core.headers import names_feature
+from imds_ext.core.interaction import Interaction
 
 MAX_ETAG_ATTEMPTS = 3
-
-
-class Interaction(Protocol):
-    """What the flow needs from whoever runs it (a terminal, az, a test)."""
-
-    cli_name: str  # "az" or "az-imds": used in the commands we tell the user to run
-
-    def confirm(self, message: str) -> bool:
-        """Ask yes/no. Raise ConfirmationRequired when there is no terminal to ask on."""
-
-    def progress(self, message: str):
-        """A context manager showing that `message` is in progress (only on a terminal)."""
-
-    def warn(self, message: str) -> None: ...
-
-
-class Quiet:
-    """An Interaction for code that has already decided: never prompts, shows nothing."""
-
-    cli_name = "az-imds"
-
-    def __init__(self, answer: bool = True):
-        self.answer = answer
-        self.warnings: List[str] = []
-
-    def confirm(self, message):
-        return self.answer
-
-    @contextmanager
-    def progress(self, message):
-        yield
-
-    def warn(self, message):
-        self.warnings.append(message)
-
-
-def parse_custom_headers(value: Optional[str]) -> Dict[str, str]:
-    """`Key1=Value1,Key2=Value2`, as `az aks --aks-custom-headers` takes it."""
-    headers: Dict[str, str] = {}
-    if not value:
-        return headers
-    for item in value.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        key, sep, val = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"'{item}' is not of the form Key=Value")
-        headers[key.strip()] = val.strip()
-    return headers
-
-
-def names_feature(headers: Dict[str, str]) -> bool:
-    for key, value in headers.items():
-        if key.lower() == constants.CUSTOM_FEATURES_HEADER.lower():
-            if any(v.strip().lower() == constants.FEATURE_ID.lower() for v in value.split(",")):
-                return True
-    return False
 
 
 @dataclass
@@ -158,18 +103,18 @@ class ImdsRestrictionService:
         return {
             "name": mc.get("name", name),
             "resourceGroup": resource_group,
-            "podLinkLocalAccess": preflight.pod_link_local_access(mc),
-            "restricted": preflight.is_restricted(mc),
+            "podLinkLocalAccess": pod_link_local_access(mc),
+            "restricted": is_restricted(mc),
             "provisioningState": props.get("provisioningState"),
             "feature": {"name": constants.FEATURE_ID, "state": env.feature_state},
             "provider": {"namespace": constants.CONTAINER_SERVICE_NAMESPACE,
                          "registrationState": env.provider_state},
-            "oidcIssuer": {"enabled": preflight.oidc_issuer_enabled(mc)},
-            "workloadIdentity": {"enabled": preflight.workload_identity_enabled(mc)},
+            "oidcIssuer": {"enabled": oidc_issuer_enabled(mc)},
+            "workloadIdentity": {"enabled": workload_identity_enabled(mc)},
             "pools": [{"name": p.get("name"), "osType": p.get("osType") or "Linux", "type": p.get("type"),
                        "mode": p.get("mode"), "count": p.get("count"),
                        "nodeImageVersion": p.get("nodeImageVersion"),
-                       "provisioningState": p.get("provisioningState")} for p in preflight.agent_pools(mc)],
+                       "provisioningState": p.get("provisioningState")} for p in agent_pools(mc)],
             "extensions": [{"name": e.get("name"), "extensionType": (e.get("properties") or {}).get("extensionType")}
                            for e in env.extensions],
             "canEnable": enable.ok,
@@ -231,12 +176,12 @@ class ImdsRestrictionService:
         if no_wait:
             return UpdateOutcome(None, next_step=(
                 f"When the update has finished, run '{finish}' so the nodes enforce the change."))
-        with self.ui.progress(f"Updating cluster '{name}'"):
-            result = poller.result()
-        if preflight.pod_link_local_access(result) != plan.desired:
+        self.ui.wait(f"Updating cluster '{name}'", [poller])
+        result = poller.result()
+        if pod_link_local_access(result) != plan.desired:
             raise ServiceIgnoredChange(
                 f"The service accepted the update but the cluster reports podLinkLocalAccess="
-                f"'{preflight.pod_link_local_access(result)}', not '{plan.desired}'. The AKS api-version in use "
+                f"'{pod_link_local_access(result)}', not '{plan.desired}'. The AKS api-version in use "
                 "must be a preview that has the field (2024-04-02-preview or later); check AZIMDS_AKS_API_VERSION.")
         if not reimage:
             return UpdateOutcome(result, next_step=(
@@ -249,7 +194,7 @@ class ImdsRestrictionService:
 
     def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False):
         """`aks upgrade --node-image-only`: every pool, as az does, after a confirmation unless `yes`."""
-        pools = [p.get("name") for p in preflight.agent_pools(self.get_cluster(resource_group, name))]
+        pools = [p.get("name") for p in agent_pools(self.get_cluster(resource_group, name))]
         if not yes and not self.ui.confirm(
                 f"Since node_image_only is set, only the node image of the {len(pools)} pool(s) of cluster '{name}' "
                 f"({', '.join(pools)}) will be upgraded; their nodes are reimaged. Proceed?"):
@@ -268,12 +213,13 @@ class ImdsRestrictionService:
                 failures.append(f"{pool}: {service_message(ex)}")
         if not no_wait:
             # Each poller polls on its own thread, so the pools upgrade concurrently.
-            with self.ui.progress(f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}"):
-                for pool, poller in pollers.items():
-                    try:
-                        poller.result()
-                    except HttpResponseError as ex:
-                        failures.append(f"{pool}: {service_message(ex)}")
+            self.ui.wait(f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}",
+                         list(pollers.values()))
+            for pool, poller in pollers.items():
+                try:
+                    poller.result()
+                except HttpResponseError as ex:
+                    failures.append(f"{pool}: {service_message(ex)}")
         if failures:
             raise ImdsExtError("Node image upgrade failed for " + "; ".join(failures) +
                                f". Retry with '{self._upgrade_command(resource_group, name)}'.")
@@ -287,8 +233,8 @@ class ImdsRestrictionService:
             raise ResourceNotFound(service_message(ex)) from ex
         if no_wait:
             return None
-        with self.ui.progress(f"Upgrading the node image of pool '{pool}'"):
-            poller.result()
+        self.ui.wait(f"Upgrading the node image of pool '{pool}'", [poller])
+        poller.result()
         return self._aks.agent_pools.get(resource_group, cluster, pool)
 
     # -- create ------------------------------------------------------------------------------------------
@@ -326,8 +272,8 @@ class ImdsRestrictionService:
             polling=not no_wait)
         if no_wait:
             return None
-        with self.ui.progress(f"Creating cluster '{name}'"):
-            result = poller.result()
+        self.ui.wait(f"Creating cluster '{name}'", [poller])
+        result = poller.result()
         if enable_imds_restriction:
             check_created_restricted(name, result)
         return result
@@ -335,14 +281,6 @@ class ImdsRestrictionService:
 
 def check_created_restricted(name: str, cluster) -> None:
     """A create that asked for restriction but got a cluster without it is an error, not a success."""
-    if not preflight.is_restricted(cluster):
+    if not is_restricted(cluster):
         raise ServiceIgnoredChange(f"Cluster '{name}' was created but reports podLinkLocalAccess="
-                                   f"'{preflight.pod_link_local_access(cluster)}', not 'None'.")
-
-
-def service_message(ex: Exception) -> str:
-    """An error as az prints a service error: `(Code) Message`; other exceptions as their message."""
-    error = getattr(ex, "error", None)
-    if error is not None and getattr(error, "code", None) and getattr(error, "message", None):
-        return f"({error.code}) {error.message}"
-    return getattr(ex, "message", None) or str(ex)
+                                   f"'{pod_link_local_access(cluster)}', not 'None'.")

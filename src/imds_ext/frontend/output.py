@@ -1,4 +1,4 @@
-"""Output shapes: resources print as `az` prints them."""
+"""Output shapes: resources print as `az` prints them, and the table transformers of `-o table`."""
 from collections.abc import Mapping
 
 

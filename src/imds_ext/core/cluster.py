@@ -1,0 +1,53 @@
+"""Reading a managed cluster: the wire-format fields the rules, the plan and the flow look at.
+
+A cluster here is a Mapping with the service's camelCase keys: a plain dict, or an Azure SDK model (the
+SDK's models are such mappings over the JSON they were read from). Pure functions, no I/O.
+"""
+from __future__ import annotations
+
+from typing import List, Mapping
+
+from imds_ext.core import constants
+
+# provisioningState values of a cluster or a pool while an operation runs on it (AKS REST API).
+IN_PROGRESS_STATES = frozenset({"creating", "updating", "upgrading", "deleting", "scaling", "starting", "stopping",
+                                "upgradingnodeimageversion", "migrating", "reconciling"})
+
+
+def properties(cluster: Mapping) -> Mapping:
+    return cluster.get("properties") or {}
+
+
+def agent_pools(cluster: Mapping) -> List[Mapping]:
+    return list(properties(cluster).get("agentPoolProfiles") or [])
+
+
+def oidc_issuer_enabled(cluster: Mapping) -> bool:
+    return bool((properties(cluster).get("oidcIssuerProfile") or {}).get("enabled"))
+
+
+def workload_identity_enabled(cluster: Mapping) -> bool:
+    return bool(((properties(cluster).get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled"))
+
+
+def pod_link_local_access(cluster: Mapping) -> str:
+    """The IMDS setting; absent means the default, unrestricted."""
+    value = (properties(cluster).get("networkProfile") or {}).get(constants.POD_LINK_LOCAL_ACCESS)
+    return value or constants.UNRESTRICTED
+
+
+def is_restricted(cluster: Mapping) -> bool:
+    return pod_link_local_access(cluster) == constants.RESTRICTED
+
+
+def provisioning_state(cluster: Mapping) -> str:
+    return properties(cluster).get("provisioningState") or "Succeeded"
+
+
+def is_in_progress(state: str) -> bool:
+    return (state or "").lower() in IN_PROGRESS_STATES
+
+
+def busy_pools(cluster: Mapping) -> List[str]:
+    """Names of the pools an operation is running on."""
+    return [p.get("name") for p in agent_pools(cluster) if is_in_progress(p.get("provisioningState"))]

@@ -1,0 +1,68 @@
+"""The core's errors as the user sees them: one table, read by both command lines.
+
+`az-imds` turns an error into a message and az's exit code (`exit_code`); the extension raises the az error
+class of the same row (`as_az_error`), so az prints it its way with the same exit code.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Tuple
+
+from imds_ext.core import errors as core
+
+# az's exit codes
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+
+
+class Kind(NamedTuple):
+    exit_code: int
+    az_error: str  # the class in azure.cli.core.azclierror with that exit code
+
+
+# Most specific first: the first row whose class matches is the error's kind.
+KINDS: Tuple[Tuple[type, Kind], ...] = (
+    (core.ResourceNotFound, Kind(EXIT_NOT_FOUND, "ResourceNotFoundError")),
+    (core.ConfirmationRequired, Kind(EXIT_ERROR, "NoTTYError")),
+    (core.PreflightFailed, Kind(EXIT_ERROR, "ValidationError")),
+    (core.ServiceIgnoredChange, Kind(EXIT_ERROR, "AzureResponseError")),
+    (core.ConfigurationError, Kind(EXIT_ERROR, "ValidationError")),
+    (core.ImdsExtError, Kind(EXIT_ERROR, "UnclassifiedUserFault")),
+)
+
+
+def kind_of(ex: BaseException) -> Optional[Kind]:
+    for error_type, kind in KINDS:
+        if isinstance(ex, error_type):
+            return kind
+    return None
+
+
+def exit_code(ex: BaseException) -> Optional[Tuple[int, str]]:
+    """(exit code, message) for an error reaching `az-imds`'s exception handler; None for one we do not know
+    (a bug: the handler shows it in full)."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+    from knack.util import CLIError
+
+    from imds_ext.frontend.validators import UsageError
+
+    kind = kind_of(ex)
+    if kind is not None:
+        return kind.exit_code, str(ex)
+    if isinstance(ex, UsageError):
+        return EXIT_USAGE, str(ex)
+    if isinstance(ex, ResourceNotFoundError):
+        return EXIT_NOT_FOUND, core.service_message(ex)
+    if isinstance(ex, ClientAuthenticationError):
+        return EXIT_ERROR, "Authentication failed: " + core.service_message(ex)
+    if isinstance(ex, (HttpResponseError, CLIError)):
+        return EXIT_ERROR, core.service_message(ex)
+    return None
+
+
+def as_az_error(ex: core.ImdsExtError):
+    """The az error (azure.cli.core.azclierror) for a core error."""
+    from azure.cli.core import azclierror
+
+    return getattr(azclierror, kind_of(ex).az_error)(str(ex))

@@ -1,0 +1,52 @@
+"""The handler steps both command lines run around the core: the answer "no" at a prompt, the next command to
+run, and the output shape. `az-imds`'s handlers and the extension's call these with their own service."""
+from __future__ import annotations
+
+import functools
+
+from knack.log import get_logger
+
+from imds_ext.core.errors import Cancelled
+from imds_ext.frontend.output import resource
+
+logger = get_logger(__name__)
+
+
+def ends_on_cancel(func):
+    """"No" at the prompt: say that nothing changed and end with no output and exit code 0, as az's prompts do."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Cancelled as ex:
+            logger.warning(str(ex))
+            return None
+
+    return wrapper
+
+
+@ends_on_cancel
+def update_restriction(service, resource_group_name, name, enable_imds_restriction=False,
+                       disable_imds_restriction=False, enable_oidc_issuer=False, aks_custom_headers=None,
+                       if_match=None, skip_node_image_upgrade=False, no_wait=False, yes=False):
+    """`aks update --enable/--disable-imds-restriction` (validated: exactly one is set): the checked update, then
+    the reimage."""
+    outcome = service.set_restriction(
+        resource_group_name, name, enable=bool(enable_imds_restriction), enable_oidc_issuer=enable_oidc_issuer,
+        headers=aks_custom_headers, if_match=if_match, yes=yes, no_wait=no_wait, reimage=not skip_node_image_upgrade)
+    if outcome.next_step:
+        logger.warning(outcome.next_step)
+    return resource(outcome.cluster, flatten=True)
+
+
+@ends_on_cancel
+def upgrade_node_images(service, resource_group_name, name, yes=False, no_wait=False):
+    """`aks upgrade --node-image-only`: every pool at once, waited for unless --no-wait."""
+    return resource(service.upgrade_cluster_node_images(resource_group_name, name, yes=yes, no_wait=no_wait),
+                    flatten=True)
+
+
+def restriction_report(service, resource_group_name, name):
+    """`aks imds-restriction show`."""
+    return service.report(resource_group_name, name)
