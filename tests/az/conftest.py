@@ -72,7 +72,7 @@ def make_runner(az_path, env):
                               env={**env, **(extra_env or {})})
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    run.env = env
+    run.env, run.az_path = env, az_path
     return run
 
 
@@ -106,7 +106,7 @@ def az_logged_in(az, emulator):
     def run(*args, **kwargs):
         return az(*args, extra_env={**ca, **(kwargs.pop("extra_env", None) or {})}, **kwargs)
 
-    run.env = az.env
+    run.env, run.az_path = az.env, az.az_path
 
     for args in (("cloud", "register", "-n", "imdsemulator", "--endpoint-resource-manager", emulator.arm_endpoint),
                  ("cloud", "set", "-n", "imdsemulator"),

@@ -218,15 +218,13 @@ def test_progress_on_a_terminal_is_azs_own_progress_controller(az_logged_in, adm
     import pty
     import subprocess
 
-    from conftest import AZ
-
     seed_cluster(admin, RG, "c1")
     admin.config(lro_delay=1)
     primary, secondary = pty.openpty()
     env = {**az_logged_in.env, "REQUESTS_CA_BUNDLE": emulator.ca_bundle_path}
-    proc = subprocess.Popen([str(AZ), "aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes",
-                             "-o", "none"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=secondary,
-                            env=env)
+    proc = subprocess.Popen([az_logged_in.az_path, "aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction",
+                             "--yes", "-o", "none"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=secondary, env=env)
     os.close(secondary)
     proc.communicate(timeout=300)
     err = b""

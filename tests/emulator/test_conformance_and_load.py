@@ -69,7 +69,7 @@ def test_state_file_round_trip_and_corrupt_file(tmp_path):
         emu.write_env_file(str(tmp_path / "env"))
     assert "export AZURE_CLIENT_ID=" in (tmp_path / "env").read_text()
     with Emulator(state_file=path) as emu:
-        assert emu.backend.nodes("00000000-0000-0000-0000-000000000000", "RG", "c1")["pools"]["nodepool1"]
+        assert emu.backend.container_service.node_report("00000000-0000-0000-0000-000000000000", "RG", "c1")["pools"]["nodepool1"]  # noqa: E501
     (tmp_path / "state.json").write_text("{not json")
     with pytest.raises(StateFileError) as e:
         Emulator(state_file=path)

@@ -116,7 +116,7 @@ class EmulatorApp:
             check_api_version(route.api, ctx.api_version)
             namespace = NAMESPACE_OF_RULE.get(route.api[0]) if route.api else None
             if namespace:
-                self.backend.require_registered(params["sub"], namespace)
+                self.backend.features.require_registered(params["sub"], namespace)
             return route.handler(ctx, **params)
         except EmulatorError as e:
             return render_error(e)

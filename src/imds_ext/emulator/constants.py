@@ -1,13 +1,13 @@
 """Facts the emulator serves: the well-known identity, the api-versions it knows, the node images.
 
-Everything with a list of versions lives here and nowhere else.
+Everything with a list of versions lives here and nowhere else. Nothing is imported from imds_ext.core: the
+emulator is an independent model of the service, written from the service's documentation
+(docs/aks-imds-restriction.md, docs/arm-protocol.md), against which the client is tested.
 """
 from __future__ import annotations
 
 import re
 from datetime import date
-
-from imds_ext.core import constants as facts
 
 # The built-in service principal (documented in docs/emulator.md, like Azurite's well-known key).
 # It is not a secret: anyone may read it. Tokens minted with it are still never logged.
@@ -66,13 +66,13 @@ def supports_pod_link_local_access(api_version: str) -> bool:
 
 
 # ---- namespaces, features, images ---------------------------------------------------------------
-CONTAINER_SERVICE = facts.CONTAINER_SERVICE_NAMESPACE
-KUBERNETES_CONFIGURATION = facts.KUBERNETES_CONFIGURATION_NAMESPACE
-FEATURE_ID = facts.FEATURE_ID
-CUSTOM_FEATURES_HEADER = facts.CUSTOM_FEATURES_HEADER
-POD_LINK_LOCAL_ACCESS = facts.POD_LINK_LOCAL_ACCESS
-RESTRICTED = facts.RESTRICTED
-UNRESTRICTED = facts.UNRESTRICTED
+CONTAINER_SERVICE = "Microsoft.ContainerService"
+KUBERNETES_CONFIGURATION = "Microsoft.KubernetesConfiguration"
+FEATURE_ID = f"{CONTAINER_SERVICE}/IMDSRestrictionPreview"
+CUSTOM_FEATURES_HEADER = "AKSHTTPCustomFeatures"  # per-request preview opt-in
+POD_LINK_LOCAL_ACCESS = "podLinkLocalAccess"  # networkProfile.podLinkLocalAccess
+RESTRICTED = "None"
+UNRESTRICTED = "IMDS"  # also what an absent value means
 
 REGISTERED_PROVIDERS = (CONTAINER_SERVICE, KUBERNETES_CONFIGURATION, "Microsoft.Features", "Microsoft.Resources")
 UNREGISTERED_PROVIDERS = (

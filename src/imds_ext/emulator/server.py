@@ -18,7 +18,7 @@ from imds_ext.emulator.app import SOCKET_ENVIRON_KEY, EmulatorApp
 from imds_ext.emulator.constants import (
     WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
 )
-from imds_ext.emulator.models import Backend
+from imds_ext.emulator.backend import Backend
 from imds_ext.emulator.tls import Certificates
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from typing import Callable, NamedTuple, Optional, Tuple
 
-from imds_ext.emulator import responses as r
 from imds_ext.emulator.constants import ADMIN_PREFIX
+from imds_ext.emulator.responses import (
+    admin, containerservice as aks, features, identity, kubernetesconfiguration as k8sconfig, resources,
+)
 
 SEG = r"[^/]+"
 SUB = rf"/subscriptions/(?P<sub>{SEG})"
@@ -39,66 +41,66 @@ class Route(NamedTuple):
 
 _TABLE = [
     # Microsoft Entra ID (what MSAL, azure-identity and az request from the authority host)
-    ("GET", rf"{TENANT}/v2\.0/\.well-known/openid-configuration", r.openid_configuration_v2, "none", None),
-    ("GET", rf"{TENANT}/\.well-known/openid-configuration", r.openid_configuration_v1, "none", None),
-    ("POST", rf"{TENANT}/oauth2/v2\.0/token", r.token_v2, "none", None),
-    ("POST", rf"{TENANT}/oauth2/token", r.token_v1, "none", None),
-    ("GET", r"/common/discovery/instance", r.instance_discovery, "none", None),
-    ("GET", rf"{TENANT}/discovery(?:/v2\.0)?/keys", r.jwks, "none", None),
+    ("GET", rf"{TENANT}/v2\.0/\.well-known/openid-configuration", identity.openid_configuration_v2, "none", None),
+    ("GET", rf"{TENANT}/\.well-known/openid-configuration", identity.openid_configuration_v1, "none", None),
+    ("POST", rf"{TENANT}/oauth2/v2\.0/token", identity.token_v2, "none", None),
+    ("POST", rf"{TENANT}/oauth2/token", identity.token_v1, "none", None),
+    ("GET", r"/common/discovery/instance", identity.instance_discovery, "none", None),
+    ("GET", rf"{TENANT}/discovery(?:/v2\.0)?/keys", identity.jwks, "none", None),
     # cloud metadata (az cloud register)
-    ("GET", r"/metadata/endpoints", r.metadata_endpoints, "none", None),
+    ("GET", r"/metadata/endpoints", identity.metadata_endpoints, "none", None),
     # subscriptions and tenants (az login)
-    ("GET", r"/subscriptions", r.list_subscriptions, "arm", ANY),
-    ("GET", SUB, r.get_subscription, "arm", ANY),
-    ("GET", r"/tenants", r.list_tenants, "arm", ANY),
+    ("GET", r"/subscriptions", resources.list_subscriptions, "arm", ANY),
+    ("GET", SUB, resources.get_subscription, "arm", ANY),
+    ("GET", r"/tenants", resources.list_tenants, "arm", ANY),
     # resource groups
-    ("GET", rf"{SUB}/resourcegroups", r.list_resource_groups, "arm", ANY),
-    ("PUT", RG, r.put_resource_group, "arm", ANY),
-    ("GET", RG, r.get_resource_group, "arm", ANY),
-    ("HEAD", RG, r.head_resource_group, "arm", ANY),
-    ("DELETE", RG, r.delete_resource_group, "arm", ANY),
+    ("GET", rf"{SUB}/resourcegroups", resources.list_resource_groups, "arm", ANY),
+    ("PUT", RG, resources.put_resource_group, "arm", ANY),
+    ("GET", RG, resources.get_resource_group, "arm", ANY),
+    ("HEAD", RG, resources.head_resource_group, "arm", ANY),
+    ("DELETE", RG, resources.delete_resource_group, "arm", ANY),
     # Microsoft.Features
-    ("GET", rf"{FEAT}/features", r.list_all_features, "arm", ANY),
-    ("GET", rf"{FEAT}/providers/(?P<ns>{SEG})/features", r.list_provider_features, "arm", ANY),
-    ("GET", rf"{FEAT}/providers/(?P<ns>{SEG})/features/(?P<name>{SEG})", r.get_feature, "arm", ANY),
+    ("GET", rf"{FEAT}/features", features.list_all_features, "arm", ANY),
+    ("GET", rf"{FEAT}/providers/(?P<ns>{SEG})/features", features.list_provider_features, "arm", ANY),
+    ("GET", rf"{FEAT}/providers/(?P<ns>{SEG})/features/(?P<name>{SEG})", features.get_feature, "arm", ANY),
     ("POST", rf"{FEAT}/providers/(?P<ns>{SEG})/features/(?P<name>{SEG})/(?P<action>register|unregister)",
-     r.register_feature, "arm", ANY),
+     features.register_feature, "arm", ANY),
     # resource providers
-    ("GET", rf"{SUB}/providers", r.list_providers, "arm", ANY),
-    ("GET", rf"{SUB}/providers/(?P<ns>{SEG})", r.get_provider, "arm", ANY),
-    ("POST", rf"{SUB}/providers/(?P<ns>{SEG})/(?P<action>register|unregister)", r.register_provider, "arm", ANY),
+    ("GET", rf"{SUB}/providers", features.list_providers, "arm", ANY),
+    ("GET", rf"{SUB}/providers/(?P<ns>{SEG})", features.get_provider, "arm", ANY),
+    ("POST", rf"{SUB}/providers/(?P<ns>{SEG})/(?P<action>register|unregister)", features.register_provider, "arm", ANY),
     # Microsoft.ContainerService
-    ("GET", rf"{SUB}/providers/Microsoft\.ContainerService/managedClusters", r.list_clusters, "arm", AKS_CLUSTERS),
-    ("GET", rf"{RG}/providers/Microsoft\.ContainerService/managedClusters", r.list_clusters_in_group, "arm",
+    ("GET", rf"{SUB}/providers/Microsoft\.ContainerService/managedClusters", aks.list_clusters, "arm", AKS_CLUSTERS),
+    ("GET", rf"{RG}/providers/Microsoft\.ContainerService/managedClusters", aks.list_clusters_in_group, "arm",
      AKS_CLUSTERS),
-    ("GET", MC, r.get_cluster, "arm", AKS_CLUSTERS),
-    ("PUT", MC, r.put_cluster, "arm", AKS_CLUSTERS),
-    ("DELETE", MC, r.delete_cluster, "arm", AKS_CLUSTERS),
-    ("GET", rf"{MC}/agentPools", r.list_pools, "arm", AKS_POOLS),
-    ("GET", POOL, r.get_pool, "arm", AKS_POOLS),
-    ("PUT", POOL, r.put_pool, "arm", AKS_POOLS),
-    ("DELETE", POOL, r.delete_pool, "arm", AKS_POOLS),
-    ("POST", rf"{POOL}/upgradeNodeImageVersion", r.upgrade_node_image, "arm", AKS_POOLS),
-    ("GET", rf"{OPS}/operations/(?P<op_id>{SEG})", r.operation_status, "arm", AKS_OPS),
-    ("GET", rf"{OPS}/operationresults/(?P<op_id>{SEG})", r.operation_result, "arm", AKS_OPS),
-    ("GET", rf"{OPS}/kubernetesVersions", r.kubernetes_versions, "arm", AKS_CLUSTERS),
+    ("GET", MC, aks.get_cluster, "arm", AKS_CLUSTERS),
+    ("PUT", MC, aks.put_cluster, "arm", AKS_CLUSTERS),
+    ("DELETE", MC, aks.delete_cluster, "arm", AKS_CLUSTERS),
+    ("GET", rf"{MC}/agentPools", aks.list_pools, "arm", AKS_POOLS),
+    ("GET", POOL, aks.get_pool, "arm", AKS_POOLS),
+    ("PUT", POOL, aks.put_pool, "arm", AKS_POOLS),
+    ("DELETE", POOL, aks.delete_pool, "arm", AKS_POOLS),
+    ("POST", rf"{POOL}/upgradeNodeImageVersion", aks.upgrade_node_image, "arm", AKS_POOLS),
+    ("GET", rf"{OPS}/operations/(?P<op_id>{SEG})", aks.operation_status, "arm", AKS_OPS),
+    ("GET", rf"{OPS}/operationresults/(?P<op_id>{SEG})", aks.operation_result, "arm", AKS_OPS),
+    ("GET", rf"{OPS}/kubernetesVersions", aks.kubernetes_versions, "arm", AKS_CLUSTERS),
     # Microsoft.KubernetesConfiguration extensions under a cluster
-    ("GET", EXT, r.list_extensions, "arm", EXTENSIONS),
-    ("GET", rf"{EXT}/(?P<name>{SEG})", r.get_extension, "arm", EXTENSIONS),
-    ("PUT", rf"{EXT}/(?P<name>{SEG})", r.put_extension, "arm", EXTENSIONS),
-    ("DELETE", rf"{EXT}/(?P<name>{SEG})", r.delete_extension, "arm", EXTENSIONS),
+    ("GET", EXT, k8sconfig.list_extensions, "arm", EXTENSIONS),
+    ("GET", rf"{EXT}/(?P<name>{SEG})", k8sconfig.get_extension, "arm", EXTENSIONS),
+    ("PUT", rf"{EXT}/(?P<name>{SEG})", k8sconfig.put_extension, "arm", EXTENSIONS),
+    ("DELETE", rf"{EXT}/(?P<name>{SEG})", k8sconfig.delete_extension, "arm", EXTENSIONS),
     # admin API
-    ("POST", rf"{ADMIN_PREFIX}/reset", r.admin_reset, "admin", None),
-    ("GET", rf"{ADMIN_PREFIX}/requests", r.admin_requests, "admin", None),
-    ("DELETE", rf"{ADMIN_PREFIX}/requests", r.admin_clear_requests, "admin", None),
-    ("POST", rf"{ADMIN_PREFIX}/seed", r.admin_seed, "admin", None),
-    ("GET", rf"{ADMIN_PREFIX}/nodes/(?P<sub>{SEG})/(?P<rg>{SEG})/(?P<cluster>{SEG})", r.admin_nodes, "admin", None),
-    ("GET", rf"{ADMIN_PREFIX}/config", r.admin_get_config, "admin", None),
-    ("PUT", rf"{ADMIN_PREFIX}/config", r.admin_put_config, "admin", None),
-    ("GET", rf"{ADMIN_PREFIX}/faults", r.admin_list_faults, "admin", None),
-    ("POST", rf"{ADMIN_PREFIX}/faults", r.admin_add_fault, "admin", None),
-    ("DELETE", rf"{ADMIN_PREFIX}/faults", r.admin_clear_faults, "admin", None),
-    ("GET", rf"{ADMIN_PREFIX}/state", r.admin_state, "admin", None),
+    ("POST", rf"{ADMIN_PREFIX}/reset", admin.reset, "admin", None),
+    ("GET", rf"{ADMIN_PREFIX}/requests", admin.list_requests, "admin", None),
+    ("DELETE", rf"{ADMIN_PREFIX}/requests", admin.clear_requests, "admin", None),
+    ("POST", rf"{ADMIN_PREFIX}/seed", admin.seed, "admin", None),
+    ("GET", rf"{ADMIN_PREFIX}/nodes/(?P<sub>{SEG})/(?P<rg>{SEG})/(?P<cluster>{SEG})", admin.nodes, "admin", None),
+    ("GET", rf"{ADMIN_PREFIX}/config", admin.get_config, "admin", None),
+    ("PUT", rf"{ADMIN_PREFIX}/config", admin.put_config, "admin", None),
+    ("GET", rf"{ADMIN_PREFIX}/faults", admin.list_faults, "admin", None),
+    ("POST", rf"{ADMIN_PREFIX}/faults", admin.add_fault, "admin", None),
+    ("DELETE", rf"{ADMIN_PREFIX}/faults", admin.clear_faults, "admin", None),
+    ("GET", rf"{ADMIN_PREFIX}/state", admin.get_state, "admin", None),
 ]
 
 ROUTES = [Route(m, re.compile(p + "/?", re.IGNORECASE), h, a, api) for m, p, h, a, api in _TABLE]

@@ -1,6 +1,6 @@
 """The AKS service's IMDS-restriction rules, as pure functions over resource dicts (no state, no HTTP).
 
-See ../shared/reference/AKS_IMDS_FACTS.md. Each check returns a list of blockers, each a dict
+What they model is in docs/aks-imds-restriction.md. Each check returns a list of blockers, each a dict
 {"code", "message", "target"} naming what stands in the way.
 """
 from __future__ import annotations

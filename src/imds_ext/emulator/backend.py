@@ -1,0 +1,86 @@
+"""The emulator's back end: the store, the operation engine and one back end per provider, wired together, and
+the admin functions over all of them (reset, configure, snapshot, seed). No HTTP."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Optional
+
+from imds_ext.emulator import seeding
+from imds_ext.emulator.errors import EmulatorError
+from imds_ext.emulator.operations import OperationEngine
+from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
+from imds_ext.emulator.providers.features import FeaturesBackend
+from imds_ext.emulator.providers.kubernetesconfiguration import KubernetesConfigurationBackend
+from imds_ext.emulator.providers.resources import ResourcesBackend
+from imds_ext.emulator.store import Store
+
+_MAX_DELAY_SECONDS = 24 * 3600.0
+
+
+@dataclasses.dataclass
+class Config:
+    lro_delay: float = 0.0  # seconds a long-running operation takes
+    registration_delay: float = 0.0  # seconds a feature or provider registration takes
+    retry_after: Optional[int] = None  # Retry-After of long-running operations; None: derived from lro_delay
+
+    def to_json(self) -> dict:
+        return {"lroDelaySeconds": self.lro_delay, "registrationDelaySeconds": self.registration_delay,
+                "retryAfterSeconds": self.retry_after}
+
+
+def _seconds(name: str, value) -> float:
+    """A delay from the admin API: a finite number of seconds, 0 to a day."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0 <= value <= _MAX_DELAY_SECONDS:
+        raise EmulatorError(400, "InvalidConfiguration",
+                            f"{name} must be a number of seconds from 0 to {_MAX_DELAY_SECONDS:.0f}, got {value!r}.")
+    return float(value)
+
+
+class Backend:
+    def __init__(self, lro_delay: float = 0.0, registration_delay: float = 0.0, state_file: Optional[str] = None,
+                 clock=time.time, retry_after: Optional[int] = None):
+        self._initial_config = Config(float(lro_delay), float(registration_delay), retry_after)
+        self.config = dataclasses.replace(self._initial_config)
+        self.store = Store(state_file, clock)
+        self.operations = OperationEngine(self.store, lambda: self.config.lro_delay)
+        self.resources = ResourcesBackend(self.store)
+        self.features = FeaturesBackend(self.store, self.resources, lambda: self.config.registration_delay)
+        self.container_service = ContainerServiceBackend(self.store, self.operations, self.resources, self.features)
+        self.extensions = KubernetesConfigurationBackend(self.store, self.container_service)
+        # Loads (and checks) the state file: a corrupt one raises StateFileError before anything is served.
+        if not self.store.load():
+            self.features.initial_state()
+
+    def reset(self) -> None:
+        """Back to the start: default resources and the delays the emulator was started with."""
+        with self.store.lock:
+            self.config = dataclasses.replace(self._initial_config)
+            self.store.clear()
+            self.features.initial_state()
+            self.store.persist()
+
+    def configure(self, lro_delay=None, registration_delay=None, retry_after=...) -> dict:
+        """Change the delays; `retry_after` None means "derive from lro_delay", ... means unchanged."""
+        with self.store.lock:
+            if retry_after is not ...:
+                self.config.retry_after = None if retry_after is None else int(_seconds("retryAfterSeconds",
+                                                                                        retry_after))
+            if lro_delay is not None:
+                self.config.lro_delay = _seconds("lroDelaySeconds", lro_delay)
+            if registration_delay is not None:
+                self.config.registration_delay = _seconds("registrationDelaySeconds", registration_delay)
+            return self.config.to_json()
+
+    def snapshot(self) -> dict:
+        with self.store.tx():
+            return self.store.to_json()
+
+    def seed(self, doc) -> dict:
+        return seeding.seed(self, doc)
+
+    def save(self) -> None:
+        with self.store.lock:
+            self.store.persist()

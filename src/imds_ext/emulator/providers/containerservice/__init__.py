@@ -1,0 +1,5 @@
+"""Microsoft.ContainerService: backend.py (clusters, pools, operations), records.py (the stored cluster and its
+rendering), bodies.py (from a PUT body to the stored resource), rules.py (the IMDS-restriction rules)."""
+from imds_ext.emulator.providers.containerservice.backend import ContainerServiceBackend
+
+__all__ = ["ContainerServiceBackend"]

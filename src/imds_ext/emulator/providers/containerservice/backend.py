@@ -1,0 +1,316 @@
+"""Microsoft.ContainerService: managed clusters, agent pools, node-image upgrades, their operations, and the
+service's IMDS-restriction rules (rules.py) applied to every change."""
+from __future__ import annotations
+
+import copy
+from typing import Callable, Dict, List, Optional
+
+from imds_ext.emulator import conditions
+from imds_ext.emulator.constants import (
+    AKS_API_VERSIONS, DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS, LATEST_NODE_IMAGE,
+)
+from imds_ext.emulator.errors import AKS, EmulatorError, resource_not_found
+from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, utc_iso
+from imds_ext.emulator.providers.containerservice import bodies, rules
+from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
+from imds_ext.emulator.providers.features import FeaturesBackend
+from imds_ext.emulator.providers.resources import ResourcesBackend
+from imds_ext.emulator.store import Store
+
+CLUSTERS_TYPE = "Microsoft.ContainerService/managedClusters"
+POOLS_TYPE = "Microsoft.ContainerService/managedClusters/agentPools"
+LATEST_PREVIEW = max(v for v in AKS_API_VERSIONS if v.endswith("-preview"))
+
+
+class ContainerServiceBackend:
+    def __init__(self, store: Store, operations: OperationEngine, resources: ResourcesBackend,
+                 features: FeaturesBackend):
+        self.store = store
+        self.operations = operations
+        self.features = features
+        self.resources = resources
+        self.clusters: Dict[str, ManagedCluster] = store.table("clusters", ManagedCluster)
+        # The cluster's extensions, for the rules (Microsoft.KubernetesConfiguration plugs itself in here).
+        self.extensions_of: Callable[[str], List[dict]] = lambda key: []
+        self._on_cluster_dropped: List[Callable[[str], None]] = []
+        resources.on_group_deleted(self._drop_group)
+        for kind, on_success in (("cluster.put", self._put_done), ("cluster.delete", self._delete_done),
+                                 ("pool.put", self._pool_put_done), ("pool.delete", self._pool_delete_done),
+                                 ("pool.upgrade", self._pool_upgrade_done)):
+            operations.handle(kind, on_success, self._failed)
+
+    def on_cluster_dropped(self, callback: Callable[[str], None]) -> None:
+        """`callback(cluster_key)` runs when a cluster is gone, so its child resources go with it."""
+        self._on_cluster_dropped.append(callback)
+
+    # ---- lookups (callers hold the transaction) ---------------------------------------------------
+    def cluster(self, sub: str, rg: str, name: str) -> ManagedCluster:
+        self.resources.group(sub, rg)
+        rec = self.clusters.get(cluster_key(rg, name))
+        if rec is None:
+            raise resource_not_found(CLUSTERS_TYPE, name, rg)
+        return rec
+
+    @staticmethod
+    def _pool(rec: ManagedCluster, rg: str, pool: str) -> dict:
+        found = rec.pool(pool)
+        if found is None:
+            raise resource_not_found(POOLS_TYPE, f"{rec.name}/{pool}", rg)
+        return found
+
+    def _busy(self, key: str, pool: Optional[str] = None) -> None:
+        """409 if a running operation conflicts: any, for a cluster operation; for a pool operation, one on the
+        cluster itself or on the same pool. Pools upgrade side by side, as `az aks upgrade --node-image-only`
+        relies on when it starts every pool's upgrade without waiting."""
+        for op in self.operations.running(key):
+            if pool is None or not op.child or op.child.lower() == pool.lower():
+                on = (f"the agent pool {op.child}" if op.child
+                      else f"the managed cluster {self.clusters[key].name}")
+                raise EmulatorError(
+                    409, "OperationNotAllowed",
+                    f"Operation is not allowed because there's an in progress {op.title} operation "
+                    f"(operation ID: {op.id}) on {on} started on UTC {utc_iso(op.start)[:19]}Z. "
+                    "Please wait for it to finish before starting a new operation. You can also use "
+                    "'az aks operation-abort' or 'az aks nodepool operation-abort' to abort the ongoing operation.",
+                    AKS)
+
+    def _drop(self, key: str) -> None:
+        self.clusters.pop(key, None)
+        for callback in self._on_cluster_dropped:
+            callback(key)
+        self.store.changed()
+
+    def _drop_group(self, group: str) -> None:
+        for key, rec in list(self.clusters.items()):
+            if rec.resource_group.lower() == group.lower():
+                self._drop(key)
+
+    # ---- operation completions (registered with the engine) ---------------------------------------
+    def _target(self, op: Operation):
+        rec = self.clusters.get(op.resource)
+        return rec, (rec.pool(op.child) if rec is not None and op.child else None)
+
+    def _failed(self, op: Operation) -> Optional[str]:
+        rec, pool = self._target(op)
+        if rec is None:
+            return CANCELED
+        if pool is not None:
+            pool["provisioningState"] = "Failed"
+        else:
+            rec.properties["provisioningState"] = "Failed"
+        return None
+
+    def _put_done(self, op: Operation) -> Optional[str]:
+        rec, _ = self._target(op)
+        if rec is None:
+            return CANCELED
+        rec.properties["provisioningState"] = "Succeeded"
+        for pool in rec.pools:
+            pool["provisioningState"] = "Succeeded"
+        return None
+
+    def _delete_done(self, op: Operation) -> Optional[str]:
+        self._drop(op.resource)
+        return None
+
+    def _pool_put_done(self, op: Operation) -> Optional[str]:
+        rec, pool = self._target(op)
+        if pool is None:
+            return CANCELED
+        pool["provisioningState"] = "Succeeded"
+        return None
+
+    def _pool_delete_done(self, op: Operation) -> Optional[str]:
+        rec, pool = self._target(op)
+        if pool is not None:
+            rec.pools.remove(pool)
+            rec.enforced.pop(pool["name"].lower(), None)
+        return None
+
+    def _pool_upgrade_done(self, op: Operation) -> Optional[str]:
+        rec, pool = self._target(op)
+        if pool is None:
+            return CANCELED
+        pool["provisioningState"] = "Succeeded"
+        pool["nodeImageVersion"] = LATEST_NODE_IMAGE
+        pool["eTag"] = conditions.new_etag()
+        rec.reimaged(pool["name"])
+        return None
+
+    # ---- managed clusters -----------------------------------------------------------------------
+    def get_cluster(self, sub: str, rg: str, name: str, api_version: str) -> dict:
+        with self.store.tx():
+            return self.cluster(sub, rg, name).render(api_version)
+
+    def list_clusters(self, sub: str, api_version: str, rg: Optional[str] = None) -> list:
+        with self.store.tx():
+            if rg is not None:
+                self.resources.group(sub, rg)
+            else:
+                self.resources.check_subscription(sub)
+            return [rec.render(api_version) for rec in self.clusters.values()
+                    if rg is None or rec.resource_group.lower() == rg.lower()]
+
+    def _enforce_rules(self, new: dict, existing: Optional[ManagedCluster], key: str, custom_features: str) -> None:
+        if not rules.is_restricted(new):
+            return
+        turning_on = existing is None or not rules.is_restricted(existing.resource)
+        if turning_on and not rules.feature_allowed(self.features.feature_state(rules.FEATURE_ID), custom_features):
+            raise rules.feature_refusal()
+        blockers = rules.cluster_blockers(new, self.extensions_of(key))
+        if blockers:
+            raise rules.refusal(blockers, "Enabling IMDS restriction" if turning_on
+                                else "This change to an IMDS-restricted cluster")
+
+    def put_cluster(self, sub: str, rg: str, name: str, body, api_version: str, *,
+                    if_match: Optional[str] = None, if_none_match: Optional[str] = None,
+                    custom_features: str = "", failure: Optional[dict] = None):
+        """Create or update. Returns (status, rendered cluster, operation)."""
+        with self.store.tx():
+            group = self.resources.group(sub, rg)
+            key = cluster_key(rg, name)
+            existing = self.clusters.get(key)
+            conditions.check(existing and existing.resource.get("eTag"), if_match, if_none_match,
+                             "managed cluster", name)
+            if existing:
+                self._busy(key)
+            bodies.validate_cluster(body, existing and existing.resource)
+            new = bodies.build_cluster(existing.resource_group if existing else group.name, name, body, api_version,
+                                       existing and existing.resource)
+            self._enforce_rules(new, existing, key, custom_features)
+            pools = {p["name"].lower() for p in new["properties"]["agentPoolProfiles"]}
+            enforced = {k: v for k, v in (existing.enforced if existing else {}).items() if k in pools}
+            rec = ManagedCluster(resource_group=existing.resource_group if existing else group.name, resource=new,
+                                 enforced=enforced)
+            for pool in pools - set(enforced):  # new pools' nodes enforce the setting of their birth
+                rec.reimaged(pool)
+            self.clusters[key] = rec
+            op = self.operations.start("cluster.put", "update managed cluster" if existing else
+                                       "create managed cluster", key, rec.location, api_version, failure=failure)
+            return (200 if existing else 201), rec.render(api_version), op
+
+    def delete_cluster(self, sub: str, rg: str, name: str, *, if_match: Optional[str] = None,
+                       failure: Optional[dict] = None) -> Optional[Operation]:
+        """The operation, or None when there was nothing to delete (204)."""
+        with self.store.tx():
+            self.resources.group(sub, rg)
+            key = cluster_key(rg, name)
+            rec = self.clusters.get(key)
+            if rec is None:
+                return None
+            conditions.check(rec.resource.get("eTag"), if_match, None, "managed cluster", name)
+            self._busy(key)
+            rec.properties["provisioningState"] = "Deleting"
+            return self.operations.start("cluster.delete", "delete managed cluster", key, rec.location,
+                                         LATEST_PREVIEW, failure=failure)
+
+    def seed_cluster(self, rg: str, name: str, body, enforced: Optional[Dict[str, str]] = None) -> None:
+        """A cluster as given, bypassing the rules; `enforced` says what pools' nodes enforce (default: the
+        setting)."""
+        with self.store.tx():
+            bodies.validate_cluster(body, None)
+            group = self.resources.ensure_group(rg, body["location"])
+            resource = bodies.build_cluster(group.name, name, body, LATEST_PREVIEW, None, seeding=True)
+            rec = ManagedCluster(resource_group=group.name, resource=resource, enforced={})
+            given = {k.lower(): v for k, v in (enforced or {}).items()}
+            for pool in rec.pools:
+                rec.reimaged(pool["name"])
+                if pool["name"].lower() in given:
+                    rec.enforced[pool["name"].lower()] = given[pool["name"].lower()]
+            self._drop(cluster_key(rg, name))
+            self.clusters[cluster_key(rg, name)] = rec
+            self.store.changed()
+
+    def node_report(self, sub: str, rg: str, name: str) -> dict:
+        with self.store.tx():
+            return self.cluster(sub, rg, name).node_report()
+
+    # ---- agent pools ----------------------------------------------------------------------------
+    def list_pools(self, sub: str, rg: str, cluster: str) -> list:
+        with self.store.tx():
+            rec = self.cluster(sub, rg, cluster)
+            return [rec.render_pool(p) for p in rec.pools]
+
+    def get_pool(self, sub: str, rg: str, cluster: str, pool: str) -> dict:
+        with self.store.tx():
+            rec = self.cluster(sub, rg, cluster)
+            return rec.render_pool(self._pool(rec, rg, pool))
+
+    def put_pool(self, sub: str, rg: str, cluster: str, pool: str, body, api_version: str, *,
+                 if_match: Optional[str] = None, if_none_match: Optional[str] = None,
+                 failure: Optional[dict] = None):
+        with self.store.tx():
+            rec = self.cluster(sub, rg, cluster)
+            key = cluster_key(rg, cluster)
+            old = rec.pool(pool)
+            conditions.check(old and old.get("eTag"), if_match, if_none_match, "agent pool", pool)
+            self._busy(key, pool)
+            bodies.validate_pool_name(pool)
+            bodies.validate_pool_body(body)
+            new = dict(copy.deepcopy(body.get("properties") or {}), name=old["name"] if old else pool)
+            k8s = rec.properties.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION)
+            bodies.fill_pool(new, old, k8s, "Updating" if old else "Creating", False)
+            if rules.is_restricted(rec.resource):
+                blockers = rules.pool_blockers([new])
+                if blockers:
+                    raise rules.refusal(blockers, "This node pool on an IMDS-restricted cluster")
+            if old:
+                rec.pools[rec.pools.index(old)] = new
+            else:
+                rec.pools.append(new)
+                rec.reimaged(pool)
+            op = self.operations.start("pool.put", "update node pool" if old else "create node pool", key,
+                                       rec.location, api_version, child=new["name"], failure=failure)
+            return (200 if old else 201), rec.render_pool(new), op
+
+    def delete_pool(self, sub: str, rg: str, cluster: str, pool: str, *, if_match: Optional[str] = None,
+                    failure: Optional[dict] = None) -> Optional[Operation]:
+        with self.store.tx():
+            rec = self.cluster(sub, rg, cluster)
+            found = rec.pool(pool)
+            if found is None:
+                return None
+            conditions.check(found.get("eTag"), if_match, None, "agent pool", pool)
+            self._busy(cluster_key(rg, cluster), pool)
+            found["provisioningState"] = "Deleting"
+            self.store.changed()
+            return self.operations.start("pool.delete", "delete node pool", cluster_key(rg, cluster), rec.location,
+                                         LATEST_PREVIEW, child=found["name"], failure=failure)
+
+    def upgrade_node_image(self, sub: str, rg: str, cluster: str, pool: str, api_version: str,
+                           failure: Optional[dict] = None):
+        with self.store.tx():
+            rec = self.cluster(sub, rg, cluster)
+            found = self._pool(rec, rg, pool)
+            self._busy(cluster_key(rg, cluster), pool)
+            found["provisioningState"] = "UpgradingNodeImageVersion"
+            found["eTag"] = conditions.new_etag()
+            op = self.operations.start("pool.upgrade", "upgrade node image version", cluster_key(rg, cluster),
+                                       rec.location, api_version, child=found["name"], failure=failure)
+            return rec.render_pool(found), op
+
+    # ---- operations and versions ----------------------------------------------------------------
+    def operation(self, sub: str, op_id: str) -> Operation:
+        self.resources.check_subscription(sub)
+        return self.operations.get(op_id)
+
+    def operation_result(self, op: Operation):
+        """(status, body) for the `operationresults` URL of a finished operation."""
+        with self.store.tx():
+            rec, pool = self._target(op)
+            if op.kind.endswith(".delete") or rec is None:
+                return 204, None
+            if op.child:
+                return (200, rec.render_pool(pool)) if pool else (204, None)
+            return 200, render_cluster(rec.resource, op.api_version)
+
+    @staticmethod
+    def kubernetes_versions() -> dict:
+        values = []
+        for v in KUBERNETES_VERSIONS:
+            item = {"version": v.rsplit(".", 1)[0], "capabilities": {"supportPlan": ["KubernetesOfficial"]},
+                    "patchVersions": {v: {"upgrades": [u for u in KUBERNETES_VERSIONS if u > v]}}}
+            if v == DEFAULT_KUBERNETES_VERSION:
+                item["isDefault"] = True
+            values.append(item)
+        return {"values": values}

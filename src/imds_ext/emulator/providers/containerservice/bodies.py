@@ -1,0 +1,206 @@
+"""From a PUT body to the stored resource: what the service validates, fills in, keeps and sets itself.
+
+A PUT to AKS is not a blind replace: read-only fields are the service's, some fields once set are kept, and
+server-generated values (FQDNs, identities, node images) survive later PUTs that omit them.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import uuid
+from typing import Optional
+
+from imds_ext.emulator.conditions import new_etag
+from imds_ext.emulator.constants import (
+    DEFAULT_KUBERNETES_VERSION, DEFAULT_VM_SIZE, LATEST_NODE_IMAGE, POD_LINK_LOCAL_ACCESS, PREVIOUS_NODE_IMAGE,
+    RESTRICTED, UNRESTRICTED, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID, supports_pod_link_local_access,
+)
+from imds_ext.emulator.errors import bad_request
+from imds_ext.emulator.providers.containerservice.records import CLUSTER_TYPE, cluster_id
+
+CLUSTER_READONLY = ("id", "name", "type", "eTag", "systemData")
+PROPS_READONLY = ("provisioningState", "powerState", "fqdn", "azurePortalFQDN", "privateFQDN",
+                  "currentKubernetesVersion", "maxAgentPools", "resourceUID")
+POOL_READONLY = ("provisioningState", "nodeImageVersion", "currentOrchestratorVersion", "eTag")
+
+
+def default_network_profile() -> dict:
+    return {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "none",
+            "networkDataplane": "azure", "loadBalancerSku": "standard", "podCidr": "10.244.0.0/16",
+            "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer",
+            "podCidrs": ["10.244.0.0/16"], "serviceCidrs": ["10.0.0.0/16"], "ipFamilies": ["IPv4"]}
+
+
+# ---- validation ---------------------------------------------------------------------------------
+def validate_pool_name(name) -> None:
+    if not isinstance(name, str) or not name or len(name) > 12 or not name.isalnum() or not name[0].isalpha() \
+            or name != name.lower():
+        raise bad_request("InvalidParameter", f"The agent pool name '{name}' is invalid: it must start with a "
+                          "lowercase letter and contain only lowercase letters and numbers, 1 to 12 characters.",
+                          target="agentPoolProfile.name")
+
+
+def validate_cluster(body, existing: Optional[dict]) -> None:
+    if not isinstance(body, dict):
+        raise bad_request("InvalidParameter", "The request body must be a JSON object.")
+    location = body.get("location")
+    if not location:
+        raise bad_request("LocationRequired", "The location property is required for this definition.",
+                          target="location")
+    if existing and existing["location"].lower() != str(location).lower():
+        raise bad_request("InvalidParameter", f"Changing property 'location' is not allowed (current "
+                          f"'{existing['location']}', requested '{location}').", target="location")
+    props = body.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise bad_request("InvalidParameter", "The value of parameter properties is invalid.", target="properties")
+    pools = (props or {}).get("agentPoolProfiles")
+    if existing is None and not pools:
+        raise bad_request("InvalidParameter", "The value of parameter agentPoolProfiles is invalid: a managed "
+                          "cluster needs at least one agent pool (a System pool).",
+                          target="properties.agentPoolProfiles")
+    if pools is not None:
+        if not isinstance(pools, list) or not all(isinstance(p, dict) for p in pools):
+            raise bad_request("InvalidParameter", "agentPoolProfiles must be a list of objects.",
+                              target="properties.agentPoolProfiles")
+        seen = set()
+        for pool in pools:
+            validate_pool_name(pool.get("name"))
+            if pool["name"].lower() in seen:
+                raise bad_request("InvalidParameter", f"Duplicate agent pool name '{pool['name']}'.",
+                                  target="properties.agentPoolProfiles.name")
+            seen.add(pool["name"].lower())
+    value = ((props or {}).get("networkProfile") or {}).get(POD_LINK_LOCAL_ACCESS)
+    if value is not None and value not in (RESTRICTED, UNRESTRICTED):
+        raise bad_request("InvalidParameter", f"The value '{value}' of networkProfile.podLinkLocalAccess is "
+                          f"invalid. Allowed values: '{RESTRICTED}', '{UNRESTRICTED}'.",
+                          target="properties.networkProfile.podLinkLocalAccess")
+
+
+def validate_pool_body(body) -> None:
+    if not isinstance(body, dict) or not isinstance(body.get("properties", {}), dict):
+        raise bad_request("InvalidParameter", "The request body must be a JSON object with 'properties'.")
+
+
+# ---- agent pools --------------------------------------------------------------------------------
+def fill_pool(pool: dict, old: Optional[dict], k8s_version: str, state: str, seeding: bool) -> dict:
+    """The stored pool: defaults for what was not given, the server's read-only fields, a new eTag."""
+    if not seeding:
+        for key in POOL_READONLY:
+            pool.pop(key, None)
+    defaults = {"count": 3, "vmSize": DEFAULT_VM_SIZE, "osDiskSizeGB": 128, "type": "VirtualMachineScaleSets",
+                "mode": "System", "osType": "Linux", "osSKU": "Ubuntu", "orchestratorVersion": k8s_version,
+                "maxPods": 250}
+    for key, value in defaults.items():
+        if not pool.get(key):
+            pool[key] = value
+    pool.setdefault("powerState", {"code": "Running"})
+    pool["currentOrchestratorVersion"] = pool["orchestratorVersion"]
+    pool["provisioningState"] = state
+    if not (seeding and pool.get("nodeImageVersion")):
+        # Seeded pools without an image carry an older one, so that a node-image upgrade visibly changes it.
+        pool["nodeImageVersion"] = (old or {}).get("nodeImageVersion") or (
+            PREVIOUS_NODE_IMAGE if seeding else LATEST_NODE_IMAGE)
+    pool["eTag"] = new_etag()
+    return pool
+
+
+# ---- managed clusters ---------------------------------------------------------------------------
+def build_cluster(rg: str, name: str, body: dict, api_version: str, existing: Optional[dict],
+                  seeding: bool = False) -> dict:
+    """The stored cluster for a PUT body: every given field kept, read-only fields server-set."""
+    new = copy.deepcopy(body)
+    for key in CLUSTER_READONLY:
+        new.pop(key, None)
+    props = new.setdefault("properties", {})
+    old_props = existing["properties"] if existing else {}
+    for key in PROPS_READONLY:
+        props.pop(key, None)
+    k8s = props.setdefault("kubernetesVersion", old_props.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION))
+    props["currentKubernetesVersion"] = k8s
+    state = "Succeeded" if seeding else ("Updating" if existing else "Creating")
+
+    # Agent pools: omitted on update means unchanged.
+    old_pools = {p["name"].lower(): p for p in old_props.get("agentPoolProfiles", [])}
+    if "agentPoolProfiles" not in props and existing:
+        props["agentPoolProfiles"] = copy.deepcopy(old_props.get("agentPoolProfiles", []))
+    for pool in props["agentPoolProfiles"]:
+        fill_pool(pool, old_pools.get(pool["name"].lower()), k8s, state, seeding)
+
+    _network(props, old_props, existing is not None, api_version, seeding)
+    _oidc_issuer(props, old_props, new["location"], seeding)
+    _server_set(props, old_props, rg, name, new["location"], state)
+    _identities(new, props, existing, old_props, name)
+    head = {"id": cluster_id(rg, existing["name"] if existing else name), "location": new["location"],
+            "name": existing["name"] if existing else name, "type": CLUSTER_TYPE}
+    new = {**head, **{k: v for k, v in new.items() if k not in head}}
+    new["eTag"] = new_etag()
+    return new
+
+
+def _network(props: dict, old_props: dict, exists: bool, api_version: str, seeding: bool) -> None:
+    """The network profile, and podLinkLocalAccess: only a preview api-version that has the field may change it."""
+    old_network = old_props.get("networkProfile") or {}
+    network = props.get("networkProfile")
+    if not isinstance(network, dict) or not network:
+        network = copy.deepcopy(old_network) if exists else default_network_profile()
+        props["networkProfile"] = network
+    old_value = old_network.get(POD_LINK_LOCAL_ACCESS, UNRESTRICTED)
+    requested = network.pop(POD_LINK_LOCAL_ACCESS, None)
+    if requested is not None and (seeding or supports_pod_link_local_access(api_version)):
+        network[POD_LINK_LOCAL_ACCESS] = requested
+    else:
+        network[POD_LINK_LOCAL_ACCESS] = old_value
+
+
+def _oidc_issuer(props: dict, old_props: dict, location: str, seeding: bool) -> None:
+    """Once on, the OIDC issuer stays on; its URL is the service's."""
+    oidc = props.get("oidcIssuerProfile")
+    old_oidc = old_props.get("oidcIssuerProfile") or {}
+    if old_oidc.get("enabled") is True:
+        if isinstance(oidc, dict) and oidc.get("enabled") is False and not seeding:
+            raise bad_request("OIDCIssuerFeatureCannotBeDisabled",
+                              "OIDC issuer feature cannot be disabled once it has been enabled.",
+                              target="properties.oidcIssuerProfile.enabled")
+        oidc = props["oidcIssuerProfile"] = dict(oidc or {}, enabled=True)
+    if isinstance(oidc, dict):
+        oidc.pop("issuerURL", None)
+        if oidc.get("enabled") is True:
+            oidc["issuerURL"] = old_oidc.get("issuerURL") or (
+                f"https://{location}.oic.prod-aks.azure.com/{WELL_KNOWN_TENANT_ID}/{uuid.uuid4()}/")
+
+
+def _server_set(props: dict, old_props: dict, rg: str, name: str, location: str, state: str) -> None:
+    """FQDNs, node resource group, resource UID: made once, then kept."""
+    dns_prefix = props.setdefault("dnsPrefix", old_props.get("dnsPrefix") or f"{name[:10]}-{rg[:16]}-000000")
+    suffix = hashlib.sha256(f"{rg}/{name}".lower().encode()).hexdigest()[:8]
+    props["fqdn"] = old_props.get("fqdn") or f"{dns_prefix}-{suffix}.hcp.{location}.azmk8s.io"
+    props["azurePortalFQDN"] = old_props.get("azurePortalFQDN") or (
+        f"{dns_prefix}-{suffix}.portal.hcp.{location}.azmk8s.io")
+    props["nodeResourceGroup"] = old_props.get("nodeResourceGroup") or props.get("nodeResourceGroup") or (
+        f"MC_{rg}_{name}_{location}")
+    props["provisioningState"] = state
+    props["powerState"] = {"code": "Running"}
+    props["maxAgentPools"] = 100
+    props["resourceUID"] = old_props.get("resourceUID") or uuid.uuid4().hex[:24]
+
+
+def _identities(new: dict, props: dict, existing: Optional[dict], old_props: dict, name: str) -> None:
+    """The cluster's system-assigned identity and, for managed-identity clusters, the kubelet identity AKS creates
+    in the node resource group (az's own `aks update` reads it)."""
+    identity = new.get("identity")
+    if not isinstance(identity, dict):
+        return
+    kind = str(identity.get("type", "")).lower()
+    if kind == "systemassigned":
+        old_identity = (existing or {}).get("identity") or {}
+        identity["principalId"] = old_identity.get("principalId") or str(uuid.uuid4())
+        identity["tenantId"] = WELL_KNOWN_TENANT_ID
+    if "assigned" in kind:
+        kubelet = (old_props.get("identityProfile") or {}).get("kubeletidentity") or {
+            "resourceId": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/resourcegroups/"
+                          f"{props['nodeResourceGroup']}/providers/Microsoft.ManagedIdentity/"
+                          f"userAssignedIdentities/{name}-agentpool",
+            "clientId": str(uuid.uuid4()), "objectId": str(uuid.uuid4())}
+        profile = props.get("identityProfile")
+        props["identityProfile"] = dict(profile if isinstance(profile, dict) else {})
+        props["identityProfile"].setdefault("kubeletidentity", kubelet)

@@ -1,0 +1,90 @@
+"""The stored managed cluster, and how clusters, agent pools and node states render on the wire.
+
+The cluster is kept as the body the service would return (agent pools inside `agentPoolProfiles`, as AKS keeps
+them), so every field a client sent, known or not, round-trips. What the nodes of each pool enforce is kept
+beside it: ARM does not show it, and it changes only when the nodes are reimaged.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Dict, List, Optional
+
+from imds_ext.emulator.constants import (
+    CONTAINER_SERVICE, POD_LINK_LOCAL_ACCESS, UNRESTRICTED, WELL_KNOWN_SUBSCRIPTION_ID,
+    supports_pod_link_local_access,
+)
+from imds_ext.emulator.providers.containerservice import rules
+from imds_ext.emulator.records import Record
+
+CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters"
+POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools"
+
+
+def cluster_key(resource_group: str, name: str) -> str:
+    return f"{resource_group}/{name}".lower()
+
+
+def cluster_id(resource_group: str, name: str) -> str:
+    return (f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/resourcegroups/{resource_group}/providers/"
+            f"{CONTAINER_SERVICE}/managedClusters/{name}")
+
+
+@dataclasses.dataclass
+class ManagedCluster(Record):
+    resource_group: str
+    resource: dict  # the cluster as the service returns it at the newest preview api-version
+    enforced: Dict[str, str]  # pool name (lower case) -> podLinkLocalAccess its nodes enforce
+
+    @property
+    def name(self) -> str:
+        return self.resource["name"]
+
+    @property
+    def location(self) -> str:
+        return self.resource["location"]
+
+    @property
+    def properties(self) -> dict:
+        return self.resource["properties"]
+
+    @property
+    def pools(self) -> List[dict]:
+        return self.properties.setdefault("agentPoolProfiles", [])
+
+    def pool(self, name: str) -> Optional[dict]:
+        return next((p for p in self.pools if p.get("name", "").lower() == name.lower()), None)
+
+    def reimaged(self, pool_name: str) -> None:
+        """The pool's nodes were (re)built: from now on they enforce the cluster's setting of this moment."""
+        self.enforced[pool_name.lower()] = rules.pod_link_local_access(self.resource)
+
+    def render(self, api_version: str) -> dict:
+        return render_cluster(self.resource, api_version)
+
+    def render_pool(self, pool: dict) -> dict:
+        props = {k: copy.deepcopy(v) for k, v in pool.items() if k not in ("name", "eTag")}
+        if pool.get("eTag"):
+            props["eTag"] = pool["eTag"]
+        return {"id": f"{self.resource['id']}/agentPools/{pool['name']}", "name": pool["name"], "type": POOL_TYPE,
+                "properties": props}
+
+    def node_report(self) -> dict:
+        """What only the emulator can tell: the setting, and what each pool's nodes enforce."""
+        pools = {p["name"]: {"podLinkLocalAccess": self.enforced.get(p["name"].lower(), UNRESTRICTED),
+                             "nodeImageVersion": p.get("nodeImageVersion"),
+                             "provisioningState": p.get("provisioningState")} for p in self.pools}
+        return {"cluster": self.name, "podLinkLocalAccess": rules.pod_link_local_access(self.resource),
+                "pools": pools}
+
+
+def render_cluster(resource: dict, api_version: str) -> dict:
+    """The cluster as `api_version` shows it: podLinkLocalAccess only in the previews that have the field."""
+    out = copy.deepcopy(resource)
+    network = out.get("properties", {}).get("networkProfile")
+    if isinstance(network, dict):
+        if supports_pod_link_local_access(api_version):
+            network.setdefault(POD_LINK_LOCAL_ACCESS, UNRESTRICTED)
+        else:
+            network.pop(POD_LINK_LOCAL_ACCESS, None)
+    return out

@@ -1,0 +1,193 @@
+"""Microsoft.Features (preview features) and resource-provider registration, with ARM's front door rule that an
+unregistered namespace answers 409 MissingSubscriptionRegistration.
+
+Both registrations move through a transitional state (Registering, Unregistering) over the configured
+registration delay, as the service does (docs/arm-protocol.md, "Features and providers").
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict, Optional
+
+from imds_ext.emulator.constants import (
+    AKS_API_VERSIONS, CONTAINER_SERVICE, DEFAULT_FEATURES, REGISTERED_PROVIDERS, UNREGISTERED_PROVIDERS,
+    WELL_KNOWN_SUBSCRIPTION_ID,
+)
+from imds_ext.emulator.errors import EmulatorError
+from imds_ext.emulator.providers.resources import ResourcesBackend
+from imds_ext.emulator.records import Record
+from imds_ext.emulator.store import Store
+
+FEATURE_TYPE = "Microsoft.Features/providers/features"
+NOT_REGISTERED_STATES = ("NotRegistered", "Unregistered")
+
+
+@dataclasses.dataclass
+class Registration(Record):
+    namespace: str
+    state: str
+    target: Optional[str] = None  # the state it is moving to, and when it gets there
+    due: Optional[float] = None
+
+    def move(self, steady: tuple, transitional: str, target: str, at: Optional[float]) -> bool:
+        """Towards `target` (at once when `at` is None, else through `transitional` until `at`); False when
+        already there or on the way."""
+        if self.state in steady:
+            return False
+        if at is None:
+            self.state, self.target, self.due = target, None, None
+        else:
+            self.state, self.target, self.due = transitional, target, at
+        return True
+
+    def advance(self, now: float) -> bool:
+        if self.due is None or self.due > now:
+            return False
+        self.state, self.target, self.due = self.target, None, None
+        return True
+
+    def set(self, state: str) -> None:
+        self.state, self.target, self.due = state, None, None
+
+
+@dataclasses.dataclass
+class Feature(Registration):
+    name: str = ""
+
+    def render(self) -> dict:
+        return {"id": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/providers/Microsoft.Features/providers/"
+                      f"{self.namespace}/features/{self.name}",
+                "name": f"{self.namespace}/{self.name}", "type": FEATURE_TYPE, "properties": {"state": self.state}}
+
+
+@dataclasses.dataclass
+class Provider(Registration):
+    def render(self) -> dict:
+        types = []
+        if self.namespace == CONTAINER_SERVICE:
+            versions = sorted(AKS_API_VERSIONS, reverse=True)
+            types = [{"resourceType": t, "locations": ["East US", "West Europe", "Central US EUAP"],
+                      "apiVersions": versions,
+                      "capabilities": "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, "
+                                      "SupportsTags, SupportsLocation"}
+                     for t in ("managedClusters", "managedClusters/agentPools")]
+        return {"id": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/providers/{self.namespace}",
+                "namespace": self.namespace, "registrationState": self.state,
+                "registrationPolicy": "RegistrationRequired", "resourceTypes": types}
+
+
+def _feature_key(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}".lower()
+
+
+class FeaturesBackend:
+    def __init__(self, store: Store, resources: ResourcesBackend, delay: Callable[[], float]):
+        self.store = store
+        self.resources = resources
+        self.delay = delay
+        self.features: Dict[str, Feature] = store.table("features", Feature)
+        self.providers: Dict[str, Provider] = store.table("providers", Provider)
+        store.on_advance(self._advance)
+
+    def initial_state(self) -> None:
+        for feature_id, state in DEFAULT_FEATURES.items():
+            namespace, name = feature_id.split("/", 1)
+            self.features[feature_id.lower()] = Feature(namespace=namespace, name=name, state=state)
+        for namespace in REGISTERED_PROVIDERS:
+            self.providers[namespace.lower()] = Provider(namespace=namespace, state="Registered")
+        for namespace in UNREGISTERED_PROVIDERS:
+            self.providers[namespace.lower()] = Provider(namespace=namespace, state="NotRegistered")
+
+    def _advance(self, now: float) -> None:
+        for rec in list(self.features.values()) + list(self.providers.values()):
+            if rec.advance(now):
+                self.store.changed()
+
+    def _due(self) -> Optional[float]:
+        return self.store.clock() + self.delay()
+
+    # ---- providers ------------------------------------------------------------------------------
+    def provider(self, sub: str, namespace: str) -> Provider:
+        self.resources.check_subscription(sub)
+        rec = self.providers.get(namespace.lower())
+        if rec is None:
+            raise EmulatorError(404, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid.")
+        return rec
+
+    def require_registered(self, sub: str, namespace: str) -> None:
+        """ARM's front door: a namespace the subscription is not registered for answers 409."""
+        with self.store.tx():
+            state = self.provider(sub, namespace).state
+        if state in NOT_REGISTERED_STATES:
+            message = (f"The subscription is not registered to use namespace '{namespace}'. See "
+                       "https://aka.ms/rps-not-found for how to register subscriptions.")
+            raise EmulatorError(409, "MissingSubscriptionRegistration", message,
+                                details=[{"code": "MissingSubscriptionRegistration", "target": namespace,
+                                          "message": message}])
+
+    def get_provider(self, sub: str, namespace: str) -> dict:
+        with self.store.tx():
+            return self.provider(sub, namespace).render()
+
+    def list_providers(self, sub: str) -> list:
+        self.resources.check_subscription(sub)
+        with self.store.tx():
+            return [rec.render() for rec in self.providers.values()]
+
+    def register_provider(self, sub: str, namespace: str, register: bool = True) -> dict:
+        """Registration is immediate when the delay is 0, as a provider already known to the subscription."""
+        with self.store.tx():
+            rec = self.provider(sub, namespace)
+            at = self._due() if self.delay() > 0 else None
+            moved = (rec.move(("Registered", "Registering"), "Registering", "Registered", at) if register else
+                     rec.move(("Unregistered", "NotRegistered", "Unregistering"), "Unregistering", "Unregistered", at))
+            if moved:
+                self.store.changed()
+            return rec.render()
+
+    def seed_provider(self, namespace: str, state: str) -> None:
+        with self.store.tx():
+            self.providers.setdefault(namespace.lower(), Provider(namespace=namespace, state=state)).set(state)
+            self.store.changed()
+
+    # ---- features -------------------------------------------------------------------------------
+    def feature(self, sub: str, namespace: str, name: str) -> Feature:
+        self.resources.check_subscription(sub)
+        rec = self.features.get(_feature_key(namespace, name))
+        if rec is None:
+            raise EmulatorError(404, "FeatureNotFound",
+                                f"The feature '{name}' could not be found in namespace '{namespace}'.")
+        return rec
+
+    def feature_state(self, feature_id: str) -> str:
+        rec = self.features.get(feature_id.lower())
+        return rec.state if rec else "NotRegistered"
+
+    def get_feature(self, sub: str, namespace: str, name: str) -> dict:
+        with self.store.tx():
+            return self.feature(sub, namespace, name).render()
+
+    def list_features(self, sub: str, namespace: Optional[str] = None) -> list:
+        self.resources.check_subscription(sub)
+        with self.store.tx():
+            return [rec.render() for rec in self.features.values()
+                    if namespace is None or rec.namespace.lower() == namespace.lower()]
+
+    def register_feature(self, sub: str, namespace: str, name: str, register: bool = True) -> dict:
+        """Synchronous, as the service: the answer carries the transitional state (Registering/Unregistering)."""
+        with self.store.tx():
+            rec = self.feature(sub, namespace, name)
+            at = self._due()
+            moved = (rec.move(("Registered", "Registering", "Pending"), "Registering", "Registered", at) if register
+                     else rec.move(("Unregistered", "NotRegistered", "Unregistering"), "Unregistering",
+                                   "Unregistered", at))
+            if moved:
+                self.store.changed()
+            return rec.render()
+
+    def seed_feature(self, feature_id: str, state: str) -> None:
+        namespace, _, name = feature_id.partition("/")
+        with self.store.tx():
+            self.features.setdefault(feature_id.lower(), Feature(namespace=namespace, name=name, state=state)).set(
+                state)
+            self.store.changed()

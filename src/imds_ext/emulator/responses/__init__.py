@@ -1,0 +1,87 @@
+"""The thin HTTP layer: one module per provider (plus identity and admin), each handler mapping one werkzeug
+request onto one back-end call. Here, what every handler uses: the request context and the ARM response shapes
+(JSON, errors, lists, long-running operations), one of each. The URL table is emulator/urls.py."""
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from werkzeug.wrappers import Request, Response
+
+from imds_ext.emulator.constants import WELL_KNOWN_SUBSCRIPTION_ID
+from imds_ext.emulator.errors import EmulatorError
+
+OPERATION_API_VERSION = "2025-03-01"  # what AKS puts in Azure-AsyncOperation / Location (the recording)
+
+
+@dataclass
+class Ctx:
+    request: Request
+    app: Any  # the EmulatorApp: backend, tokens, log, faults, base_url
+    api_version: Optional[str] = None
+    failure: Optional[dict] = None  # an injected operation failure (fault `failOperation`)
+
+    @property
+    def backend(self):
+        return self.app.backend
+
+    @property
+    def base(self) -> str:
+        return self.app.base_url()
+
+
+# ---- rendering helpers (one of each) -------------------------------------------------------------
+def json_response(body, status: int = 200, headers: Optional[dict] = None) -> Response:
+    headers = dict(headers or {})
+    headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    if body is None:
+        return Response(status=status, headers=headers)
+    return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+def render_error(err: EmulatorError) -> Response:
+    return json_response(err.body(), err.status, err.headers)
+
+
+def listing(items: list) -> dict:
+    return {"value": items}
+
+
+def json_body(ctx: Ctx, required: bool = True):
+    raw = ctx.request.get_data(cache=True)
+    if not raw.strip():
+        if required:
+            raise EmulatorError(400, "InvalidRequestContent", "The request content was invalid and could not be "
+                                "deserialized: the body is empty.")
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise EmulatorError(400, "InvalidRequestContent", f"The request content was invalid and could not be "
+                            f"deserialized: {e}.") from None
+
+
+def retry_after(ctx: Ctx) -> str:
+    """Whole seconds (the AKS SDK parses the header as int). By default at least 1: azure-core reads 0 as
+    "absent" and then waits the client's polling_interval (30 s by default). Configurable (retryAfterSeconds)."""
+    config = ctx.backend.config
+    return str(int(config.retry_after) if config.retry_after is not None else max(1, math.ceil(config.lro_delay)))
+
+
+def lro_response(ctx: Ctx, status: int, body, op: dict, with_location: bool) -> Response:
+    """201/200/202 of an AKS long-running operation: Azure-AsyncOperation (+ Location) and Retry-After."""
+    base = (f"{ctx.base}/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/providers/Microsoft.ContainerService/"
+            f"locations/{op.location}")
+    headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={OPERATION_API_VERSION}",
+               "Retry-After": retry_after(ctx)}
+    if with_location:
+        headers["Location"] = f"{base}/operationresults/{op.id}?api-version={OPERATION_API_VERSION}"
+    return json_response(body, status, headers)
+
+
+def precondition_headers(ctx: Ctx) -> dict:
+    h = ctx.request.headers
+    return {"if_match": h.get("If-Match"), "if_none_match": h.get("If-None-Match")}

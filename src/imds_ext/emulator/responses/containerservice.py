@@ -1,0 +1,79 @@
+"""Microsoft.ContainerService: managed clusters, agent pools, node-image upgrades, operations, versions."""
+from __future__ import annotations
+
+from imds_ext.emulator.constants import CUSTOM_FEATURES_HEADER
+from imds_ext.emulator.operations import IN_PROGRESS, SUCCEEDED
+from imds_ext.emulator.responses import json_body, json_response, listing, lro_response, precondition_headers, \
+    retry_after
+
+
+def list_clusters(ctx, sub):
+    return json_response(listing(ctx.backend.container_service.list_clusters(sub, ctx.api_version)))
+
+
+def list_clusters_in_group(ctx, sub, rg):
+    return json_response(listing(ctx.backend.container_service.list_clusters(sub, ctx.api_version, rg)))
+
+
+def get_cluster(ctx, sub, rg, cluster):
+    return json_response(ctx.backend.container_service.get_cluster(sub, rg, cluster, ctx.api_version))
+
+
+def put_cluster(ctx, sub, rg, cluster):
+    status, body, op = ctx.backend.container_service.put_cluster(
+        sub, rg, cluster, json_body(ctx), ctx.api_version, failure=ctx.failure,
+        custom_features=ctx.request.headers.get(CUSTOM_FEATURES_HEADER, ""), **precondition_headers(ctx))
+    return lro_response(ctx, status, body, op, with_location=False)
+
+
+def delete_cluster(ctx, sub, rg, cluster):
+    op = ctx.backend.container_service.delete_cluster(sub, rg, cluster, if_match=ctx.request.headers.get("If-Match"),
+                                                      failure=ctx.failure)
+    return json_response(None, 204) if op is None else lro_response(ctx, 202, None, op, with_location=True)
+
+
+def list_pools(ctx, sub, rg, cluster):
+    return json_response(listing(ctx.backend.container_service.list_pools(sub, rg, cluster)))
+
+
+def get_pool(ctx, sub, rg, cluster, pool):
+    return json_response(ctx.backend.container_service.get_pool(sub, rg, cluster, pool))
+
+
+def put_pool(ctx, sub, rg, cluster, pool):
+    status, body, op = ctx.backend.container_service.put_pool(
+        sub, rg, cluster, pool, json_body(ctx), ctx.api_version, failure=ctx.failure, **precondition_headers(ctx))
+    return lro_response(ctx, status, body, op, with_location=False)
+
+
+def delete_pool(ctx, sub, rg, cluster, pool):
+    op = ctx.backend.container_service.delete_pool(sub, rg, cluster, pool,
+                                                   if_match=ctx.request.headers.get("If-Match"), failure=ctx.failure)
+    return json_response(None, 204) if op is None else lro_response(ctx, 202, None, op, with_location=True)
+
+
+def upgrade_node_image(ctx, sub, rg, cluster, pool):
+    body, op = ctx.backend.container_service.upgrade_node_image(sub, rg, cluster, pool, ctx.api_version,
+                                                                failure=ctx.failure)
+    return lro_response(ctx, 202, body, op, with_location=True)
+
+
+def operation_status(ctx, sub, location, op_id):
+    op = ctx.backend.container_service.operation(sub, op_id)
+    headers = {"Retry-After": retry_after(ctx)} if op.status == IN_PROGRESS else None
+    return json_response(op.status_body(), 200, headers)
+
+
+def operation_result(ctx, sub, location, op_id):
+    op = ctx.backend.container_service.operation(sub, op_id)
+    if op.status == IN_PROGRESS:
+        return lro_response(ctx, 202, None, op, with_location=True)
+    if op.status != SUCCEEDED:
+        return json_response(op.status_body(), 200)
+    status, body = ctx.backend.container_service.operation_result(op)
+    return json_response(body, status)
+
+
+def kubernetes_versions(ctx, sub, location):
+    ctx.backend.resources.check_subscription(sub)
+    return json_response(ctx.backend.container_service.kubernetes_versions())

@@ -1,0 +1,120 @@
+"""The emulator's state: tables of typed records, one lock, transactions, and the state file.
+
+Each provider back end registers its tables here. Time-driven transitions (long-running operations, feature and
+provider registration) are not run by background threads: each transaction first runs the transitions that are
+due (`on_advance`), so what a client reads is always consistent with the clock.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Dict, List, Optional, Tuple, Type
+
+from imds_ext.emulator.errors import StateFileError
+from imds_ext.emulator.records import Record
+
+STATE_VERSION = 2
+
+
+class Store:
+    def __init__(self, state_file: Optional[str] = None, clock: Callable[[], float] = time.time):
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.state_file = state_file
+        self._tables: Dict[str, Tuple[Type[Record], dict]] = {}
+        self._advancers: List[Callable[[float], None]] = []
+        self._dirty = False
+        self._depth = 0
+
+    # ---- set-up (by the back ends, before load) ---------------------------------------------------
+    def table(self, name: str, record_type: Type[Record]) -> dict:
+        """A table of records by key; the same dict object for the store's whole life."""
+        rows: dict = {}
+        self._tables[name] = (record_type, rows)
+        return rows
+
+    def on_advance(self, advance: Callable[[float], None]) -> None:
+        self._advancers.append(advance)
+
+    # ---- transactions ---------------------------------------------------------------------------
+    @contextmanager
+    def tx(self):
+        """Every back-end call runs in here: lock, apply due transitions, persist once if anything changed."""
+        with self.lock:
+            self._depth += 1
+            try:
+                now = self.clock()
+                for advance in self._advancers:
+                    advance(now)
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._dirty:
+                    self._dirty = False
+                    self.persist()
+
+    def changed(self) -> None:
+        self._dirty = True
+
+    def clear(self) -> None:
+        with self.lock:
+            for _, rows in self._tables.values():
+                rows.clear()
+            self._dirty = True
+
+    # ---- persistence ----------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        with self.lock:
+            return {"version": STATE_VERSION,
+                    **{name: {key: record.to_json() for key, record in rows.items()}
+                       for name, (_, rows) in self._tables.items()}}
+
+    def load(self) -> bool:
+        """Read the state file into the tables; False when there is none. StateFileError leaves the file as it is."""
+        path = self.state_file
+        if not path or not os.path.exists(path):
+            return False
+        try:
+            with open(path, encoding="utf-8") as f:
+                state = json.load(f)
+        except OSError as e:
+            raise StateFileError(f"Cannot read the emulator state file '{path}': {e.strerror or e}.") from e
+        except ValueError as e:
+            raise StateFileError(f"The emulator state file '{path}' is not valid JSON ({e}). "
+                                 "Fix or remove it; it was left untouched.") from e
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not set(self._tables) <= set(state):
+            raise StateFileError(f"The emulator state file '{path}' is not an emulator state file of version "
+                                 f"{STATE_VERSION} (missing keys or wrong version). It was left untouched.")
+        loaded = {}
+        for name, (record_type, _) in self._tables.items():
+            rows = state[name]
+            if not isinstance(rows, dict):
+                raise StateFileError(f"The emulator state file '{path}': '{name}' must be an object.")
+            try:
+                loaded[name] = {key: record_type.from_json(value, f"{name}[{key!r}]") for key, value in rows.items()}
+            except StateFileError as e:
+                raise StateFileError(f"The emulator state file '{path}' does not fit the emulator's schema: {e} "
+                                     "It was left untouched.") from None
+        for name, (_, rows) in self._tables.items():
+            rows.clear()
+            rows.update(loaded[name])
+        return True
+
+    def persist(self) -> None:
+        """Write the state file atomically (a crash leaves the old file or the new one, never half of one)."""
+        if not self.state_file:
+            return
+        directory = os.path.dirname(os.path.abspath(self.state_file))
+        fd, tmp = tempfile.mkstemp(prefix=".emulator-state-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self.to_json(), f, indent=1, sort_keys=True)
+            os.replace(tmp, self.state_file)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
