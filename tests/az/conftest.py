@@ -14,15 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from cli_result import Result
 from imds_ext.emulator import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
-from imds_ext.emulator.client import AdminClient
-
-REPO = Path(__file__).resolve().parents[2]
-AZ_CLI_VERSION = "2.91.0"  # = azext.minCliCoreVersion: the oldest core this tier runs against
-AZ_VENV = Path(os.environ.get("IMDS_EXT_AZ_VENV") or Path.home() / ".cache" / "imds-ext" / "azcli")
-AZ = AZ_VENV / "bin" / "az"
-
+from tests.az.azcli import AZ, AZ_CLI_VERSION, AZ_VENV, REPO
+from tests.support.cli import Result
 
 def _az_installed() -> bool:
     # Cache key: the pinned azure-cli's dist-info in the venv.
@@ -116,11 +110,3 @@ def az_logged_in(az, emulator):
         result = run(*args)
         assert result.code == 0, f"az {' '.join(args[:2])}: {result.err}"
     return run
-
-
-@pytest.fixture
-def admin(emulator):
-    client = AdminClient.for_emulator(emulator)
-    client.reset()
-    client.config(lro_delay=0, registration_delay=0)
-    return client

@@ -1,7 +1,9 @@
 """The flow through the real `az`, logged in to the emulator: core commands, create, update, show, upgrade."""
 import pytest
 
-from az_support import FEATURE, PREVIEW_API, enforced, puts, seed_cluster
+from tests.support.cli import read_terminal
+from tests.support.clusters import seed_cluster
+from tests.support.constants import FEATURE, PREVIEW_API
 
 pytestmark = pytest.mark.az
 
@@ -27,10 +29,10 @@ def test_create_without_the_flag_is_azs_own(az_logged_in, admin):
                           "--no-ssh-key", "-o", "json")
     assert result.code == 0, result.err
     assert result.json["agentPoolProfiles"][0]["count"] == 1 and result.json["oidcIssuerProfile"]["enabled"]
-    [put] = puts(admin, "/managedClusters/plain")
+    [put] = admin.requests("PUT", "/managedClusters/plain")
     assert put["query"]["api-version"] != PREVIEW_API  # az's own client, az's api-version
     assert put["headers"]["CommandName"] == "aks create"
-    assert set(enforced(admin, RG, "plain").values()) == {"IMDS"}
+    assert set(admin.enforced(RG, "plain").values()) == {"IMDS"}
 
 
 def test_create_with_the_flag_stops_on_a_blocker_before_any_put(az_logged_in, admin):
@@ -40,7 +42,7 @@ def test_create_with_the_flag_stops_on_a_blocker_before_any_put(az_logged_in, ad
     assert result.code == 1
     assert "FeatureNotRegistered" in result.err and "az feature register" in result.err
     assert "Traceback" not in result.err
-    assert puts(admin, "/managedClusters/") == []
+    assert admin.requests("PUT", "/managedClusters/") == []
 
 
 def test_create_with_the_flag_keeps_azs_options_and_restricts_from_the_start(az_logged_in, admin):
@@ -54,9 +56,9 @@ def test_create_with_the_flag_keeps_azs_options_and_restricts_from_the_start(az_
     assert cluster["networkProfile"]["podLinkLocalAccess"] == "None"
     assert cluster["agentPoolProfiles"][0]["count"] == 2 and cluster["tags"] == {"team": "blue"}
     assert cluster["securityProfile"]["workloadIdentity"]["enabled"] is True
-    [put] = puts(admin, "/managedClusters/c2")
+    [put] = admin.requests("PUT", "/managedClusters/c2")
     assert put["query"]["api-version"] == PREVIEW_API
-    assert set(enforced(admin, RG, "c2").values()) == {"None"}
+    assert set(admin.enforced(RG, "c2").values()) == {"None"}
 
 
 def test_update_enable_patches_and_reimages(az_logged_in, admin):
@@ -64,8 +66,8 @@ def test_update_enable_patches_and_reimages(az_logged_in, admin):
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes",
                           "--query", "networkProfile.podLinkLocalAccess", "-o", "tsv")
     assert (result.code, result.out.strip()) == (0, "None"), result.err
-    assert enforced(admin, RG, "c1") == {"nodepool1": "None", "userpool": "None"}
-    [put] = puts(admin, "/managedClusters/c1")
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    [put] = admin.requests("PUT", "/managedClusters/c1")
     assert put["query"]["api-version"] == PREVIEW_API and put["headers"].get("If-Match")
     upgrades = [e for e in admin.requests() if e["method"] == "POST" and "upgradeNodeImageVersion" in e["path"]]
     assert len(upgrades) == 2
@@ -78,7 +80,7 @@ def test_update_disable(az_logged_in, admin):
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--disable-imds-restriction", "--yes",
                           "--query", "networkProfile.podLinkLocalAccess", "-o", "tsv")
     assert (result.code, result.out.strip()) == (0, "IMDS"), result.err
-    assert set(enforced(admin, RG, "c1").values()) == {"IMDS"}
+    assert set(admin.enforced(RG, "c1").values()) == {"IMDS"}
 
 
 def test_update_without_tty_or_yes_changes_nothing(az_logged_in, admin):
@@ -86,7 +88,7 @@ def test_update_without_tty_or_yes_changes_nothing(az_logged_in, admin):
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction")
     assert result.code == 1
     assert "Pass --yes" in result.err and "Traceback" not in result.err
-    assert puts(admin) == []
+    assert admin.requests("PUT") == []
 
 
 def test_update_with_a_stale_if_match_changes_nothing(az_logged_in, admin):
@@ -94,7 +96,7 @@ def test_update_with_a_stale_if_match_changes_nothing(az_logged_in, admin):
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--if-match",
                           "stale-etag", "--yes")
     assert result.code == 1 and "stale-etag" in result.err and "Traceback" not in result.err
-    assert set(enforced(admin, RG, "c1").values()) == {"IMDS"}
+    assert set(admin.enforced(RG, "c1").values()) == {"IMDS"}
 
 
 def test_update_no_wait_returns_and_names_azs_command_to_finish(az_logged_in, admin):
@@ -103,7 +105,7 @@ def test_update_no_wait_returns_and_names_azs_command_to_finish(az_logged_in, ad
     assert result.code == 0, result.err
     assert result.out.strip() == ""
     assert f"az aks upgrade -g {RG} -n c1 --node-image-only --yes" in result.err
-    assert len(puts(admin, "/managedClusters/c1")) == 1
+    assert len(admin.requests("PUT", "/managedClusters/c1")) == 1
     assert not [e for e in admin.requests() if "upgradeNodeImageVersion" in e["path"]]
 
 
@@ -123,7 +125,7 @@ def test_update_names_the_blocker_and_changes_nothing(az_logged_in, admin):
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes")
     assert result.code == 1
     assert "FeatureNotRegistered" in result.err and "az feature register" in result.err
-    assert puts(admin) == []
+    assert admin.requests("PUT") == []
 
 
 def test_not_found_exits_3(az_logged_in, admin):
@@ -140,7 +142,7 @@ def test_core_update_options_still_go_through_azs_own_code(az_logged_in, admin):
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--tags", "env=dev", "-o", "json")
     assert result.code == 0, result.err
     assert result.json["tags"] == {"env": "dev"}
-    [put] = puts(admin, "/managedClusters/c1")
+    [put] = admin.requests("PUT", "/managedClusters/c1")
     assert put["query"]["api-version"] != PREVIEW_API and put["headers"]["CommandName"] == "aks update"
     assert "IMDSRestriction" not in result.err
 
@@ -170,11 +172,11 @@ def test_skip_reimage_then_node_image_upgrade_through_az(az_logged_in, admin):
                           "--skip-node-image-upgrade", "--yes", "-o", "none")
     assert result.code == 0, result.err
     assert f"az aks upgrade -g {RG} -n c1 --node-image-only --yes" in result.err
-    assert set(enforced(admin, RG, "c1").values()) == {"IMDS"}  # the nodes do not enforce it yet
+    assert set(admin.enforced(RG, "c1").values()) == {"IMDS"}  # the nodes do not enforce it yet
     admin.clear_requests()
     upgrade = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "json")
     assert upgrade.code == 0, upgrade.err
-    assert set(enforced(admin, RG, "c1").values()) == {"None"}
+    assert set(admin.enforced(RG, "c1").values()) == {"None"}
     # The core's upgrade: every pool at once, at the preview api-version, and waited for (it polls).
     posts = [e for e in admin.requests() if e["method"] == "POST" and "upgradeNodeImageVersion" in e["path"]]
     assert len(posts) == 2 and {e["query"]["api-version"] for e in posts} == {PREVIEW_API}
@@ -187,7 +189,7 @@ def test_kubernetes_version_upgrade_stays_azs_own(az_logged_in, admin):
     result = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--kubernetes-version", "1.33.1", "--yes",
                           "-o", "none")
     assert result.code == 0, result.err
-    [put] = puts(admin, "/managedClusters/c1")
+    [put] = admin.requests("PUT", "/managedClusters/c1")
     assert put["query"]["api-version"] != PREVIEW_API and put["headers"]["CommandName"] == "aks upgrade"
 
 
@@ -207,7 +209,7 @@ def test_update_asks_with_azs_prompt_on_a_terminal(az_logged_in, admin, answer, 
         os.close(secondary)
     assert result.code == 0, result.err
     assert "IMDS restriction will be enabled" in result.out and "Proceed?" in result.out
-    assert bool(puts(admin, "/managedClusters/c1")) is changed
+    assert bool(admin.requests("PUT", "/managedClusters/c1")) is changed
     if not changed:
         assert "Cancelled: no change was made." in result.err
 
@@ -227,16 +229,9 @@ def test_progress_on_a_terminal_is_azs_own_progress_controller(az_logged_in, adm
                             stderr=secondary, env=env)
     os.close(secondary)
     proc.communicate(timeout=300)
-    err = b""
-    try:
-        while chunk := os.read(primary, 4096):
-            err += chunk
-    except OSError:
-        pass
-    os.close(primary)
-    text = err.decode(errors="replace")
+    text = read_terminal(primary)
     assert proc.returncode == 0, text
     assert "Updating cluster 'c1' (" in text  # the spinner's label, with the elapsed time
     assert "Updating cluster 'c1': done" in text
     assert "Upgrading the node image of 2 pool(s): nodepool1, userpool: done" in text
-    assert set(enforced(admin, RG, "c1").values()) == {"None"}
+    assert set(admin.enforced(RG, "c1").values()) == {"None"}

@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from conftest import REPO
+from tests.az.azcli import REPO
 
 pytestmark = pytest.mark.az
 
@@ -29,7 +29,9 @@ def test_az_lists_the_extension_and_still_reports_its_version(az):
     listed = az("extension", "list", "-o", "json")
     assert listed.code == 0, listed.err
     [ext] = listed.json
-    assert (ext["name"], ext["version"], ext["preview"]) == ("imds-ext", "0.1.0", True)
+    metadata = json.loads((REPO / "azext_metadata.json").read_text(encoding="utf-8"))
+    assert (ext["name"], ext["version"], ext["preview"]) == \
+        ("imds-ext", metadata["version"], metadata["azext.isPreview"])
     version = az("--version")
     assert version.code == 0, version.err
     assert "azure-cli" in version.out

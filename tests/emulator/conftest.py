@@ -7,16 +7,13 @@ from azure.mgmt.resource.features import FeatureClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from imds_ext.emulator import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
-from imds_ext.emulator.client import AdminClient
+from tests.support.constants import GA_API, PREVIEW_API, SUB
 
-from emulator_support import PREVIEW, GA, SUB
 
 @pytest.fixture
-def admin(emulator):
-    """Fresh state for each test; Retry-After 0 so that the SDK polls at polling_interval=0."""
-    admin = AdminClient.for_emulator(emulator)
-    admin.reset()
-    admin._call("PUT", "/config", {"retryAfterSeconds": 0})
+def admin(admin):
+    """Retry-After 0, so that the SDK clients of this tier poll at their polling_interval=0."""
+    admin.config(retry_after=0)
     yield admin
     admin.reset()
 
@@ -37,12 +34,12 @@ def client_kwargs(emulator):
 
 @pytest.fixture(scope="session")
 def aks(emulator, credential):
-    return ContainerServiceClient(credential, SUB, api_version=PREVIEW, **client_kwargs(emulator))
+    return ContainerServiceClient(credential, SUB, api_version=PREVIEW_API, **client_kwargs(emulator))
 
 
 @pytest.fixture(scope="session")
 def aks_ga(emulator, credential):
-    return ContainerServiceClient(credential, SUB, api_version=GA, **client_kwargs(emulator))
+    return ContainerServiceClient(credential, SUB, api_version=GA_API, **client_kwargs(emulator))
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +67,7 @@ def token(emulator):
 def arm(emulator, token):
     """Raw ARM calls with a valid token: arm("GET", "/subscriptions/...", api="2021-07-01", json=..., headers=...)."""
 
-    def call(method, path, api=PREVIEW, headers=None, **kwargs):
+    def call(method, path, api=PREVIEW_API, headers=None, **kwargs):
         url = emulator.arm_endpoint + path
         if api:
             url += ("&" if "?" in url else "?") + "api-version=" + api

@@ -10,7 +10,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from imds_ext.emulator import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_TENANT_ID
-from emulator_support import FEATURE, SUB
+from tests.support.constants import FEATURE, SUB
 
 SUBS = f"/subscriptions/{SUB}"
 

@@ -3,7 +3,8 @@ import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from emulator_support import CUSTOM, PREVIEW, SUB, cluster_body
+from tests.support.clusters import cluster_body
+from tests.support.constants import CUSTOM_FEATURES, PREVIEW_API, SUB
 
 MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters"
 
@@ -14,7 +15,7 @@ def create(aks, name="c1", headers=None, **kwargs):
 
 
 def test_create_get_list_delete_with_server_fields(aks, rg, admin):
-    body = cluster_body(futureProfile={"knob": {"deep": [1, 2]}})
+    body = cluster_body("westeurope", futureProfile={"knob": {"deep": [1, 2]}})
     body["properties"]["provisioningState"] = "Bogus"  # read-only: ignored
     mc = aks.managed_clusters.begin_create_or_update(rg, "c1", body).result()
     assert mc.provisioning_state == "Succeeded" and mc.e_tag
@@ -63,7 +64,7 @@ def test_validation_is_an_aks_400(arm, rg, mutate, code):
 
 
 def test_ga_api_version_drops_pod_link_local_access(aks, aks_ga, rg, admin):
-    create(aks, restricted=True, headers=CUSTOM)
+    create(aks, restricted=True, headers=CUSTOM_FEATURES)
     ga = aks_ga.managed_clusters.get(rg, "c1")
     assert "podLinkLocalAccess" not in ga.as_dict()["properties"]["networkProfile"]
     body = ga.as_dict()
@@ -126,8 +127,8 @@ def test_pools_upgrade_side_by_side_but_not_twice_or_under_a_cluster_operation(a
 
 
 def test_lro_headers_and_operation_status(arm, rg, emulator, admin):
-    admin._call("PUT", "/config", {"lroDelaySeconds": 60, "retryAfterSeconds": None})  # derived Retry-After
-    r = arm("PUT", f"{MC}/c1", json=cluster_body())
+    admin.config(lro_delay=60, retry_after=None)  # derived Retry-After
+    r = arm("PUT", f"{MC}/c1", json=cluster_body("westeurope"))
     assert r.status_code == 201 and r.json()["properties"]["provisioningState"] == "Creating"
     op_url = r.headers["Azure-AsyncOperation"]
     assert op_url.startswith(f"{emulator.arm_endpoint}/subscriptions/{SUB}/providers/Microsoft.ContainerService/"
@@ -148,7 +149,8 @@ def test_delete_is_202_with_both_headers_and_absent_is_204(arm, rg, aks):
 
 
 def test_agent_pools_and_node_image_upgrade_enforce_the_setting(aks, rg, admin):
-    admin.seed({"clusters": [{"resourceGroup": rg, "name": "c1", "cluster": cluster_body(restricted=True),
+    admin.seed({"clusters": [{"resourceGroup": rg, "name": "c1",
+                              "cluster": cluster_body(restricted=True, pools=["nodepool1"]),
                               "nodes": {"nodepool1": {"podLinkLocalAccess": "IMDS"}}}]})
     pools = list(aks.agent_pools.list(rg, "c1"))
     assert [p.name for p in pools] == ["nodepool1"]
@@ -164,14 +166,14 @@ def test_a_setting_change_is_not_enforced_until_the_upgrade(aks, rg, admin):
     create(aks)
     mc = aks.managed_clusters.get(rg, "c1")
     mc.network_profile["podLinkLocalAccess"] = "None"
-    aks.managed_clusters.begin_create_or_update(rg, "c1", mc, headers=CUSTOM).result()
+    aks.managed_clusters.begin_create_or_update(rg, "c1", mc, headers=CUSTOM_FEATURES).result()
     assert admin.nodes(rg, "c1")["pools"]["nodepool1"]["podLinkLocalAccess"] == "IMDS"
     aks.agent_pools.begin_upgrade_node_image_version(rg, "c1", "nodepool1").result()
     assert admin.nodes(rg, "c1")["pools"]["nodepool1"]["podLinkLocalAccess"] == "None"
 
 
 def test_pool_add_gets_the_cluster_setting_and_latest_image(aks, rg, admin):
-    create(aks, restricted=True, headers=CUSTOM)
+    create(aks, restricted=True, headers=CUSTOM_FEATURES)
     pool = aks.agent_pools.begin_create_or_update(rg, "c1", "user1", {"properties": {"count": 1, "mode": "User"}})
     assert pool.result().name == "user1"
     assert admin.nodes(rg, "c1")["pools"]["user1"]["podLinkLocalAccess"] == "None"
@@ -193,5 +195,5 @@ def test_api_versions(arm, rg):
     r = arm("GET", f"{MC}", api="2019-01-01")
     assert r.status_code == 400 and r.json()["error"]["code"] == "NoRegisteredProviderFound"
     assert arm("GET", f"{MC}", api="banana").json()["error"]["code"] == "InvalidApiVersionParameter"
-    for version in ("2023-01-01", "2024-04-02-preview", "2025-09-02-preview", PREVIEW, "2026-08-01"):
+    for version in ("2023-01-01", "2024-04-02-preview", "2025-09-02-preview", PREVIEW_API, "2026-08-01"):
         assert arm("GET", MC, api=version).status_code == 200, version

@@ -9,7 +9,7 @@ import yaml
 from azure.core.exceptions import ServiceResponseError
 
 from imds_ext.emulator import Emulator, StateFileError
-from emulator_support import cluster_body
+from tests.support.clusters import cluster_body
 
 # A copy of ../shared/reference/recordings/ (a real, sanitized service run), so the replay runs on any clone.
 RECORDING = os.path.join(os.path.dirname(__file__), "recordings", "test_aks_enable_imds_restriction.yaml")
@@ -69,7 +69,8 @@ def test_state_file_round_trip_and_corrupt_file(tmp_path):
         emu.write_env_file(str(tmp_path / "env"))
     assert "export AZURE_CLIENT_ID=" in (tmp_path / "env").read_text()
     with Emulator(state_file=path) as emu:
-        assert emu.backend.container_service.node_report("00000000-0000-0000-0000-000000000000", "RG", "c1")["pools"]["nodepool1"]  # noqa: E501
+        report = emu.backend.container_service.node_report("00000000-0000-0000-0000-000000000000", "RG", "c1")
+        assert report["pools"]["nodepool1"]["podLinkLocalAccess"] == "IMDS"
     (tmp_path / "state.json").write_text("{not json")
     with pytest.raises(StateFileError) as e:
         Emulator(state_file=path)

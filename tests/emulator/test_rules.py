@@ -2,7 +2,8 @@
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from emulator_support import CUSTOM, FEATURE, SUB, cluster_body
+from tests.support.clusters import cluster_body
+from tests.support.constants import CUSTOM_FEATURES, FEATURE, SUB
 
 MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters"
 EXT = MC + "/c1/providers/Microsoft.KubernetesConfiguration/extensions"
@@ -18,7 +19,7 @@ def test_feature_must_be_registered_unless_the_header_names_it(aks, rg, arm, adm
     body = cluster_body(restricted=True)
     assert "IMDSRestrictionPreview" in refused(arm("PUT", f"{MC}/c1", json=body), "FeatureNotRegistered")
     assert arm("GET", f"{MC}/c1").status_code == 404
-    assert arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM).status_code == 201
+    assert arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM_FEATURES).status_code == 201
     admin.seed({"features": {FEATURE: "Registered"}})
     mc = aks.managed_clusters.begin_create_or_update(rg, "c2", body).result()
     assert mc.network_profile["podLinkLocalAccess"] == "None"
@@ -41,7 +42,7 @@ def test_feature_must_be_registered_unless_the_header_names_it(aks, rg, arm, adm
 def test_blockers_refuse_enabling(arm, rg, props, names):
     body = cluster_body(restricted=True)
     body["properties"].update(props)
-    assert names in refused(arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM))
+    assert names in refused(arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM_FEATURES))
     assert arm("GET", f"{MC}/c1").status_code == 404
     body["properties"]["networkProfile"]["podLinkLocalAccess"] = "IMDS"
     assert arm("PUT", f"{MC}/c1", json=body).status_code == 201  # fine without the restriction
@@ -49,7 +50,7 @@ def test_blockers_refuse_enabling(arm, rg, props, names):
 
 def test_disabled_addon_does_not_block(arm, rg):
     body = cluster_body(restricted=True, addonProfiles={"omsagent": {"enabled": False}})
-    assert arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM).status_code == 201
+    assert arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM_FEATURES).status_code == 201
 
 
 def test_incompatible_extension_blocks_and_cannot_be_added_later(arm, rg, aks):
@@ -57,9 +58,9 @@ def test_incompatible_extension_blocks_and_cannot_be_added_later(arm, rg, aks):
     flux = {"properties": {"extensionType": "Microsoft.Flux"}}
     assert arm("PUT", f"{EXT}/flux", json=flux, api="2023-05-01").status_code == 201
     assert [e["name"] for e in arm("GET", EXT, api="2023-05-01").json()["value"]] == ["flux"]
-    assert "flux" in refused(arm("PUT", f"{MC}/c1", json=cluster_body(restricted=True), headers=CUSTOM))
+    assert "flux" in refused(arm("PUT", f"{MC}/c1", json=cluster_body(restricted=True), headers=CUSTOM_FEATURES))
     assert arm("DELETE", f"{EXT}/flux", api="2023-05-01").status_code == 200
-    assert arm("PUT", f"{MC}/c1", json=cluster_body(restricted=True), headers=CUSTOM).status_code == 200
+    assert arm("PUT", f"{MC}/c1", json=cluster_body(restricted=True), headers=CUSTOM_FEATURES).status_code == 200
     assert "Microsoft.Dapr" in refused(arm("PUT", f"{EXT}/dapr", api="2024-11-01",
                                            json={"properties": {"extensionType": "Microsoft.Dapr"}}))
     assert arm("GET", f"{EXT}/dapr", api="2024-11-01").status_code == 404
@@ -69,7 +70,8 @@ def test_incompatible_extension_blocks_and_cannot_be_added_later(arm, rg, aks):
 
 
 def test_reverse_direction_addon_and_windows_pool(aks, rg, arm):
-    aks.managed_clusters.begin_create_or_update(rg, "c1", cluster_body(restricted=True), headers=CUSTOM).result()
+    aks.managed_clusters.begin_create_or_update(rg, "c1", cluster_body(restricted=True, pools=["nodepool1"]),
+                                                headers=CUSTOM_FEATURES).result()
     body = cluster_body(restricted=True, addonProfiles={"azurepolicy": {"enabled": True}})
     assert "azurepolicy" in refused(arm("PUT", f"{MC}/c1", json=body))
     with pytest.raises(HttpResponseError) as e:

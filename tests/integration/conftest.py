@@ -1,19 +1,13 @@
 """Integration tier: the real `az-imds` (a subprocess, as a user runs it) against the emulator over HTTPS."""
+import functools
 import os
 import subprocess
 import sys
 
 import pytest
 
-from cli_result import Result
-from integration_support import FEATURE, RG, Admin, cluster_body
-
-
-@pytest.fixture
-def admin(emulator):
-    admin = Admin(emulator)
-    admin.reset()
-    return admin
+from tests.support.cli import Result
+from tests.support.clusters import seed_cluster as _seed_cluster
 
 
 @pytest.fixture
@@ -41,17 +35,5 @@ def az_imds(cli_env):
 
 @pytest.fixture
 def seed_cluster(admin):
-    """Seed a cluster (bypassing the service's rules) and, by default, a Registered feature."""
-
-    def seed(name="c1", feature="Registered", extensions=(), nodes=None, **body_kwargs):
-        admin.seed(
-            resourceGroups=[{"name": RG, "location": "westus2"}],
-            features={FEATURE: feature},
-            clusters=[{"resourceGroup": RG, "name": name, "cluster": cluster_body(**body_kwargs),
-                       **({"nodes": nodes} if nodes else {})}],
-            extensions=[{"resourceGroup": RG, "cluster": name, "name": e[0], "extensionType": e[1]}
-                        for e in extensions])
-        admin.clear_requests()
-        return name
-
-    return seed
+    """seed_cluster(**kwargs): tests.support.clusters.seed_cluster over this test's admin client."""
+    return functools.partial(_seed_cluster, admin)

@@ -1,7 +1,7 @@
 """az's conventions: help on every command, output formats, credentials, secrets never shown."""
 import pytest
 
-from integration_support import RG
+from tests.support.constants import RG, SUB
 
 COMMANDS = ["aks create", "aks update", "aks upgrade", "aks show", "aks list", "aks nodepool upgrade",
             "aks imds-restriction show", "feature register", "feature unregister", "feature show", "feature list",
@@ -35,15 +35,19 @@ def test_subscription_is_required(az_imds, cli_env):
 def test_subscription_flag_overrides_the_environment(az_imds, admin, seed_cluster):
     seed_cluster()
     r = az_imds("aks", "list", "--subscription", "11111111-1111-1111-1111-111111111111")
-    assert r.code != 0  # the emulator knows only its own subscription
-    assert az_imds("aks", "list", "--subscription", admin.sub, "--query", "[].name").json == ["c1"]
+    # The emulator knows only its own subscription: the request went to the one asked for, and said so.
+    assert r.code == 3, r.err
+    assert "(SubscriptionNotFound) The subscription '11111111-1111-1111-1111-111111111111' could not be found." in r.err
+    assert az_imds("aks", "list", "--subscription", SUB, "--query", "[].name").json == ["c1"]
 
 
 def test_wrong_secret_is_an_authentication_error(az_imds, cli_env, admin):
-    env = dict(cli_env, AZURE_CLIENT_SECRET="wrong")
+    env = dict(cli_env, AZURE_CLIENT_SECRET="not-the-secret-5f3c9a")
     r = az_imds("aks", "list", env=env)
     assert r.code == 1
-    assert "wrong" not in r.err
+    assert "Authentication failed" in r.err and "AADSTS7000215" in r.err  # Entra's "invalid client secret"
+    assert "not-the-secret-5f3c9a" not in r.err  # the secret given is never echoed
+    assert admin.requests(contains="/managedClusters") == []  # nothing reached ARM
 
 
 def test_output_formats(az_imds, admin, seed_cluster):

@@ -1,5 +1,5 @@
 """`aks create`, the reads, and the readiness report, through the real CLI."""
-from integration_support import FEATURE, RG
+from tests.support.constants import FEATURE, RG
 
 
 def test_create_with_restriction_requires_the_oidc_issuer(az_imds, admin):
@@ -36,7 +36,7 @@ def test_create_restricted_cluster_whose_new_nodes_enforce_it(az_imds, admin):
     assert mc["location"] == "westus2"  # the resource group's, as az does
     assert mc["tags"] == {"env": "ci", "team": ""}
     assert mc["agentPoolProfiles"][0]["count"] == 2
-    assert admin.nodes(RG, "new1") == {"nodepool1": "None"}
+    assert admin.enforced(RG, "new1") == {"nodepool1": "None"}
     assert admin.requests("POST", "/upgradeNodeImageVersion") == []  # new nodes need no reimage
 
 
@@ -105,7 +105,7 @@ def test_nodepool_upgrade_reimages_one_pool(az_imds, admin, seed_cluster):
                  nodes={"nodepool1": {"podLinkLocalAccess": "IMDS"}, "userpool": {"podLinkLocalAccess": "IMDS"}})
     r = az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only")
     assert r.code == 0, r.err
-    assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "None"}
+    assert admin.enforced(RG, "c1") == {"nodepool1": "IMDS", "userpool": "None"}
 
 
 def test_upgrade_reimages_every_pool_as_az_does(az_imds, admin, seed_cluster):

@@ -1,5 +1,5 @@
 """`feature` and `provider` commands print what `az feature` / `az provider` print."""
-from integration_support import FEATURE
+from tests.support.constants import FEATURE
 
 NS = ("--namespace", "Microsoft.ContainerService")
 

@@ -4,13 +4,10 @@ import pty
 import subprocess
 import sys
 
-from integration_support import RG
+from tests.support.cli import read_terminal
+from tests.support.constants import RG
 
 UPDATE = ("aks", "update", "-g", RG, "-n", "c1")
-
-
-def puts(admin):
-    return admin.requests("PUT", "/managedClusters/")
 
 
 def test_both_flags_is_a_usage_error_with_no_request(az_imds, admin):
@@ -46,11 +43,11 @@ def test_enable_changes_the_cluster_and_the_nodes(az_imds, admin, seed_cluster):
     assert r.code == 0, r.err
     assert r.json["networkProfile"]["podLinkLocalAccess"] == "None"
     # The nodes enforce it: every pool was reimaged.
-    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
     upgrades = admin.requests("POST", "/upgradeNodeImageVersion")
     assert sorted(e["path"].rsplit("/", 2)[1] for e in upgrades) == ["nodepool1", "userpool"]
     # One PUT, guarded by the ETag read at the start.
-    [put] = puts(admin)
+    [put] = admin.requests("PUT", "/managedClusters/")
     assert put["headers"].get("If-Match")
     shown = az_imds("aks", "show", "-g", RG, "-n", "c1", "--query", "networkProfile.podLinkLocalAccess", "-o", "tsv")
     assert shown.out.strip() == "None"
@@ -71,11 +68,11 @@ def test_the_update_keeps_every_field_known_or_not(az_imds, admin, seed_cluster,
 
 def test_disable_is_the_mirror_image(az_imds, admin, seed_cluster):
     seed_cluster(networkProfile={"networkPlugin": "azure", "podLinkLocalAccess": "None"})
-    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
     r = az_imds(*UPDATE, "--disable-imds-restriction", "--yes")
     assert r.code == 0, r.err
     assert r.json["networkProfile"]["podLinkLocalAccess"] == "IMDS"
-    assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}
+    assert admin.enforced(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}
 
 
 def test_already_in_the_desired_state_sends_no_put(az_imds, admin, seed_cluster):
@@ -83,7 +80,7 @@ def test_already_in_the_desired_state_sends_no_put(az_imds, admin, seed_cluster)
     r = az_imds(*UPDATE, "--disable-imds-restriction", "--yes")
     assert r.code == 0
     assert "already disabled" in r.err
-    assert puts(admin) == [] and admin.requests("POST", "/subscriptions/") == []
+    assert admin.requests("PUT", "/managedClusters/") == [] and admin.requests("POST", "/subscriptions/") == []
 
 
 def test_feature_not_registered_is_refused_client_side(az_imds, admin, seed_cluster):
@@ -93,7 +90,7 @@ def test_feature_not_registered_is_refused_client_side(az_imds, admin, seed_clus
     assert "FeatureNotRegistered" in r.err
     assert "az-imds feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview" in r.err
     assert "nothing was changed" in r.err
-    assert puts(admin) == []
+    assert admin.requests("PUT", "/managedClusters/") == []
 
 
 def test_a_provider_still_registering_is_refused(az_imds, admin, seed_cluster):
@@ -103,7 +100,7 @@ def test_a_provider_still_registering_is_refused(az_imds, admin, seed_cluster):
     assert r.code == 1
     assert "ProviderNotRegistered" in r.err and "Registering" in r.err
     assert "az-imds provider register --namespace Microsoft.ContainerService --wait" in r.err
-    assert puts(admin) == []
+    assert admin.requests("PUT", "/managedClusters/") == []
 
 
 def test_preflight_does_not_register_the_extensions_provider_as_a_side_effect(az_imds, admin, seed_cluster):
@@ -121,16 +118,16 @@ def test_custom_feature_header_works_without_registration(az_imds, admin, seed_c
     header = "AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview"
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--aks-custom-headers", header, "--yes")
     assert r.code == 0, r.err
-    [put] = puts(admin)
+    [put] = admin.requests("PUT", "/managedClusters/")
     assert put["headers"]["AKSHTTPCustomFeatures"] == "Microsoft.ContainerService/IMDSRestrictionPreview"
-    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
 
 
 def test_oidc_issuer_off_blocks_and_enable_oidc_issuer_fixes_it(az_imds, admin, seed_cluster):
     seed_cluster(oidc=False)
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 1 and "OIDCIssuerDisabled" in r.err and "--enable-oidc-issuer" in r.err
-    assert puts(admin) == []
+    assert admin.requests("PUT", "/managedClusters/") == []
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--enable-oidc-issuer", "--yes")
     assert r.code == 0, r.err
     assert r.json["oidcIssuerProfile"]["enabled"] is True
@@ -150,14 +147,14 @@ def test_every_blocker_is_named_at_once(az_imds, admin, seed_cluster):
                      "Container Insights", "Azure Policy", "Cluster extension 'flux' (Flux (GitOps))"):
         assert expected in r.err
     assert "6 blocker(s)" in r.err
-    assert puts(admin) == []
+    assert admin.requests("PUT", "/managedClusters/") == []
 
 
 def test_virtual_machines_pool_blocks(az_imds, admin, seed_cluster):
     seed_cluster(pools=[{"name": "vmpool", "count": 1, "osType": "Linux", "mode": "System",
                          "type": "VirtualMachines", "vmSize": "Standard_DS2_v2"}])
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
-    assert r.code == 1 and "VirtualMachines" in r.err and puts(admin) == []
+    assert r.code == 1 and "VirtualMachines" in r.err and admin.requests("PUT", "/managedClusters/") == []
 
 
 def test_workload_identity_off_warns_and_proceeds(az_imds, admin, seed_cluster):
@@ -172,7 +169,7 @@ def test_no_terminal_and_no_yes_fails_before_any_change(az_imds, admin, seed_clu
     r = az_imds(*UPDATE, "--enable-imds-restriction")
     assert r.code == 1
     assert "--yes" in r.err and "Nothing was changed" in r.err
-    assert puts(admin) == []
+    assert admin.requests("PUT", "/managedClusters/") == []
 
 
 def _run_on_a_terminal(cli_env, args, answer):
@@ -183,17 +180,7 @@ def _run_on_a_terminal(cli_env, args, answer):
     os.close(slave)
     os.write(master, answer.encode() + b"\n")
     out, err = proc.communicate(timeout=120)
-    prompt = b""
-    try:
-        while True:
-            chunk = os.read(master, 4096)
-            if not chunk:
-                break
-            prompt += chunk
-    except OSError:
-        pass
-    os.close(master)
-    return proc.returncode, out, err + prompt.decode(errors="replace")
+    return proc.returncode, out, err + read_terminal(master)
 
 
 def test_answering_no_at_the_prompt_changes_nothing(cli_env, admin, seed_cluster):
@@ -201,15 +188,15 @@ def test_answering_no_at_the_prompt_changes_nothing(cli_env, admin, seed_cluster
     code, _out, err = _run_on_a_terminal(cli_env, list(UPDATE) + ["--enable-imds-restriction"], "n")
     assert code == 0
     assert "Cancelled" in err
-    assert puts(admin) == []
+    assert admin.requests("PUT", "/managedClusters/") == []
 
 
 def test_answering_yes_at_the_prompt_proceeds(cli_env, admin, seed_cluster):
     seed_cluster()
     code, out, err = _run_on_a_terminal(cli_env, list(UPDATE) + ["--enable-imds-restriction"], "y")
     assert code == 0, err
-    assert len(puts(admin)) == 1
-    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    assert len(admin.requests("PUT", "/managedClusters/")) == 1
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
 
 
 def test_skip_node_image_upgrade_leaves_the_nodes_and_says_how_to_finish(az_imds, admin, seed_cluster):
@@ -217,12 +204,12 @@ def test_skip_node_image_upgrade_leaves_the_nodes_and_says_how_to_finish(az_imds
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--skip-node-image-upgrade", "--yes")
     assert r.code == 0, r.err
     assert r.json["networkProfile"]["podLinkLocalAccess"] == "None"
-    assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}  # not enforced yet
+    assert admin.enforced(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}  # not enforced yet
     finish = f"az-imds aks upgrade -g {RG} -n c1 --node-image-only --yes"
     assert finish in r.err
     r = az_imds(*finish.split()[1:])
     assert r.code == 0, r.err
-    assert admin.nodes(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
 
 
 def test_no_wait_returns_at_once_and_says_how_to_finish(az_imds, admin, seed_cluster):
@@ -241,7 +228,7 @@ def test_a_concurrent_change_is_retried_not_overwritten(az_imds, admin, seed_clu
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 0, r.err
     assert "changed while we were updating it" in r.err
-    assert len(puts(admin)) == 2
+    assert len(admin.requests("PUT", "/managedClusters/")) == 2
     assert len(admin.requests("GET", "/managedClusters/c1")) >= 2  # read again before the second PUT
 
 
@@ -251,7 +238,7 @@ def test_a_cluster_that_keeps_changing_is_an_error(az_imds, admin, seed_cluster)
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 1
     assert "kept changing" in r.err
-    assert admin.nodes(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}
+    assert admin.enforced(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}
 
 
 def test_if_match_with_a_stale_etag_fails_without_change(az_imds, admin, seed_cluster):
@@ -268,7 +255,7 @@ def test_if_match_with_the_current_etag_proceeds(az_imds, admin, seed_cluster):
     etag = az_imds("aks", "show", "-g", RG, "-n", "c1", "--query", "eTag", "-o", "tsv").out.strip()
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--if-match", etag, "--yes")
     assert r.code == 0, r.err
-    assert puts(admin)[0]["headers"]["If-Match"].strip('"') == etag
+    assert admin.requests("PUT", "/managedClusters/")[0]["headers"]["If-Match"].strip('"') == etag
 
 
 def test_a_failed_reimage_names_the_pool_and_the_retry(az_imds, admin, seed_cluster):
@@ -279,7 +266,7 @@ def test_a_failed_reimage_names_the_pool_and_the_retry(az_imds, admin, seed_clus
     assert r.code == 1
     assert "userpool" in r.err and "Simulated failure" in r.err
     assert "aks upgrade -g rg1 -n c1 --node-image-only --yes" in r.err
-    assert admin.nodes(RG, "c1")["nodepool1"] == "None"
+    assert admin.enforced(RG, "c1")["nodepool1"] == "None"
 
 
 def test_transient_server_errors_are_retried_by_the_pipeline(az_imds, admin, seed_cluster):
@@ -287,6 +274,9 @@ def test_transient_server_errors_are_retried_by_the_pipeline(az_imds, admin, see
     admin.fault(method="GET", path="/managedClusters/c1$", status=503, retryAfter=0, count=1)
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 0, r.err
+    reads = [e["status"] for e in admin.requests("GET") if e["path"].endswith("/managedClusters/c1")]
+    assert reads[:2] == [503, 200]  # the 503 happened, and the pipeline read again
+    assert set(admin.enforced(RG, "c1").values()) == {"None"}
 
 
 def test_a_service_that_ignores_the_field_is_an_error_not_a_success(az_imds, cli_env, admin, seed_cluster):
@@ -327,15 +317,8 @@ def test_progress_shows_on_a_terminal_only(cli_env, admin, seed_cluster):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=cli_env)
     os.close(slave)
     proc.communicate(timeout=120)
-    err = b""
-    try:
-        while chunk := os.read(master, 4096):
-            err += chunk
-    except OSError:
-        pass
-    os.close(master)
-    assert proc.returncode == 0
-    text = err.decode(errors="replace")
+    text = read_terminal(master)
+    assert proc.returncode == 0, text
     assert "Updating cluster 'c1': done" in text
     assert "Upgrading the node image of 2 pool(s): nodepool1, userpool: done" in text
 

@@ -1,4 +1,5 @@
-"""A tiny client of the admin API for tests and benchmarks (requests, verifying TLS against the emulator CA)."""
+"""The client of the admin API (docs/emulator.md) for the demo, the benchmarks and every test tier (requests,
+verifying TLS against the emulator's CA)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -27,21 +28,32 @@ class AdminClient:
     def reset(self):
         return self._call("POST", "/reset")
 
-    def requests(self) -> list:
-        return self._call("GET", "/requests")
+    def requests(self, method: Optional[str] = None, contains: str = "") -> list:
+        """The request log, oldest first; only `method` requests whose path contains `contains`, when given."""
+        return [e for e in self._call("GET", "/requests") if (method is None or e["method"] == method.upper())
+                and contains.lower() in e["path"].lower()]
 
     def clear_requests(self):
         return self._call("DELETE", "/requests")
 
-    def seed(self, doc: dict):
-        return self._call("POST", "/seed", doc)
+    def seed(self, doc: Optional[dict] = None, **parts):
+        """Load a seed document, given whole or by its parts: seed(resourceGroups=[...], features={...})."""
+        return self._call("POST", "/seed", {**(doc or {}), **parts})
 
     def nodes(self, resource_group: str, cluster: str, subscription: str = WELL_KNOWN_SUBSCRIPTION_ID) -> dict:
         return self._call("GET", f"/nodes/{subscription}/{resource_group}/{cluster}")
 
-    def config(self, lro_delay: Optional[float] = None, registration_delay: Optional[float] = None) -> dict:
+    def enforced(self, resource_group: str, cluster: str) -> dict:
+        """What each pool's nodes enforce: {pool: podLinkLocalAccess}."""
+        return {pool: v["podLinkLocalAccess"] for pool, v in self.nodes(resource_group, cluster)["pools"].items()}
+
+    def config(self, lro_delay: Optional[float] = None, registration_delay: Optional[float] = None,
+               retry_after=...) -> dict:
+        """Set what is given; `retry_after` None derives Retry-After from the operation delay again."""
         body = {k: v for k, v in (("lroDelaySeconds", lro_delay), ("registrationDelaySeconds", registration_delay))
                 if v is not None}
+        if retry_after is not ...:
+            body["retryAfterSeconds"] = retry_after
         return self._call("PUT", "/config", body)
 
     def fault(self, **spec) -> list:
