@@ -35,7 +35,8 @@ def test_az_lists_the_extension_and_still_reports_its_version(az):
     version = az("--version")
     assert version.code == 0, version.err
     assert "azure-cli" in version.out
-    assert re.search(r"^Extensions:\s*\nimds-ext\s+0\.1\.0$", version.out, re.M), version.out
+    assert re.search(rf"^Extensions:\s*\nimds-ext\s+{re.escape(metadata['version'])}$", version.out, re.M), \
+        version.out
 
 
 def test_update_help_lists_both_flags_with_their_help(az):

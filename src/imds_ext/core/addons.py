@@ -1,6 +1,6 @@
 """What on a cluster is incompatible with IMDS restriction, and how each is switched off.
 
-The table follows AKS_IMDS_FACTS.md. Each entry says where the thing shows in the managed cluster
+The table follows docs/aks-imds-restriction.md. Each entry says where the thing shows in the managed cluster
 (wire format, camelCase) and the command that removes it, so a blocker can name its own fix.
 """
 from __future__ import annotations

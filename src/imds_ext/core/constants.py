@@ -1,4 +1,4 @@
-"""Facts of the AKS IMDS restriction feature (see ../shared/reference/AKS_IMDS_FACTS.md)."""
+"""Facts of the AKS IMDS restriction feature the core relies on (docs/aks-imds-restriction.md)."""
 
 CONTAINER_SERVICE_NAMESPACE = "Microsoft.ContainerService"
 KUBERNETES_CONFIGURATION_NAMESPACE = "Microsoft.KubernetesConfiguration"
