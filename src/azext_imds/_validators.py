@@ -51,4 +51,10 @@ def validate_update(cmd, namespace):
             "update and node reimage, and mixing both would change the cluster twice. Nothing was changed. Run "
             f"them as two commands: 'az aks update -g <group> -n <cluster> {options} ...', then "
             f"'az aks update -g <group> -n <cluster> {flag}'.")
-    _usage(shared.validate_custom_headers, namespace)
+    for check in (shared.validate_cluster_names, shared.validate_custom_headers, shared.validate_if_match):
+        _usage(check, namespace)
+
+
+def validate_show(namespace):
+    """`az aks imds-restriction show`: the names, with the service's rules."""
+    _usage(shared.validate_cluster_names, namespace)

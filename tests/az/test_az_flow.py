@@ -101,12 +101,20 @@ def test_update_with_a_stale_if_match_changes_nothing(az_logged_in, admin):
 
 def test_update_no_wait_returns_and_names_azs_command_to_finish(az_logged_in, admin):
     seed_cluster(admin, RG, "c1")
+    admin.config(lro_delay=2)
     result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes", "--no-wait")
     assert result.code == 0, result.err
     assert result.out.strip() == ""
-    assert f"az aks upgrade -g {RG} -n c1 --node-image-only --yes" in result.err
+    finish = f"az aks update -g {RG} -n c1 --enable-imds-restriction --yes"
+    assert finish in result.err
     assert len(admin.requests("PUT", "/managedClusters/c1")) == 1
     assert not [e for e in admin.requests() if "upgradeNodeImageVersion" in e["path"]]
+    # The command it names finishes the job inside az too: it waits for the update, then reimages every pool.
+    again = az_logged_in(*finish.split()[1:], "-o", "none")
+    assert again.code == 0, again.err
+    assert "An operation is in progress" in again.err
+    assert set(admin.enforced(RG, "c1").values()) == {"None"}
+    assert len(admin.requests("PUT", "/managedClusters/c1")) == 1  # no second write of the setting
 
 
 def test_debug_never_shows_the_secret_or_a_token(az_logged_in, admin):

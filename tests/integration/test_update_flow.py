@@ -61,7 +61,10 @@ def test_the_update_keeps_every_field_known_or_not(az_imds, admin, seed_cluster,
     after = az_imds("aks", "show", "-g", RG, "-n", "c1").json
     assert after["futureFeatureProfile"] == {"knob": {"deep": [1, 2, 3]}}
     assert after["networkProfile"] == dict(before["networkProfile"], podLinkLocalAccess="None")
-    changing = {"networkProfile", "eTag", "provisioningState", "agentPoolProfiles"}
+    # The same PUT records the node-image upgrade it makes due (docs/convergence.md); --skip-node-image-upgrade
+    # leaves that record in place.
+    assert after["tags"] == {"imds-ext-reimage-pending": "None:nodepool1,userpool"}
+    changing = {"networkProfile", "eTag", "provisioningState", "agentPoolProfiles", "tags"}
     assert {k: v for k, v in after.items() if k not in changing} == \
         {k: v for k, v in before.items() if k not in changing}
 
@@ -218,8 +221,15 @@ def test_no_wait_returns_at_once_and_says_how_to_finish(az_imds, admin, seed_clu
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--no-wait", "--yes")
     assert r.code == 0, r.err
     assert r.out.strip() == ""
-    assert "aks upgrade -g rg1 -n c1 --node-image-only --yes" in r.err
+    finish = "az-imds aks update -g rg1 -n c1 --enable-imds-restriction --yes"
+    assert finish in r.err
     assert admin.requests("POST", "/upgradeNodeImageVersion") == []
+    # The command it names finishes the job: it waits for the update still running, then reimages every pool.
+    again = az_imds(*finish.split()[1:])
+    assert again.code == 0, again.err
+    assert "An operation is in progress" in again.err
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    assert "imds-ext-reimage-pending" not in (az_imds("aks", "show", "-g", RG, "-n", "c1").json.get("tags") or {})
 
 
 def test_a_concurrent_change_is_retried_not_overwritten(az_imds, admin, seed_cluster):
@@ -264,8 +274,19 @@ def test_a_failed_reimage_names_the_pool_and_the_retry(az_imds, admin, seed_clus
                 body={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated failure."})
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 1
-    assert "userpool" in r.err and "Simulated failure" in r.err
-    assert "aks upgrade -g rg1 -n c1 --node-image-only --yes" in r.err
+    assert "Node image upgrade failed for userpool: (ReconcileVMSSAgentPoolFailed) Simulated failure." in r.err
+    retry = "az-imds aks update -g rg1 -n c1 --enable-imds-restriction --yes"
+    assert f"Run '{retry}' to retry the failed ones." in r.err
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "IMDS"}
+    # The record names only the pool still due, and the same command finishes the job: that pool alone.
+    assert az_imds("aks", "show", "-g", RG, "-n", "c1").json["tags"] == {"imds-ext-reimage-pending": "None:userpool"}
+    admin.clear_requests()
+    again = az_imds(*retry.split()[1:])
+    assert again.code == 0, again.err
+    assert "pool(s) userpool is still due" in again.err
+    assert [e["path"].rsplit("/", 2)[1] for e in admin.requests("POST", "/upgradeNodeImageVersion")] == ["userpool"]
+    assert admin.requests("PUT", "/managedClusters/") == []
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
     assert admin.enforced(RG, "c1")["nodepool1"] == "None"
 
 
@@ -279,14 +300,31 @@ def test_transient_server_errors_are_retried_by_the_pipeline(az_imds, admin, see
     assert set(admin.enforced(RG, "c1").values()) == {"None"}
 
 
-def test_a_service_that_ignores_the_field_is_an_error_not_a_success(az_imds, cli_env, admin, seed_cluster):
-    # A GA api-version has no podLinkLocalAccess: the service accepts the PUT and silently drops it.
+def test_a_service_that_ignores_the_field_is_an_error_not_a_success(az_imds, admin, seed_cluster):
+    # The service accepts the PUT but the cluster it then shows lacks the change (the final GET after the operation).
     seed_cluster()
-    env = dict(cli_env, AZIMDS_AKS_API_VERSION="2026-08-01")
-    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes", env=env)
+    unchanged = az_imds("aks", "show", "-g", RG, "-n", "c1", "-o", "json").json
+    body = {"id": unchanged["id"], "name": "c1", "location": "westus2",
+            "properties": {"provisioningState": "Succeeded", "networkProfile": {"podLinkLocalAccess": "IMDS"}}}
+    admin.clear_requests()
+    admin.fault(method="GET", path="/managedClusters/c1$", skip=1, count=1, status=200, body=body)
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 1
     assert "accepted the update but the cluster reports podLinkLocalAccess='IMDS'" in r.err
     assert admin.requests("POST", "/upgradeNodeImageVersion") == []
+
+
+def test_a_ga_api_version_is_refused_before_any_request(az_imds, cli_env, admin, seed_cluster):
+    # A GA api-version has no podLinkLocalAccess: a restricted cluster would look unrestricted to it.
+    seed_cluster(restricted=True)
+    for command in (UPDATE + ("--disable-imds-restriction", "--yes"), ("aks", "imds-restriction", "show", "-g", RG,
+                                                                       "-n", "c1")):
+        r = az_imds(*command, env=dict(cli_env, AZIMDS_AKS_API_VERSION="2026-08-01"))
+        assert r.code == 1, r.err
+        assert "AZIMDS_AKS_API_VERSION='2026-08-01' cannot manage IMDS restriction" in r.err
+        assert "Traceback" not in r.err
+    assert admin.requests() == []
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
 
 
 def test_upgrade_no_wait_starts_every_pool_and_returns(az_imds, admin, seed_cluster):

@@ -80,11 +80,12 @@ class ImdsCLI(CLI):
 
     def exception_handler(self, ex):
         """Errors as az prints them, with az's exit codes; never a stack trace unless --debug."""
-        from imds_ext.frontend.errors import exit_code
+        from imds_ext.frontend.errors import exit_code, unexpected
 
         known = exit_code(ex)
-        if known is None:  # a bug: show it in full
-            logger.exception(ex)
+        if known is None:  # a bug: a sentence for the user, the traceback under --debug
+            logger.error(unexpected(ex))
+            logger.debug("Traceback of the unexpected error:", exc_info=ex)
             return EXIT_ERROR
         code, message = known
         logger.error(message)

@@ -2,6 +2,7 @@
 from knack.events import EVENT_CLI_POST_EXECUTE
 
 from imds_ext.core.clients import ArmClients, default_credential
+from imds_ext.core.errors import ConfigurationError
 from imds_ext.core.registration import Registrations
 from imds_ext.core.service import ImdsRestrictionService
 from imds_ext.core.settings import resolve_settings
@@ -9,7 +10,11 @@ from imds_ext.core.settings import resolve_settings
 
 def cf_arm(cli_ctx, subscription=None) -> ArmClients:
     # `core.instance_discovery` as az spells it: `az-imds` config file or AZIMDS_CORE_INSTANCE_DISCOVERY.
-    discovery = cli_ctx.config.getboolean("core", "instance_discovery", fallback=True)
+    try:
+        discovery = cli_ctx.config.getboolean("core", "instance_discovery", fallback=True)
+    except ValueError as ex:
+        raise ConfigurationError("AZIMDS_CORE_INSTANCE_DISCOVERY (core.instance_discovery) must be true or false: "
+                                 f"{ex}.") from ex
     clients = ArmClients(resolve_settings(subscription), credential=default_credential(discovery))
     # Close the clients' HTTP sessions when the CLI is done with this invocation.
     cli_ctx.register_event(EVENT_CLI_POST_EXECUTE, lambda _cli, **_kwargs: clients.close())

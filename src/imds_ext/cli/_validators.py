@@ -3,7 +3,9 @@
 The ones the az extension runs too live in imds_ext.frontend.validators.
 """
 from imds_ext.core.addons import AZ_ADDONS
-from imds_ext.frontend.validators import UsageError, validate_custom_headers, validate_imds_toggle
+from imds_ext.frontend.validators import (
+    UsageError, validate_cluster_names, validate_custom_headers, validate_if_match, validate_imds_toggle,
+)
 
 
 def validate_node_image_only(namespace):
@@ -53,6 +55,7 @@ def validate_addons(namespace):
 
 
 def validate_create(namespace):
+    validate_cluster_names(namespace)
     validate_node_count(namespace)
     validate_addons(namespace)
     validate_tags(namespace)
@@ -60,5 +63,12 @@ def validate_create(namespace):
 
 
 def validate_update(namespace):
+    validate_cluster_names(namespace)
     validate_imds_toggle(namespace)
     validate_custom_headers(namespace)
+    validate_if_match(namespace)
+
+
+def validate_node_image_upgrade(namespace):
+    validate_cluster_names(namespace)
+    validate_node_image_only(namespace)

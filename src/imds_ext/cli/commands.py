@@ -11,13 +11,14 @@ def load_command_table(loader):
     with CommandGroup(loader, "aks", CUSTOM) as g:
         g.command("create", "aks_create", validator=v.validate_create, table_transformer=f.aks_show_table)
         g.command("update", "aks_update", validator=v.validate_update, table_transformer=f.aks_show_table)
-        g.command("upgrade", "aks_upgrade", validator=v.validate_node_image_only, table_transformer=f.aks_show_table)
-        g.command("show", "aks_show", table_transformer=f.aks_show_table)
-        g.command("list", "aks_list", table_transformer=f.aks_list_table)
+        g.command("upgrade", "aks_upgrade", validator=v.validate_node_image_upgrade, table_transformer=f.aks_show_table)
+        g.command("show", "aks_show", validator=v.validate_cluster_names, table_transformer=f.aks_show_table)
+        g.command("list", "aks_list", validator=v.validate_cluster_names, table_transformer=f.aks_list_table)
     with CommandGroup(loader, "aks nodepool", CUSTOM) as g:
-        g.command("upgrade", "aks_nodepool_upgrade", validator=v.validate_node_image_only)
+        g.command("upgrade", "aks_nodepool_upgrade", validator=v.validate_node_image_upgrade)
     with CommandGroup(loader, "aks imds-restriction", CUSTOM) as g:
-        g.command("show", "aks_imds_restriction_show", table_transformer=f.imds_report_table)
+        g.command("show", "aks_imds_restriction_show", validator=v.validate_cluster_names,
+                  table_transformer=f.imds_report_table)
     with CommandGroup(loader, "feature", CUSTOM) as g:
         g.command("register", "feature_register", table_transformer=f.feature_table)
         g.command("unregister", "feature_unregister", table_transformer=f.feature_table)

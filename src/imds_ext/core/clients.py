@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from imds_ext.core.errors import ConfigurationError
 from imds_ext.core.settings import ArmSettings
 
 
@@ -15,8 +16,12 @@ def default_credential(instance_discovery: bool = True):
     """
     from azure.identity import DefaultAzureCredential
 
-    return DefaultAzureCredential(exclude_interactive_browser_credential=True,
-                                  disable_instance_discovery=not instance_discovery)
+    try:
+        return DefaultAzureCredential(exclude_interactive_browser_credential=True,
+                                      disable_instance_discovery=not instance_discovery)
+    except ValueError as ex:  # a malformed AZURE_TENANT_ID or AZURE_AUTHORITY_HOST, found before any request
+        raise ConfigurationError(f"The credential settings in the environment are not valid: {ex} Check "
+                                 "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_AUTHORITY_HOST.") from ex
 
 
 class ArmClients:

@@ -43,3 +43,7 @@ def service_message(ex: Exception) -> str:
     if error is not None and getattr(error, "code", None) and getattr(error, "message", None):
         return f"({error.code}) {error.message}"
     return getattr(ex, "message", None) or str(ex)
+
+
+class Interrupted(ImdsExtError):
+    """Ctrl-C or SIGTERM: the message says what state the cluster is in and the command that finishes the job."""

@@ -5,6 +5,7 @@ The command lines (`imds_ext.cli`, `azext_imds`) supply an `Interaction` (prompt
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -12,12 +13,14 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
-from imds_ext.core import constants, plan as planning, preflight
-from imds_ext.core.cluster import (agent_pools, is_restricted, oidc_issuer_enabled, pod_link_local_access,
-                                   workload_identity_enabled)
+from imds_ext.core import constants, marker, plan as planning, preflight
+from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_restricted, oidc_issuer_enabled,
+                                   pod_link_local_access, provisioning_state, workload_identity_enabled)
 from imds_ext.core.clients import ArmClients
-from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, PreflightFailed,
+from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, Interrupted, PreflightFailed,
                                   ResourceNotFound, ServiceIgnoredChange, service_message)
+from imds_ext.core.nodeimage import NodeImageUpgradeFailed, NodeImageUpgrades, failure_message
+from imds_ext.core.polling import watch
 from imds_ext.core.headers import names_feature
 from imds_ext.core.interaction import Interaction
 
@@ -34,6 +37,8 @@ class ImdsRestrictionService:
     def __init__(self, clients: ArmClients, ui: Interaction):
         self.clients = clients
         self.ui = ui
+        self.node_images = NodeImageUpgrades(clients, ui)
+        self._stage = ""  # what is true of the cluster if the user interrupts now, and the command that finishes
 
     # -- reads ---------------------------------------------------------------------------------------
     @property
@@ -126,33 +131,127 @@ class ImdsRestrictionService:
                     "nodes enforce it.",
         }
 
+    # -- waiting for what is in flight ---------------------------------------------------------------------
+    def settle(self, resource_group: str, name: str):
+        """The cluster once no operation runs on it or its pools (one started elsewhere, or by an earlier run that
+        was interrupted or lost its answer), and the pools that were being reimaged meanwhile."""
+        mc = self.get_cluster(resource_group, name)
+        reimaged = set()
+        while True:
+            state, busy = provisioning_state(mc), busy_pools(mc)
+            if not is_in_progress(state) and not busy:
+                return mc, reimaged
+            reimaged |= {p.get("name") for p in agent_pools(mc)
+                         if (p.get("provisioningState") or "").lower() == "upgradingnodeimageversion"}
+            what = f"cluster '{name}' is {state}" if is_in_progress(state) else \
+                f"node pool(s) {', '.join(busy)} of cluster '{name}' are busy"
+            self.ui.warn(f"An operation is in progress ({what}); waiting for it to finish before going on.")
+            pollers = []
+            if is_in_progress(state):
+                pollers.append(watch(self._aks._client, functools.partial(  # the SDK's own pipeline client
+                    self._aks.managed_clusters.get, resource_group, name)))
+            pollers += [watch(self._aks._client, functools.partial(self._aks.agent_pools.get, resource_group, name,
+                                                                   pool)) for pool in busy]
+            self.ui.wait(f"Waiting for the operation in progress on cluster '{name}'", pollers)
+            for poller in pollers:
+                try:
+                    poller.result()
+                except HttpResponseError:
+                    pass  # it ended Failed: what to do about that is decided on the fresh read below
+            mc = self.get_cluster(resource_group, name)
+
     # -- the update flow -----------------------------------------------------------------------------
     def set_restriction(self, resource_group: str, name: str, enable: bool, *, enable_oidc_issuer=False,
                         headers: Optional[Dict[str, str]] = None, if_match: Optional[str] = None,
                         yes=False, no_wait=False, reimage=True) -> UpdateOutcome:
-        headers = dict(headers or {})
+        """Bring the cluster and its nodes to the setting; run again after any failure, it finishes what is left.
+
+        The contract (docs/convergence.md): it waits for an operation in flight, writes the setting if the
+        cluster does not carry it (or reconciles a Failed cluster), then reimages the pools that imds-ext's record
+        says are still due, and those that failed; it exits 0 only when all of that is done.
+        """
+        desired = constants.RESTRICTED if enable else constants.UNRESTRICTED
+        resume = self._update_command(resource_group, name, enable)
+        self._stage = f"Nothing was changed on cluster '{name}'."
+        try:
+            return self._converge(resource_group, name, enable, desired, resume, dict(headers or {}),
+                                  enable_oidc_issuer, if_match, yes, no_wait, reimage)
+        except KeyboardInterrupt:
+            raise Interrupted(f"Interrupted. {self._stage}") from None
+
+    def _converge(self, resource_group, name, enable, desired, resume, headers, enable_oidc_issuer, if_match, yes,
+                  no_wait, reimage) -> UpdateOutcome:
+        mc, reimaged = self.settle(resource_group, name)
+        plan = planning.make_plan(mc, resource_group, name, enable, enable_oidc_issuer)
+        written = False
+        if plan.changes_cluster or provisioning_state(mc).lower() == "failed":
+            mc, written = self._write(mc, resource_group, name, enable, enable_oidc_issuer, headers, if_match, yes,
+                                      no_wait, reimage, resume)
+            if mc is None:  # --no-wait: the update is on its way
+                return UpdateOutcome(None, next_step=f"The update was sent. Run '{resume}' (it waits for the update "
+                                                     "if it is still running) so that the nodes enforce the change.")
+            yes = yes or written
+        if written:
+            reimaged = set()  # upgrades seen before this run's change do not count for it
+        due = self._pools_due(mc, desired, reimaged)
+        state = "enabled" if enable else "disabled"
+        if not due:
+            if marker.pending(mc.get("tags"), desired) is not None:  # the upgrades it names were seen to the end
+                self.node_images.record(resource_group, name, desired, [])
+                mc = self.get_cluster(resource_group, name)
+            if reimaged and not written:
+                self.ui.warn(f"IMDS restriction is {state} on cluster '{name}'; the node-image upgrade of pool(s) "
+                             f"{', '.join(sorted(reimaged))} that was in progress has finished, and no other is due.")
+            elif not written:
+                self.ui.warn(f"IMDS restriction is already {state} on cluster '{name}' and, by imds-ext's record, "
+                             "no node-image upgrade is due; nothing was changed. (If the setting was changed by "
+                             "another tool, imds-ext cannot tell whether the nodes were reimaged since: run "
+                             f"'{self._upgrade_command(resource_group, name)}' to be sure.)")
+            return UpdateOutcome(mc)
+        if not written:
+            self.ui.warn(f"IMDS restriction is already {state} on cluster '{name}', but the node-image upgrade of "
+                         f"pool(s) {', '.join(due)} is still due (an earlier run did not finish)"
+                         + ("; finishing it." if reimage else "."))
+        if not reimage:
+            return UpdateOutcome(mc, next_step=f"The nodes do not enforce the change until they are reimaged: run "
+                                               f"'{self._upgrade_command(resource_group, name)}'.")
+        if not yes and not self.ui.confirm(
+                f"The node pool(s) {', '.join(due)} of cluster '{name}' get a node-image-only upgrade so that their "
+                "nodes enforce the setting (nodes are reimaged, workloads are drained). Proceed?"):
+            raise Cancelled("Cancelled: the setting is in place, but the nodes were not reimaged.")
+        return UpdateOutcome(self._reimage(resource_group, name, desired, due, resume))
+
+    def _write(self, mc, resource_group, name, enable, enable_oidc_issuer, headers, if_match, yes, no_wait, reimage,
+               resume):
+        """The ETag-guarded PUT of the setting, with the record of the reimage it makes due; then the wait and the
+        check. (cluster, True) when this run wrote it; (cluster, False) when it turned out to be in place already
+        (a concurrent writer, or our own earlier request whose answer was lost)."""
         action = "enable IMDS restriction" if enable else "disable IMDS restriction"
-        confirmed = yes
         for attempt in range(1, MAX_ETAG_ATTEMPTS + 1):
-            mc = self.get_cluster(resource_group, name)
+            if attempt > 1:
+                mc, _ = self.settle(resource_group, name)
             plan = planning.make_plan(mc, resource_group, name, enable, enable_oidc_issuer)
-            if not plan.changes_cluster:
-                self.ui.warn(f"IMDS restriction is already {'enabled' if enable else 'disabled'} on cluster "
-                             f"'{name}'; no change was made. If its nodes were not reimaged since the setting "
-                             f"changed, run '{self._upgrade_command(resource_group, name)}'.")
-                return UpdateOutcome(mc)
+            if not plan.changes_cluster and provisioning_state(mc).lower() != "failed":
+                return mc, False
             env = self.environment(mc, headers, enable_oidc_issuer) if enable else preflight.Environment()
             check = (preflight.check_enable if enable else preflight.check_disable)(mc, env, resource_group, name)
             if not check.ok:
                 raise PreflightFailed(preflight.format_blockers(check, action), check.blockers)
             for warning in check.warnings:
                 self.ui.warn(f"{warning.message} Fix: {warning.fix}")
-            if not confirmed:
-                question = plan.describe() + ("" if reimage else "\nThe nodes will NOT be reimaged now.")
+            if not plan.changes_cluster:  # the setting is in place but the cluster's last operation failed
+                self.ui.warn(f"Cluster '{name}' is in the Failed state (its last operation failed): writing it back "
+                             "as it is, which makes AKS retry it.")
+            if not yes:
+                question = (plan.describe() if plan.changes_cluster else
+                            f"Cluster '{name}' will be written back as it is, so that AKS retries its failed "
+                            "operation; then its pools are reimaged.")
+                question += "" if reimage else "\nThe nodes will NOT be reimaged now."
                 if not self.ui.confirm(question + "\nProceed?"):
                     raise Cancelled("Cancelled: no change was made.")
-                confirmed = True
+                yes = True
             planning.apply(mc, plan)
+            mc["tags"] = marker.with_record(mc.get("tags"), plan.desired, [p.name for p in plan.reimage])
             try:
                 poller = self._aks.managed_clusters.begin_create_or_update(
                     resource_group, name, mc, etag=if_match or mc.get("eTag"),
@@ -166,76 +265,87 @@ class ImdsRestrictionService:
                 self.ui.warn(f"Cluster '{name}' changed while we were updating it (attempt {attempt} of "
                              f"{MAX_ETAG_ATTEMPTS}); reading it again.")
                 continue
-            break
-        else:
-            raise ConcurrentModification(
-                f"Cluster '{name}' kept changing under us ({MAX_ETAG_ATTEMPTS} ETag mismatches); nothing was "
-                "overwritten. Try again once other changes have finished.")
+            if no_wait:
+                return None, True
+            self._stage = (f"The update of cluster '{name}' was sent and goes on in Azure. Run '{resume}' to wait "
+                           "for it and reimage the nodes.")
+            self.ui.wait(f"Updating cluster '{name}'", [poller])
+            result = poller.result()
+            if pod_link_local_access(result) != plan.desired:
+                raise ServiceIgnoredChange(
+                    f"The service accepted the update but the cluster reports podLinkLocalAccess="
+                    f"'{pod_link_local_access(result)}', not '{plan.desired}'. The AKS api-version in use must be a "
+                    "preview that has the field (2024-04-02-preview or later); check AZIMDS_AKS_API_VERSION.")
+            return result, True
+        raise ConcurrentModification(
+            f"Cluster '{name}' kept changing under us ({MAX_ETAG_ATTEMPTS} ETag mismatches); nothing was "
+            "overwritten. Try again once other changes have finished.")
 
-        finish = self._upgrade_command(resource_group, name)
-        if no_wait:
-            return UpdateOutcome(None, next_step=(
-                f"When the update has finished, run '{finish}' so the nodes enforce the change."))
-        self.ui.wait(f"Updating cluster '{name}'", [poller])
-        result = poller.result()
-        if pod_link_local_access(result) != plan.desired:
-            raise ServiceIgnoredChange(
-                f"The service accepted the update but the cluster reports podLinkLocalAccess="
-                f"'{pod_link_local_access(result)}', not '{plan.desired}'. The AKS api-version in use "
-                "must be a preview that has the field (2024-04-02-preview or later); check AZIMDS_AKS_API_VERSION.")
-        if not reimage:
-            return UpdateOutcome(result, next_step=(
-                f"The nodes do not enforce the change until they are reimaged: run '{finish}'."))
-        return UpdateOutcome(self.upgrade_node_images(resource_group, name, [p.name for p in plan.reimage]))
+    def _pools_due(self, mc, desired: str, reimaged) -> List[str]:
+        """Linux pools still to reimage for `desired`: those imds-ext's record names (less those seen being
+        reimaged since), and those in Failed state."""
+        linux = [p for p in agent_pools(mc) if (p.get("osType") or "Linux").lower() == "linux"]
+        recorded = marker.pending(mc.get("tags"), desired) or set()
+        done = {p.lower() for p in reimaged}
+        return [p.get("name") for p in linux
+                if ((marker.ALL in recorded or p.get("name", "").lower() in recorded) and p.get("name", "").lower()
+                    not in done) or (p.get("provisioningState") or "").lower() == "failed"]
+
+    def _reimage(self, resource_group: str, name: str, desired: str, pools: List[str], resume: str):
+        self._stage = (f"The node-image upgrade of pool(s) {', '.join(pools)} of cluster '{name}' was started and "
+                       f"goes on in Azure. Run '{resume}' to wait for it and finish the job.")
+        failures = self.node_images.run(resource_group, name, pools)
+        self._stage = f"Every pool of cluster '{name}' was reimaged; only imds-ext's record of it may be out of date."
+        self.node_images.record(resource_group, name, desired, list(failures))
+        if failures:
+            raise NodeImageUpgradeFailed(failure_message(failures, resume))
+        return self.get_cluster(resource_group, name)
 
     # -- node images -----------------------------------------------------------------------------------
     def _upgrade_command(self, resource_group: str, name: str) -> str:
         return f"{self.ui.cli_name} aks upgrade -g {resource_group} -n {name} --node-image-only --yes"
 
-    def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False):
-        """`aks upgrade --node-image-only`: every pool, as az does, after a confirmation unless `yes`."""
-        pools = [p.get("name") for p in agent_pools(self.get_cluster(resource_group, name))]
-        if not yes and not self.ui.confirm(
-                f"Since node_image_only is set, only the node image of the {len(pools)} pool(s) of cluster '{name}' "
-                f"({', '.join(pools)}) will be upgraded; their nodes are reimaged. Proceed?"):
-            raise Cancelled("Cancelled: no change was made.")
-        return self.upgrade_node_images(resource_group, name, pools, no_wait=no_wait)
+    def _update_command(self, resource_group: str, name: str, enable: bool) -> str:
+        flag = "--enable-imds-restriction" if enable else "--disable-imds-restriction"
+        return f"{self.ui.cli_name} aks update -g {resource_group} -n {name} {flag} --yes"
 
-    def upgrade_node_images(self, resource_group: str, name: str, pools: List[str], no_wait: bool = False):
-        """Node-image-only upgrade of `pools`, all at once; then the cluster."""
-        pollers = {}
-        failures = []
-        for pool in pools:
-            try:
-                pollers[pool] = self._aks.agent_pools.begin_upgrade_node_image_version(
-                    resource_group, name, pool, polling=not no_wait)
-            except HttpResponseError as ex:
-                failures.append(f"{pool}: {service_message(ex)}")
-        if not no_wait:
-            # Each poller polls on its own thread, so the pools upgrade concurrently.
-            self.ui.wait(f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}",
-                         list(pollers.values()))
-            for pool, poller in pollers.items():
-                try:
-                    poller.result()
-                except HttpResponseError as ex:
-                    failures.append(f"{pool}: {service_message(ex)}")
+    def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False):
+        """`aks upgrade --node-image-only`: every pool, as az does, after a confirmation unless `yes`. Once every
+        pool is done, imds-ext's record of a reimage due is cleared."""
+        resume = self._upgrade_command(resource_group, name)
+        self._stage = f"Nothing was changed on cluster '{name}'."
+        try:
+            mc, _ = self.settle(resource_group, name)
+            pools = [p.get("name") for p in agent_pools(mc)]
+            if not yes and not self.ui.confirm(
+                    f"Since node_image_only is set, only the node image of the {len(pools)} pool(s) of cluster "
+                    f"'{name}' ({', '.join(pools)}) will be upgraded; their nodes are reimaged. Proceed?"):
+                raise Cancelled("Cancelled: no change was made.")
+            if no_wait:
+                pollers, failures = self.node_images.start(resource_group, name, pools, no_wait=True)
+                if failures:
+                    raise NodeImageUpgradeFailed(failure_message(failures, resume))
+                return self.get_cluster(resource_group, name)
+            self._stage = (f"The node-image upgrade of cluster '{name}' was started and goes on in Azure. Run "
+                           f"'{resume}' to wait for it.")
+            failures = self.node_images.run(resource_group, name, pools)
+            if failures:
+                raise NodeImageUpgradeFailed(failure_message(failures, resume))
+            if marker.TAG in (mc.get("tags") or {}):
+                self.node_images.record(resource_group, name, pod_link_local_access(mc), [])
+            return self.get_cluster(resource_group, name)
+        except KeyboardInterrupt:
+            raise Interrupted(f"Interrupted. {self._stage}") from None
+
+    def upgrade_node_images(self, resource_group: str, name: str, pools: List[str]):
+        """Node-image-only upgrade of `pools`, all at once; then the cluster (the benchmark's entry point)."""
+        failures = self.node_images.run(resource_group, name, pools)
         if failures:
-            raise ImdsExtError("Node image upgrade failed for " + "; ".join(failures) +
-                               f". Retry with '{self._upgrade_command(resource_group, name)}'.")
+            raise NodeImageUpgradeFailed(failure_message(failures, self._upgrade_command(resource_group, name)))
         return self.get_cluster(resource_group, name)
 
     def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
-        try:
-            poller = self._aks.agent_pools.begin_upgrade_node_image_version(resource_group, cluster, pool,
-                                                                            polling=not no_wait)
-        except ResourceNotFoundError as ex:
-            raise ResourceNotFound(service_message(ex)) from ex
-        if no_wait:
-            return None
-        self.ui.wait(f"Upgrading the node image of pool '{pool}'", [poller])
-        poller.result()
-        return self._aks.agent_pools.get(resource_group, cluster, pool)
+        return self.node_images.upgrade_pool(resource_group, cluster, pool, no_wait=no_wait)
 
     # -- create ------------------------------------------------------------------------------------------
     def check_create(self, resource_group: str, name: str, body, *, enable_imds_restriction=False,

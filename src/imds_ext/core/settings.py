@@ -10,7 +10,9 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Optional
+from urllib.parse import urlsplit
 
 from imds_ext.core import constants
 from imds_ext.core.errors import ConfigurationError
@@ -21,10 +23,37 @@ ENV_AKS_API_VERSION = "AZIMDS_AKS_API_VERSION"
 ENV_AZURE_CONFIG_DIR = "AZURE_CONFIG_DIR"
 
 
+# The first AKS api-version that carries networkProfile.podLinkLocalAccess (docs/aks-imds-restriction.md).
+POD_LINK_LOCAL_ACCESS_SINCE = date(2024, 4, 2)
+_API_VERSION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(-preview)?$")
+
+
 def aks_api_version() -> str:
     """A preview api-version is what carries networkProfile.podLinkLocalAccess; the override lets users move to
-    a newer preview when the service retires ours."""
-    return os.environ.get(ENV_AKS_API_VERSION) or constants.AKS_API_VERSION
+    a newer preview when the service retires ours. Any other value is refused here, before any request: with a GA
+    api-version a restricted cluster would look unrestricted and a change would silently not happen."""
+    value = os.environ.get(ENV_AKS_API_VERSION) or constants.AKS_API_VERSION
+    match = _API_VERSION.match(value.strip())
+    try:
+        day = match and date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        day = None
+    if not day or not match.group(4) or day < POD_LINK_LOCAL_ACCESS_SINCE:
+        raise ConfigurationError(
+            f"{ENV_AKS_API_VERSION}='{value}' cannot manage IMDS restriction: only AKS preview api-versions from "
+            f"2024-04-02-preview on carry networkProfile.podLinkLocalAccess (for example "
+            f"{constants.AKS_API_VERSION}). Set one of those, or unset {ENV_AKS_API_VERSION}.")
+    return value.strip()
+
+
+def arm_endpoint() -> str:
+    """AZIMDS_ARM_ENDPOINT (or public Azure): an https URL, since tokens are only ever sent over TLS."""
+    value = (os.environ.get(ENV_ARM_ENDPOINT) or constants.ARM_ENDPOINT).strip()
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigurationError(f"{ENV_ARM_ENDPOINT}='{value}' is not an https:// URL of Azure Resource Manager "
+                                 f"(for example {constants.ARM_ENDPOINT}); tokens are only sent over TLS.")
+    return value.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -68,11 +97,11 @@ def _subscription_id(value: str) -> str:
 
 def resolve_settings(subscription: Optional[str] = None) -> ArmSettings:
     """Standalone settings: --subscription, then AZURE_SUBSCRIPTION_ID, then the Azure CLI's default."""
-    endpoint = os.environ.get(ENV_ARM_ENDPOINT) or constants.ARM_ENDPOINT
+    endpoint = arm_endpoint()
     sub = subscription or os.environ.get(ENV_SUBSCRIPTION) or next(
         (s.get("id") for s in _azure_cli_subscriptions() if s.get("isDefault")), None)
     if not sub:
         raise ConfigurationError(
             "No subscription given. Pass --subscription, set AZURE_SUBSCRIPTION_ID, "
             "or choose one with 'az account set --subscription <id>'.")
-    return ArmSettings(endpoint=endpoint.rstrip("/"), subscription_id=_subscription_id(sub))
+    return ArmSettings(endpoint=endpoint, subscription_id=_subscription_id(sub))

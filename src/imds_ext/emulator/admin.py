@@ -37,10 +37,11 @@ class RequestLog:
 
 
 class Faults:
-    """Faults matched by method and path regex (case-insensitive `search`), each for its next `count` matches."""
+    """Faults matched by method and path regex (case-insensitive `search`), each for `count` matches after the
+    first `skip`."""
 
-    FIELDS = {"method", "path", "count", "status", "retryAfter", "delaySeconds", "drop", "body", "headers",
-              "failOperation"}
+    FIELDS = {"method", "path", "count", "skip", "status", "retryAfter", "delaySeconds", "drop", "dropResponse", "body",
+              "headers", "failOperation"}
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -57,10 +58,14 @@ class Faults:
             pattern = re.compile(spec["path"], re.IGNORECASE)
         except re.error as e:
             raise EmulatorError(400, "InvalidFault", f"Invalid path regular expression: {e}.") from None
-        if not any(spec.get(k) for k in ("status", "drop", "delaySeconds", "failOperation")):
-            raise EmulatorError(400, "InvalidFault", "A fault needs one of status, drop, delaySeconds, "
+        if not any(spec.get(k) for k in ("status", "drop", "dropResponse", "delaySeconds", "failOperation")):
+            raise EmulatorError(400, "InvalidFault", "A fault needs one of status, drop, dropResponse, delaySeconds, "
                                 "failOperation.")
-        fault = dict(spec, count=int(spec.get("count", 1)), method=(spec.get("method") or "*").upper())
+        try:
+            fault = dict(spec, count=int(spec.get("count", 1)), skip=int(spec.get("skip", 0)),
+                         method=(spec.get("method") or "*").upper())
+        except (TypeError, ValueError):
+            raise EmulatorError(400, "InvalidFault", "'count' and 'skip' must be integers.") from None
         with self._lock:
             self._faults.append((pattern, fault))
         return fault
@@ -69,6 +74,9 @@ class Faults:
         with self._lock:
             for i, (pattern, fault) in enumerate(self._faults):
                 if fault["method"] in ("*", method.upper()) and pattern.search(path):
+                    if fault["skip"] > 0:  # let this many matching requests through first
+                        fault["skip"] -= 1
+                        return None
                     fault["count"] -= 1
                     if fault["count"] <= 0:
                         del self._faults[i]

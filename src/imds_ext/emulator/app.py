@@ -63,8 +63,14 @@ class EmulatorApp:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        response = self.dispatch(request)
-        if not request.path.startswith(urls.ADMIN_PREFIX):
+        logged = not request.path.startswith(urls.ADMIN_PREFIX)
+        try:
+            response = self.dispatch(request)
+        except ConnectionAbortedError:
+            if logged:
+                self.log.add(request, 0)  # status 0: the client got no answer (a dropped-connection fault)
+            raise
+        if logged:
             self.log.add(request, response.status_code)
         return response(environ, start_response)
 
@@ -75,14 +81,9 @@ class EmulatorApp:
         if fault.get("delaySeconds"):
             time.sleep(float(fault["delaySeconds"]))
         if fault.get("drop"):
-            sock = request.environ.get(SOCKET_ENVIRON_KEY)
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            raise ConnectionAbortedError("fault injection: connection dropped")
+            self._drop(request, "fault injection: connection dropped before the request was handled")
         ctx.failure = fault.get("failOperation")
+        ctx.drop_response = bool(fault.get("dropResponse"))
         if fault.get("status"):
             status = int(fault["status"])
             headers = dict(fault.get("headers") or {})
@@ -94,6 +95,16 @@ class EmulatorApp:
                                   "message": f"Fault injected by the emulator: HTTP {status}."}}
             return json_response(body, status, headers)
         return None
+
+    @staticmethod
+    def _drop(request: Request, why: str):
+        sock = request.environ.get(SOCKET_ENVIRON_KEY)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        raise ConnectionAbortedError(why)
 
     def dispatch(self, request: Request) -> Response:
         ctx = Ctx(request, self, request.args.get("api-version"))
@@ -117,7 +128,10 @@ class EmulatorApp:
             namespace = NAMESPACE_OF_RULE.get(route.api[0]) if route.api else None
             if namespace:
                 self.backend.features.require_registered(params["sub"], namespace)
-            return route.handler(ctx, **params)
+            response = route.handler(ctx, **params)
+            if ctx.drop_response:  # applied, but the client never hears so (a response lost after commit)
+                self._drop(request, "fault injection: connection dropped after the request was applied")
+            return response
         except EmulatorError as e:
             return render_error(e)
         except TokenError as e:

@@ -75,6 +75,7 @@ _TABLE = [
      AKS_CLUSTERS),
     ("GET", MC, aks.get_cluster, "arm", AKS_CLUSTERS),
     ("PUT", MC, aks.put_cluster, "arm", AKS_CLUSTERS),
+    ("PATCH", MC, aks.patch_cluster_tags, "arm", AKS_CLUSTERS),
     ("DELETE", MC, aks.delete_cluster, "arm", AKS_CLUSTERS),
     ("GET", rf"{MC}/agentPools", aks.list_pools, "arm", AKS_POOLS),
     ("GET", POOL, aks.get_pool, "arm", AKS_POOLS),

@@ -28,6 +28,7 @@ KINDS: Tuple[Tuple[type, Kind], ...] = (
     (core.PreflightFailed, Kind(EXIT_ERROR, "ValidationError")),
     (core.ServiceIgnoredChange, Kind(EXIT_ERROR, "AzureResponseError")),
     (core.ConfigurationError, Kind(EXIT_ERROR, "ValidationError")),
+    (core.Interrupted, Kind(EXIT_ERROR, "ManualInterrupt")),
     (core.ImdsExtError, Kind(EXIT_ERROR, "UnclassifiedUserFault")),
 )
 
@@ -42,7 +43,8 @@ def kind_of(ex: BaseException) -> Optional[Kind]:
 def exit_code(ex: BaseException) -> Optional[Tuple[int, str]]:
     """(exit code, message) for an error reaching `az-imds`'s exception handler; None for one we do not know
     (a bug: the handler shows it in full)."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ResourceNotFoundError,
+                                       ServiceRequestError, ServiceResponseError)
     from knack.util import CLIError
 
     from imds_ext.frontend.validators import UsageError
@@ -58,7 +60,19 @@ def exit_code(ex: BaseException) -> Optional[Tuple[int, str]]:
         return EXIT_ERROR, "Authentication failed: " + core.service_message(ex)
     if isinstance(ex, (HttpResponseError, CLIError)):
         return EXIT_ERROR, core.service_message(ex)
+    if isinstance(ex, ServiceRequestError):  # the request never reached the service: nothing changed
+        return EXIT_ERROR, (f"Could not reach the service: {ex.message}. Nothing was changed. Check the network "
+                            "connection, and AZIMDS_ARM_ENDPOINT / AZURE_AUTHORITY_HOST if you set them.")
+    if isinstance(ex, ServiceResponseError):  # it may have been applied: the same command finishes the job
+        return EXIT_ERROR, (f"The connection broke before the service answered: {ex.message}. The request may have "
+                            "been applied; run the same command again to finish the job.")
     return None
+
+
+def unexpected(ex: BaseException) -> str:
+    """The sentence for an error nobody expected (a bug): what it was, and how to see the detail."""
+    return (f"Unexpected error ({type(ex).__name__}: {ex}). Nothing more is known about the state of the cluster "
+            "from this run; run the same command with --debug to see the details, and report it.")
 
 
 def as_az_error(ex: core.ImdsExtError):

@@ -3,6 +3,9 @@ run, and the output shape. `az-imds`'s handlers and the extension's call these w
 from __future__ import annotations
 
 import functools
+import signal
+import threading
+from contextlib import contextmanager
 
 from knack.log import get_logger
 
@@ -26,7 +29,36 @@ def ends_on_cancel(func):
     return wrapper
 
 
-@ends_on_cancel
+@contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (a CI job cancelled, a pod stopped) ends a run as Ctrl-C does: with the state of the cluster and the
+    command that finishes the job, not in silence."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def guided(func):
+    """The steps every handler that changes a cluster runs: "no" at the prompt ends quietly; SIGTERM is Ctrl-C."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with sigterm_as_interrupt():
+            return ends_on_cancel(func)(*args, **kwargs)
+
+    return wrapper
+
+
+@guided
 def update_restriction(service, resource_group_name, name, enable_imds_restriction=False,
                        disable_imds_restriction=False, enable_oidc_issuer=False, aks_custom_headers=None,
                        if_match=None, skip_node_image_upgrade=False, no_wait=False, yes=False):
@@ -40,7 +72,7 @@ def update_restriction(service, resource_group_name, name, enable_imds_restricti
     return resource(outcome.cluster, flatten=True)
 
 
-@ends_on_cancel
+@guided
 def upgrade_node_images(service, resource_group_name, name, yes=False, no_wait=False):
     """`aks upgrade --node-image-only`: every pool at once, waited for unless --no-wait."""
     return resource(service.upgrade_cluster_node_images(resource_group_name, name, yes=yes, no_wait=no_wait),

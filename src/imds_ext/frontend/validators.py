@@ -2,6 +2,8 @@
 
 Each takes the parsed namespace and raises `UsageError` naming what is wrong and how to put it right.
 """
+import re
+
 from knack.util import CLIError
 
 from imds_ext.core.headers import parse_custom_headers
@@ -28,9 +30,60 @@ def validate_imds_toggle(namespace):
 
 def validate_custom_headers(namespace):
     value = getattr(namespace, "aks_custom_headers", None)
+    example = ("Expected Key1=Value1,Key2=Value2, e.g. "
+               "AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview")
+    if value is not None and _CONTROL.search(value):
+        raise UsageError(f"--aks-custom-headers must be on one line, without control characters. {example}")
     try:
-        namespace.aks_custom_headers = parse_custom_headers(value)
+        headers = parse_custom_headers(value)
     except ValueError as ex:
-        raise UsageError(
-            f"--aks-custom-headers: {ex}. Expected Key1=Value1,Key2=Value2, e.g. "
-            "AKSHTTPCustomFeatures=Microsoft.ContainerService/IMDSRestrictionPreview") from ex
+        raise UsageError(f"--aks-custom-headers: {ex}. {example}") from ex
+    bad = [name for name in headers if not _HEADER_NAME.match(name)]
+    if bad:
+        raise UsageError(f"--aks-custom-headers: '{bad[0]}' is not a valid header name. {example}")
+    namespace.aks_custom_headers = headers
+
+
+# ---- names, headers and ETags: checked before any request ------------------------------------------------
+# Resource group names (ARM): 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending in
+# a period. Managed cluster names (AKS REST API `resourceName`): 1-63 letters, digits, hyphens and underscores,
+# starting and ending with a letter or digit. Agent pool names: a lowercase letter, then up to 11 lowercase letters
+# or digits.
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+_CLUSTER = re.compile(r"^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$")
+_POOL = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token (RFC 9110)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_name(value, pattern, option: str, rule: str) -> None:
+    if value is None:
+        return
+    if not value:
+        raise UsageError(f"{option} is empty: give the name.")
+    if not pattern.match(value):
+        raise UsageError(f"{option} '{_printable(value)}' is not a valid name: {rule}.")
+
+
+def _printable(value: str) -> str:
+    return _CONTROL.sub("?", value)
+
+
+def validate_cluster_names(namespace):
+    """-g, -n / --cluster-name and a node pool's -n, with the service's naming rules."""
+    _check_name(getattr(namespace, "resource_group_name", None), _RESOURCE_GROUP, "--resource-group/-g",
+                "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'")
+    cluster_rule = "1-63 letters, digits, '-' or '_', starting and ending with a letter or digit"
+    _check_name(getattr(namespace, "name", None), _CLUSTER, "--name/-n", cluster_rule)
+    _check_name(getattr(namespace, "cluster_name", None), _CLUSTER, "--cluster-name", cluster_rule)
+    _check_name(getattr(namespace, "nodepool_name", None), _POOL, "--name/-n",
+                "a lowercase letter followed by up to 11 lowercase letters or digits")
+
+
+def validate_if_match(namespace):
+    value = getattr(namespace, "if_match", None)
+    if value is None:
+        return
+    if not value.strip() or _CONTROL.search(value):
+        raise UsageError("--if-match must be an ETag as the cluster shows it (its 'eTag' field) or '*', on one line "
+                         f"and without control characters; got '{_printable(value)}'.")

@@ -23,6 +23,7 @@ class Ctx:
     app: Any  # the EmulatorApp: backend, tokens, log, faults, base_url
     api_version: Optional[str] = None
     failure: Optional[dict] = None  # an injected operation failure (fault `failOperation`)
+    drop_response: bool = False  # fault `dropResponse`: handle the request, then drop the connection
 
     @property
     def backend(self):

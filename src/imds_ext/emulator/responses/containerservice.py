@@ -26,6 +26,12 @@ def put_cluster(ctx, sub, rg, cluster):
     return lro_response(ctx, status, body, op, with_location=False)
 
 
+def patch_cluster_tags(ctx, sub, rg, cluster):
+    body, op = ctx.backend.container_service.update_tags(sub, rg, cluster, json_body(ctx), ctx.api_version,
+                                                         failure=ctx.failure)
+    return lro_response(ctx, 200, body, op, with_location=False)
+
+
 def delete_cluster(ctx, sub, rg, cluster):
     op = ctx.backend.container_service.delete_cluster(sub, rg, cluster, if_match=ctx.request.headers.get("If-Match"),
                                                       failure=ctx.failure)

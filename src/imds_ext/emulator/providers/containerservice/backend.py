@@ -9,7 +9,7 @@ from imds_ext.emulator import conditions
 from imds_ext.emulator.constants import (
     AKS_API_VERSIONS, DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS, LATEST_NODE_IMAGE,
 )
-from imds_ext.emulator.errors import AKS, EmulatorError, resource_not_found
+from imds_ext.emulator.errors import AKS, EmulatorError, bad_request, resource_not_found
 from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, utc_iso
 from imds_ext.emulator.providers.containerservice import bodies, rules
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
@@ -96,8 +96,11 @@ class ContainerServiceBackend:
             return CANCELED
         if pool is not None:
             pool["provisioningState"] = "Failed"
-        else:
+        else:  # the cluster and the pools the operation held: none is left in a state that refuses what follows
             rec.properties["provisioningState"] = "Failed"
+            for held in rec.pools:
+                if held.get("provisioningState") in ("Creating", "Updating"):
+                    held["provisioningState"] = "Failed"
         return None
 
     def _put_done(self, op: Operation) -> Optional[str]:
@@ -188,6 +191,25 @@ class ContainerServiceBackend:
             op = self.operations.start("cluster.put", "update managed cluster" if existing else
                                        "create managed cluster", key, rec.location, api_version, failure=failure)
             return (200 if existing else 201), rec.render(api_version), op
+
+    def update_tags(self, sub: str, rg: str, name: str, body, api_version: str, *,
+                    failure: Optional[dict] = None):
+        """PATCH of a cluster's tags (the AKS `updateTags` operation): only the tags change. (cluster, op)."""
+        tags = body.get("tags") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or set(body) - {"tags"} or not isinstance(tags, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+            raise bad_request("InvalidParameter", "The request body must be {\"tags\": {name: value, ...}} with "
+                              "string names and values.", target="tags")
+        with self.store.tx():
+            rec = self.cluster(sub, rg, name)
+            key = cluster_key(rg, name)
+            self._busy(key)
+            rec.resource["tags"] = dict(tags)
+            rec.resource["eTag"] = conditions.new_etag()
+            rec.properties["provisioningState"] = "Updating"
+            op = self.operations.start("cluster.put", "update managed cluster", key, rec.location, api_version,
+                                       failure=failure)
+            return rec.render(api_version), op
 
     def delete_cluster(self, sub: str, rg: str, name: str, *, if_match: Optional[str] = None,
                        failure: Optional[dict] = None) -> Optional[Operation]:

@@ -1,0 +1,84 @@
+"""Node-image-only upgrades: every pool at once, each failure kept apart, and the record of what is still due.
+
+A pool's nodes enforce the IMDS setting only once reimaged. The pools upgrade concurrently (each SDK poller polls
+on its own thread); a pool that fails, or whose request never got through, does not stop the others. What is
+still due afterwards is written to the cluster's record (marker.py), so that running the same command again
+finishes the job.
+"""
+from __future__ import annotations
+
+from typing import Dict, List
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+from imds_ext.core import marker
+from imds_ext.core.clients import ArmClients
+from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
+from imds_ext.core.interaction import Interaction
+
+
+class NodeImageUpgrades:
+    def __init__(self, clients: ArmClients, ui: Interaction):
+        self.clients = clients
+        self.ui = ui
+
+    @property
+    def _aks(self):
+        return self.clients.container_service
+
+    def start(self, resource_group: str, name: str, pools: List[str], no_wait: bool = False):
+        """Start the upgrade of `pools`: ({pool: poller}, {pool: why it could not start})."""
+        pollers, failures = {}, {}
+        for pool in pools:
+            try:
+                pollers[pool] = self._aks.agent_pools.begin_upgrade_node_image_version(
+                    resource_group, name, pool, polling=not no_wait)
+            except AzureError as ex:  # a refusal, or a request that never got through: the other pools go on
+                failures[pool] = service_message(ex)
+        return pollers, failures
+
+    def run(self, resource_group: str, name: str, pools: List[str]) -> Dict[str, str]:
+        """Upgrade `pools` and wait for all of them; {pool: why it failed} for those that did not succeed."""
+        pollers, failures = self.start(resource_group, name, pools)
+        if pollers:
+            self.ui.wait(f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}",
+                         list(pollers.values()))
+        for pool, poller in pollers.items():
+            try:
+                poller.result()
+            except AzureError as ex:
+                failures[pool] = service_message(ex)
+        return {pool: failures[pool] for pool in pools if pool in failures}
+
+    def record(self, resource_group: str, name: str, setting: str, pools: List[str]) -> None:
+        """Rewrite the cluster's record: `pools` still due for `setting`, or no record when there are none."""
+        cluster = self._aks.managed_clusters.get(resource_group, name)
+        tags = cluster.get("tags") or {}
+        new = marker.with_record(tags, setting, pools) if pools else marker.without_record(tags)
+        if new == tags:
+            return
+        poller = self._aks.managed_clusters.begin_update_tags(resource_group, name, {"tags": new})
+        self.ui.wait(f"Recording the state of the node-image upgrade on cluster '{name}'", [poller])
+        poller.result()
+
+    def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
+        """`aks nodepool upgrade --node-image-only`: one pool, waited for unless `no_wait`."""
+        try:
+            poller = self._aks.agent_pools.begin_upgrade_node_image_version(
+                resource_group, cluster, pool, polling=not no_wait)
+        except ResourceNotFoundError as ex:
+            raise ResourceNotFound(service_message(ex)) from ex
+        if no_wait:
+            return None
+        self.ui.wait(f"Upgrading the node image of pool '{pool}'", [poller])
+        poller.result()
+        return self._aks.agent_pools.get(resource_group, cluster, pool)
+
+
+def failure_message(failures: Dict[str, str], retry: str) -> str:
+    reasons = "; ".join(f"{pool}: {why.rstrip('.')}" for pool, why in failures.items())
+    return f"Node image upgrade failed for {reasons}. The other pools are done. Run '{retry}' to retry the failed ones."
+
+
+class NodeImageUpgradeFailed(ImdsExtError):
+    """Some pools were not reimaged; the message names them and the command that retries them."""
