@@ -34,6 +34,7 @@ STANDALONE = [
     "werkzeug>=3.0",
     "cheroot>=10.0",
     "humanfriendly>=10.0",
+    "jsonschema>=4.0",
     "trustme>=1.1",
     "PyJWT[crypto]>=2.8",
     "cryptography>=42",
@@ -66,7 +67,7 @@ setup(
     install_requires=DEPENDENCIES,
     extras_require={
         "standalone": STANDALONE,
-        "test": STANDALONE + ["pytest>=7", "pyyaml>=6", "build>=1.0", "ruff>=0.5"],
+        "test": STANDALONE + ["pytest>=7", "pyyaml>=6", "build>=1.0", "ruff>=0.5", "hypothesis>=6"],
     },
     entry_points={"console_scripts": ["az-imds=imds_ext.launcher:main"]},
     classifiers=[

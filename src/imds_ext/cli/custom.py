@@ -127,13 +127,13 @@ def group_show(cmd, name, subscription=None):
 # -- emulator and demo ----------------------------------------------------------------------------------------
 def emulator_start(cmd, host="127.0.0.1", port=0, state_file=None, env_file=None, lro_delay=2.0,
                    registration_delay=2.0):
-    from imds_ext.emulator import StateFileError
+    from imds_ext.emulator import StartError, StateFileError
     from imds_ext.emulator.server import run_forever
 
     try:
         run_forever(host=host, port=port, state_file=state_file, env_file=env_file, lro_delay=lro_delay,
                     registration_delay=registration_delay, announce=lambda message: print(message, file=sys.stderr))
-    except StateFileError as ex:
+    except (StartError, StateFileError) as ex:
         raise CLIError(str(ex)) from ex
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, MutableMapping, Optional
 
-from imds_ext.core import constants
+from imds_ext.core import constants, marker
 from imds_ext.core.cluster import agent_pools, oidc_issuer_enabled, pod_link_local_access
 
 
@@ -88,8 +88,9 @@ def make_plan(cluster, resource_group: str, name: str, enable: bool, enable_oidc
     )
 
 
-def apply(cluster: MutableMapping, plan: Plan) -> MutableMapping:
-    """Write the plan onto the cluster model in place, touching nothing else.
+def apply(cluster: MutableMapping, plan: Plan, record: bool = False) -> MutableMapping:
+    """Write the plan onto the cluster model in place, touching nothing else; with `record`, also the record of
+    the node-image upgrade it makes due (marker.py), for an update of an existing cluster.
 
     Works on the SDK model (a MutableMapping over the wire JSON) so every field the SDK does not know is
     sent back exactly as it was read.
@@ -104,4 +105,6 @@ def apply(cluster: MutableMapping, plan: Plan) -> MutableMapping:
         if oidc is None:
             oidc = props["oidcIssuerProfile"] = {}
         oidc["enabled"] = True
+    if record:
+        cluster["tags"] = marker.with_record(cluster.get("tags"), plan.desired, [p.name for p in plan.reimage])
     return cluster

@@ -250,8 +250,7 @@ class ImdsRestrictionService:
                 if not self.ui.confirm(question + "\nProceed?"):
                     raise Cancelled("Cancelled: no change was made.")
                 yes = True
-            planning.apply(mc, plan)
-            mc["tags"] = marker.with_record(mc.get("tags"), plan.desired, [p.name for p in plan.reimage])
+            planning.apply(mc, plan, record=True)
             try:
                 poller = self._aks.managed_clusters.begin_create_or_update(
                     resource_group, name, mc, etag=if_match or mc.get("eTag"),

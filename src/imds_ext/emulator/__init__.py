@@ -11,8 +11,8 @@ Layers (docs/architecture.md):
 from imds_ext.emulator.constants import (
     WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
 )
-from imds_ext.emulator.errors import StateFileError
+from imds_ext.emulator.errors import StartError, StateFileError
 from imds_ext.emulator.server import Emulator
 
-__all__ = ["Emulator", "StateFileError", "WELL_KNOWN_CLIENT_ID", "WELL_KNOWN_CLIENT_SECRET",
+__all__ = ["Emulator", "StartError", "StateFileError", "WELL_KNOWN_CLIENT_ID", "WELL_KNOWN_CLIENT_SECRET",
            "WELL_KNOWN_SUBSCRIPTION_ID", "WELL_KNOWN_TENANT_ID"]

@@ -6,12 +6,31 @@ import threading
 from collections import deque
 from typing import Optional
 
+from imds_ext.emulator import validation
 from imds_ext.emulator.errors import EmulatorError
 
 # Request headers the log keeps. Authorization, cookies and anything token-like are never recorded.
 LOGGED_HEADERS = ("If-Match", "If-None-Match", "AKSHTTPCustomFeatures", "Content-Type", "CommandName",
                   "x-ms-client-request-id")
+# Query parameters whose value is a secret wherever they appear (OAuth parameters sent in a URL by mistake).
+_SECRET_PARAMETER = re.compile(r"secret|password|token|assertion|code|key|sig", re.IGNORECASE)
+REDACTED = "***"
 _MAX_LOG = 10000
+
+_FAULT = validation.schema({
+    "type": "object", "required": ["path"], "additionalProperties": False,
+    "properties": {
+        "path": {"type": "string", "minLength": 1}, "method": {"type": ["string", "null"]},
+        "count": {"type": "integer", "minimum": 1}, "skip": {"type": "integer", "minimum": 0},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "retryAfter": {"type": ["integer", "null"], "minimum": 0, "maximum": 3600},
+        "delaySeconds": {"type": "number", "minimum": 0, "maximum": 600},
+        "drop": {"type": "boolean"}, "dropResponse": {"type": "boolean"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "failOperation": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
+        "body": {},
+    },
+})
 
 
 class RequestLog:
@@ -21,7 +40,7 @@ class RequestLog:
 
     def add(self, request, status: int) -> None:
         headers = {h: request.headers[h] for h in LOGGED_HEADERS if h in request.headers}
-        query = {k: v for k, v in request.args.items()}
+        query = {k: REDACTED if _SECRET_PARAMETER.search(k) else v for k, v in request.args.items()}
         entry = {"method": request.method, "path": request.path, "query": query, "status": status,
                  "headers": headers}
         with self._lock:
@@ -40,20 +59,13 @@ class Faults:
     """Faults matched by method and path regex (case-insensitive `search`), each for `count` matches after the
     first `skip`."""
 
-    FIELDS = {"method", "path", "count", "skip", "status", "retryAfter", "delaySeconds", "drop", "dropResponse", "body",
-              "headers", "failOperation"}
-
     def __init__(self):
         self._lock = threading.Lock()
         self._faults = []
 
     def add(self, spec: dict) -> dict:
-        if not isinstance(spec, dict) or not spec.get("path"):
-            raise EmulatorError(400, "InvalidFault", "A fault needs at least 'path' (a regular expression).")
-        unknown = set(spec) - self.FIELDS
-        if unknown:
-            raise EmulatorError(400, "InvalidFault", f"Unknown fault fields: {sorted(unknown)}; known: "
-                                f"{sorted(self.FIELDS)}.")
+        validation.check(_FAULT, spec, lambda message, target: EmulatorError(400, "InvalidFault", message,
+                                                                               target=target))
         try:
             pattern = re.compile(spec["path"], re.IGNORECASE)
         except re.error as e:
@@ -61,11 +73,8 @@ class Faults:
         if not any(spec.get(k) for k in ("status", "drop", "dropResponse", "delaySeconds", "failOperation")):
             raise EmulatorError(400, "InvalidFault", "A fault needs one of status, drop, dropResponse, delaySeconds, "
                                 "failOperation.")
-        try:
-            fault = dict(spec, count=int(spec.get("count", 1)), skip=int(spec.get("skip", 0)),
-                         method=(spec.get("method") or "*").upper())
-        except (TypeError, ValueError):
-            raise EmulatorError(400, "InvalidFault", "'count' and 'skip' must be integers.") from None
+        fault = dict(spec, count=spec.get("count", 1), skip=spec.get("skip", 0),
+                     method=(spec.get("method") or "*").upper())
         with self._lock:
             self._faults.append((pattern, fault))
         return fault

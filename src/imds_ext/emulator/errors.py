@@ -11,6 +11,10 @@ class StateFileError(Exception):
     """The state file could not be read or parsed; the message names the file and the reason."""
 
 
+class StartError(Exception):
+    """The emulator could not start (the address is taken or not this machine's, a folder is missing)."""
+
+
 class EmulatorError(Exception):
     def __init__(self, status: int, code: str, message: str, kind: str = ARM, *,
                  target: Optional[str] = None, details: Optional[list] = None, headers: Optional[dict] = None):

@@ -2,23 +2,43 @@
 the rules would refuse, and the states a test starts from). Its shape is in docs/emulator.md."""
 from __future__ import annotations
 
-from imds_ext.emulator.constants import WELL_KNOWN_SUBSCRIPTION_ID
+from imds_ext.emulator import validation
+from imds_ext.emulator.constants import RESTRICTED, UNRESTRICTED, WELL_KNOWN_SUBSCRIPTION_ID
 from imds_ext.emulator.errors import EmulatorError
+
+_STRING = {"type": "string", "minLength": 1}
+_STATES = {"type": "object", "additionalProperties": _STRING}
+SEED = validation.schema({
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "features": _STATES,
+        "providers": _STATES,
+        "resourceGroups": {"type": "array", "items": {
+            "type": "object", "required": ["name"],
+            "properties": {"name": _STRING, "location": _STRING, "tags": {"type": ["object", "null"]}}}},
+        "clusters": {"type": "array", "items": {
+            "type": "object", "required": ["resourceGroup", "name", "cluster"],
+            "properties": {"resourceGroup": _STRING, "name": _STRING, "cluster": {"type": "object"},
+                           "nodes": {"type": "object", "additionalProperties": {
+                               "type": "object", "required": ["podLinkLocalAccess"],
+                               "properties": {"podLinkLocalAccess": {"enum": [RESTRICTED, UNRESTRICTED]}}}}}}},
+        "extensions": {"type": "array", "items": {
+            "type": "object", "required": ["resourceGroup", "cluster", "name"],
+            "anyOf": [{"required": ["extensionType"]}, {"required": ["properties"]}],
+            "properties": {"resourceGroup": _STRING, "cluster": _STRING, "name": _STRING, "extensionType": _STRING,
+                           "properties": {"type": "object"}}}},
+    },
+})
 
 
 def _items(doc: dict, key: str, kind: type):
-    value = doc.get(key)
-    if value is None:
-        return kind()
-    if not isinstance(value, kind):
-        raise EmulatorError(400, "InvalidSeed", f"'{key}' must be a JSON {'object' if kind is dict else 'array'}.")
-    return value
+    return doc.get(key) or kind()
 
 
 def seed(backend, doc) -> dict:
     """Load `doc` into `backend`; the counts of what was loaded."""
-    if not isinstance(doc, dict):
-        raise EmulatorError(400, "InvalidSeed", "The seed document must be a JSON object.")
+    validation.check(SEED, doc, lambda message, target: EmulatorError(
+        400, "InvalidSeed", f"{message} See docs/emulator.md for the seed document's shape.", target=target))
     counts = {"resourceGroups": 0, "clusters": 0, "extensions": 0, "features": 0, "providers": 0}
     try:
         with backend.store.tx():
@@ -41,7 +61,7 @@ def seed(backend, doc) -> dict:
                     WELL_KNOWN_SUBSCRIPTION_ID, ext["resourceGroup"], ext["cluster"], ext["name"],
                     {"properties": ext.get("properties") or {"extensionType": ext["extensionType"]}}, seeding=True)
                 counts["extensions"] += 1
-    except (KeyError, TypeError, AttributeError) as e:
-        raise EmulatorError(400, "InvalidSeed", f"The seed document is malformed: {type(e).__name__} {e}. See "
-                            "docs/emulator.md for its shape.") from None
+    except EmulatorError as e:  # a cluster body the service itself would refuse
+        raise EmulatorError(400, "InvalidSeed", f"The seed document has a resource the emulator cannot load: "
+                            f"{e.message}", target=e.target) from None
     return counts

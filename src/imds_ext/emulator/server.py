@@ -19,10 +19,13 @@ from imds_ext.emulator.constants import (
     WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
 )
 from imds_ext.emulator.backend import Backend
+from imds_ext.emulator.errors import StartError
 from imds_ext.emulator.tls import Certificates
 
 log = logging.getLogger(__name__)
 _THREADS = 48  # worker threads; idle keep-alive connections wait in cheroot's selector, not in a worker
+_BACKLOG = 128  # connections the kernel queues before accept: 32 clients at once must not wait for a SYN retry
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 def _url_host(host: str) -> str:
@@ -62,17 +65,23 @@ class Emulator:
     def start(self) -> "Emulator":
         if self._server is not None:
             return self
-        certs = Certificates(self._cert_dir, self.host)
-        self.ca_bundle_path = certs.ca_path
-        # cheroot rather than werkzeug's development server: it keeps HTTP/1.1 connections alive, so a client
-        # pays for one TLS handshake, not one per request.
-        self._server = wsgi.Server((self.host, self.port), self.app, numthreads=_THREADS,
-                                   server_name="imds-ext-arm-emulator")
-        self._server.gateway = _Gateway
-        adapter = BuiltinSSLAdapter(certs.server_pem_path, certs.server_pem_path)
-        adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._server.ssl_adapter = adapter
-        self._server.prepare()  # binds: port 0 becomes a real port here
+        try:
+            certs = Certificates(self._cert_dir, self.host)
+            self.ca_bundle_path = certs.ca_path
+            # cheroot rather than werkzeug's development server: it keeps HTTP/1.1 connections alive, so a client
+            # pays for one TLS handshake, not one per request.
+            self._server = wsgi.Server((self.host, self.port), self.app, numthreads=_THREADS,
+                                       server_name="imds-ext-arm-emulator", request_queue_size=_BACKLOG)
+            self._server.gateway = _Gateway
+            adapter = BuiltinSSLAdapter(certs.server_pem_path, certs.server_pem_path)
+            adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+            self._server.ssl_adapter = adapter
+            self._server.prepare()  # binds: port 0 becomes a real port here
+        except (OSError, ValueError) as ex:
+            self._server = None
+            self._remove_certificates()  # the server key must not outlive a failed start
+            raise StartError(f"The emulator cannot listen on {self.host}:{self.port}: {_reason(ex)}. Choose another "
+                             "--host or --port (--port 0 picks a free one).") from ex
         self.port = self._server.bind_addr[1]
         self._thread = threading.Thread(target=self._server.serve, name="imds-emulator", daemon=True)
         self._thread.start()
@@ -84,7 +93,12 @@ class Emulator:
         self._server.stop()
         self._thread.join(timeout=10)
         self._server = self._thread = None
-        self.backend.save()
+        try:
+            self.backend.save()
+        finally:
+            self._remove_certificates()
+
+    def _remove_certificates(self) -> None:
         if self._own_cert_dir:
             shutil.rmtree(self._cert_dir, ignore_errors=True)
 
@@ -93,6 +107,10 @@ class Emulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    @property
+    def listens_beyond_loopback(self) -> bool:
+        return self.host not in _LOOPBACK_HOSTS and not self.host.startswith("127.")
 
     # ---- what clients need ----------------------------------------------------------------------
     @property
@@ -115,21 +133,43 @@ class Emulator:
     def write_env_file(self, path: str) -> None:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in self.env().items()]
         directory = os.path.dirname(os.path.abspath(path))
+        check_folder(path, "--env-file")
         fd, tmp = tempfile.mkstemp(prefix=".emulator-env-", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         os.replace(tmp, path)
 
 
+def _reason(ex: Exception) -> str:
+    text = str(ex)
+    for known in ("Address already in use", "Cannot assign requested address", "Permission denied",
+                  "Name or service not known"):
+        if known in text:
+            return known.lower()
+    return text
+
+
+def check_folder(path: str, option: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise StartError(f"The folder of {option} '{path}' does not exist or cannot be written to.")
+
+
 def run_forever(host: str = "127.0.0.1", port: int = 0, state_file: Optional[str] = None,
                 env_file: Optional[str] = None, lro_delay: float = 0.0, registration_delay: float = 0.0,
                 announce: Callable[[str], None] = print) -> int:
     """Serve until SIGINT/SIGTERM; write the env file once ready; save state on the way out. Returns 0."""
+    if env_file:
+        check_folder(env_file, "--env-file")  # before anything is started
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with Emulator(host=host, port=port, state_file=state_file, lro_delay=lro_delay,
                       registration_delay=registration_delay) as emu:
+            if emu.listens_beyond_loopback:
+                announce(f"WARNING: the emulator listens on {host}, beyond this machine's loopback: anyone who can "
+                         "reach it can get tokens with its published well-known credentials (docs/emulator.md). "
+                         "(Its admin API still answers loopback only.) Use --host 127.0.0.1 unless you mean it.")
             if env_file:
                 emu.write_env_file(env_file)
             announce(f"ARM emulator listening on {emu.arm_endpoint} (CA bundle: {emu.ca_bundle_path})")

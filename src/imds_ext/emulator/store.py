@@ -7,6 +7,7 @@ due (`on_advance`), so what a client reads is always consistent with the clock.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -14,14 +15,20 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Dict, List, Optional, Tuple, Type
 
-from imds_ext.emulator.errors import StateFileError
+from imds_ext.emulator.errors import EmulatorError, StateFileError
 from imds_ext.emulator.records import Record
 
+log = logging.getLogger(__name__)
 STATE_VERSION = 2
 
 
 class Store:
     def __init__(self, state_file: Optional[str] = None, clock: Callable[[], float] = time.time):
+        if state_file:
+            folder = os.path.dirname(os.path.abspath(state_file))
+            if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+                raise StateFileError(f"The folder of the state file '{state_file}' does not exist or cannot be "
+                                     "written to. Create it, or choose another --state-file.")
         self.lock = threading.RLock()
         self.clock = clock
         self.state_file = state_file
@@ -46,6 +53,8 @@ class Store:
         """Every back-end call runs in here: lock, apply due transitions, persist once if anything changed."""
         with self.lock:
             self._depth += 1
+            # With a state file, a change that cannot be saved is not applied either: keep what to go back to.
+            before = self.to_json() if self._depth == 1 and self.state_file else None
             try:
                 now = self.clock()
                 for advance in self._advancers:
@@ -55,7 +64,18 @@ class Store:
                 self._depth -= 1
                 if self._depth == 0 and self._dirty:
                     self._dirty = False
-                    self.persist()
+                    self._save_or_undo(before)
+
+    def _save_or_undo(self, before: Optional[dict]) -> None:
+        try:
+            self.persist()
+        except OSError as e:
+            log.error("The emulator could not save its state file %s (%s); the change was undone.",
+                      self.state_file, e)
+            if before is not None:
+                self._replace(self._records(before, "the state before the change"))
+            raise EmulatorError(500, "InternalServerError", f"The emulator could not save its state file: "
+                                f"{e.strerror or e}. The change was not applied.") from None
 
     def changed(self) -> None:
         self._dirty = True
@@ -89,20 +109,27 @@ class Store:
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not set(self._tables) <= set(state):
             raise StateFileError(f"The emulator state file '{path}' is not an emulator state file of version "
                                  f"{STATE_VERSION} (missing keys or wrong version). It was left untouched.")
+        self._replace(self._records(state, f"The emulator state file '{path}'"))
+        return True
+
+    def _records(self, state: dict, where: str) -> Dict[str, dict]:
+        """The tables of a state document as records; StateFileError naming the field that does not fit."""
         loaded = {}
         for name, (record_type, _) in self._tables.items():
             rows = state[name]
             if not isinstance(rows, dict):
-                raise StateFileError(f"The emulator state file '{path}': '{name}' must be an object.")
+                raise StateFileError(f"{where}: '{name}' must be an object. It was left untouched.")
             try:
                 loaded[name] = {key: record_type.from_json(value, f"{name}[{key!r}]") for key, value in rows.items()}
             except StateFileError as e:
-                raise StateFileError(f"The emulator state file '{path}' does not fit the emulator's schema: {e} "
-                                     "It was left untouched.") from None
+                raise StateFileError(f"{where} does not fit the emulator's schema: {e} It was left untouched.") \
+                    from None
+        return loaded
+
+    def _replace(self, loaded: Dict[str, dict]) -> None:
         for name, (_, rows) in self._tables.items():
             rows.clear()
             rows.update(loaded[name])
-        return True
 
     def persist(self) -> None:
         """Write the state file atomically (a crash leaves the old file or the new one, never half of one)."""

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 from typing import Dict
 
+from imds_ext.emulator import validation
 from imds_ext.emulator.constants import CONTAINER_SERVICE
 from imds_ext.emulator.errors import EmulatorError, resource_not_found
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend, rules
@@ -14,6 +15,11 @@ from imds_ext.emulator.records import Record
 from imds_ext.emulator.store import Store
 
 EXTENSION_TYPE = "Microsoft.KubernetesConfiguration/extensions"
+_EXTENSION_BODY = validation.schema({
+    "type": "object", "required": ["properties"],
+    "properties": {"properties": {"type": "object", "required": ["extensionType"],
+                                  "properties": {"extensionType": {"type": "string", "minLength": 1,
+                                                                   "maxLength": 253}}}}})
 
 
 @dataclasses.dataclass
@@ -64,11 +70,10 @@ class KubernetesConfigurationBackend:
     def put_extension(self, sub: str, rg: str, cluster: str, name: str, body, seeding: bool = False):
         with self.store.tx():
             rec = self.container_service.cluster(sub, rg, cluster)
-            props = body.get("properties") if isinstance(body, dict) else None
-            if not isinstance(props, dict) or not props.get("extensionType"):
-                raise EmulatorError(400, "InvalidRequestContent",
-                                    "The request content is invalid: properties.extensionType is required.",
-                                    target="properties.extensionType")
+            validation.check(_EXTENSION_BODY, body, lambda message, target: EmulatorError(
+                400, "InvalidRequestContent", message, target=target or "properties.extensionType"))
+            validation.check_name(name, validation.EXTENSION_NAME, "extension",
+                                  "1-253 letters, digits, '-' or '.', starting with a letter or digit")
             key = f"{cluster_key(rg, cluster)}/{name.lower()}"
             existing = self.extensions.get(key)
             ext = Extension(cluster=cluster_key(rg, cluster), name=existing.name if existing else name,

@@ -7,11 +7,21 @@ from typing import Callable, Dict, List, Optional
 from imds_ext.emulator.constants import (
     SUBSCRIPTION_DISPLAY_NAME, TENANT_DISPLAY_NAME, TENANT_DOMAIN, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
 )
+from imds_ext.emulator import validation
 from imds_ext.emulator.errors import EmulatorError, resource_group_not_found
 from imds_ext.emulator.records import Record
 from imds_ext.emulator.store import Store
 
 GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+_GROUP_BODY = validation.schema({
+    "type": "object", "required": ["location"],
+    "properties": {"location": {"type": "string", "minLength": 1, "maxLength": 100},
+                   "tags": {"type": ["object", "null"], "additionalProperties": {"type": "string", "maxLength": 256}},
+                   "managedBy": {"type": ["string", "null"]}}})
+
+
+def _invalid(message: str, target):
+    return EmulatorError(400, "InvalidRequestContent", message, target=target)
 
 
 @dataclasses.dataclass
@@ -76,6 +86,10 @@ class ResourcesBackend:
         location = body.get("location") if isinstance(body, dict) else None
         if not location:
             raise EmulatorError(400, "LocationRequired", "The location property is required for this definition.")
+        validation.check(_GROUP_BODY, body, _invalid)
+        validation.check_name(name, validation.RESOURCE_GROUP_NAME, "resource group",
+                              "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
+                              code="InvalidResourceGroupName")
         with self.store.tx():
             existing = self.groups.get(name.lower())
             if existing and existing.location.lower() != location.lower():

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from imds_ext.emulator.constants import WELL_KNOWN_SUBSCRIPTION_ID
 from imds_ext.emulator.errors import EmulatorError
+from imds_ext.emulator.validation import MAX_BODY_BYTES
 
 OPERATION_API_VERSION = "2025-03-01"  # what AKS puts in Azure-AsyncOperation / Location (the recording)
 
@@ -52,7 +53,14 @@ def listing(items: list) -> dict:
 
 
 def json_body(ctx: Ctx, required: bool = True):
-    raw = ctx.request.get_data(cache=True)
+    length = ctx.request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise EmulatorError(413, "RequestContentTooLarge", f"The request content is {length} bytes; the limit is "
+                            f"{MAX_BODY_BYTES} bytes.")
+    raw = ctx.request.stream.read(MAX_BODY_BYTES + 1) if length is None else ctx.request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise EmulatorError(413, "RequestContentTooLarge", f"The request content is over the limit of "
+                            f"{MAX_BODY_BYTES} bytes.")
     if not raw.strip():
         if required:
             raise EmulatorError(400, "InvalidRequestContent", "The request content was invalid and could not be "

@@ -36,8 +36,10 @@ def get_config(ctx):
 
 def put_config(ctx):
     body = json_body(ctx)
-    if not isinstance(body, dict):
-        raise EmulatorError(400, "InvalidConfiguration", "The configuration must be a JSON object.")
+    known = {"lroDelaySeconds", "registrationDelaySeconds", "retryAfterSeconds"}
+    if not isinstance(body, dict) or set(body) - known:
+        raise EmulatorError(400, "InvalidConfiguration", f"The configuration must be a JSON object with some of "
+                            f"{sorted(known)}.")
     return json_response(ctx.backend.configure(lro_delay=body.get("lroDelaySeconds"),
                                                registration_delay=body.get("registrationDelaySeconds"),
                                                retry_after=body.get("retryAfterSeconds", ...)))

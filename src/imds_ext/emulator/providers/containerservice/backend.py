@@ -9,7 +9,7 @@ from imds_ext.emulator import conditions
 from imds_ext.emulator.constants import (
     AKS_API_VERSIONS, DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS, LATEST_NODE_IMAGE,
 )
-from imds_ext.emulator.errors import AKS, EmulatorError, bad_request, resource_not_found
+from imds_ext.emulator.errors import AKS, EmulatorError, resource_not_found
 from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, utc_iso
 from imds_ext.emulator.providers.containerservice import bodies, rules
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
@@ -173,6 +173,8 @@ class ContainerServiceBackend:
             group = self.resources.group(sub, rg)
             key = cluster_key(rg, name)
             existing = self.clusters.get(key)
+            if existing is None:
+                bodies.validate_cluster_name(name)
             conditions.check(existing and existing.resource.get("eTag"), if_match, if_none_match,
                              "managed cluster", name)
             if existing:
@@ -195,16 +197,12 @@ class ContainerServiceBackend:
     def update_tags(self, sub: str, rg: str, name: str, body, api_version: str, *,
                     failure: Optional[dict] = None):
         """PATCH of a cluster's tags (the AKS `updateTags` operation): only the tags change. (cluster, op)."""
-        tags = body.get("tags") if isinstance(body, dict) else None
-        if not isinstance(body, dict) or set(body) - {"tags"} or not isinstance(tags, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
-            raise bad_request("InvalidParameter", "The request body must be {\"tags\": {name: value, ...}} with "
-                              "string names and values.", target="tags")
+        bodies.validate_tags_patch(body)
         with self.store.tx():
             rec = self.cluster(sub, rg, name)
             key = cluster_key(rg, name)
             self._busy(key)
-            rec.resource["tags"] = dict(tags)
+            rec.resource["tags"] = dict(body["tags"])
             rec.resource["eTag"] = conditions.new_etag()
             rec.properties["provisioningState"] = "Updating"
             op = self.operations.start("cluster.put", "update managed cluster", key, rec.location, api_version,

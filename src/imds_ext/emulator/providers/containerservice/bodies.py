@@ -15,7 +15,9 @@ from imds_ext.emulator.constants import (
     DEFAULT_KUBERNETES_VERSION, DEFAULT_VM_SIZE, LATEST_NODE_IMAGE, POD_LINK_LOCAL_ACCESS, PREVIOUS_NODE_IMAGE,
     RESTRICTED, UNRESTRICTED, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID, supports_pod_link_local_access,
 )
+from imds_ext.emulator import validation
 from imds_ext.emulator.errors import bad_request
+from imds_ext.emulator.providers.containerservice import schemas
 from imds_ext.emulator.providers.containerservice.records import CLUSTER_TYPE, cluster_id
 
 CLUSTER_READONLY = ("id", "name", "type", "eTag", "systemData")
@@ -32,9 +34,17 @@ def default_network_profile() -> dict:
 
 
 # ---- validation ---------------------------------------------------------------------------------
+def _invalid(message: str, target):
+    return bad_request("InvalidParameter", message, target=target)
+
+
+def validate_cluster_name(name: str) -> None:
+    validation.check_name(name, validation.CLUSTER_NAME, "managed cluster",
+                          "1-63 letters, digits, '-' or '_', starting and ending with a letter or digit")
+
+
 def validate_pool_name(name) -> None:
-    if not isinstance(name, str) or not name or len(name) > 12 or not name.isalnum() or not name[0].isalpha() \
-            or name != name.lower():
+    if not isinstance(name, str) or not validation.POOL_NAME.match(name):
         raise bad_request("InvalidParameter", f"The agent pool name '{name}' is invalid: it must start with a "
                           "lowercase letter and contain only lowercase letters and numbers, 1 to 12 characters.",
                           target="agentPoolProfile.name")
@@ -47,6 +57,7 @@ def validate_cluster(body, existing: Optional[dict]) -> None:
     if not location:
         raise bad_request("LocationRequired", "The location property is required for this definition.",
                           target="location")
+    validation.check(schemas.CLUSTER, body, _invalid)
     if existing and existing["location"].lower() != str(location).lower():
         raise bad_request("InvalidParameter", f"Changing property 'location' is not allowed (current "
                           f"'{existing['location']}', requested '{location}').", target="location")
@@ -79,6 +90,11 @@ def validate_cluster(body, existing: Optional[dict]) -> None:
 def validate_pool_body(body) -> None:
     if not isinstance(body, dict) or not isinstance(body.get("properties", {}), dict):
         raise bad_request("InvalidParameter", "The request body must be a JSON object with 'properties'.")
+    validation.check(schemas.POOL, body, _invalid)
+
+
+def validate_tags_patch(body) -> None:
+    validation.check(schemas.TAGS_PATCH, body, _invalid)
 
 
 # ---- agent pools --------------------------------------------------------------------------------
@@ -121,7 +137,7 @@ def build_cluster(rg: str, name: str, body: dict, api_version: str, existing: Op
 
     # Agent pools: omitted on update means unchanged.
     old_pools = {p["name"].lower(): p for p in old_props.get("agentPoolProfiles", [])}
-    if "agentPoolProfiles" not in props and existing:
+    if props.get("agentPoolProfiles") is None and existing:
         props["agentPoolProfiles"] = copy.deepcopy(old_props.get("agentPoolProfiles", []))
     for pool in props["agentPoolProfiles"]:
         fill_pool(pool, old_pools.get(pool["name"].lower()), k8s, state, seeding)
