@@ -79,7 +79,8 @@ def test_an_interrupted_wait_says_what_goes_on_and_the_same_command_finishes(cli
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
-    assert f"Interrupted. The update of cluster 'c1' was sent and goes on in Azure. Run '{RESUME}'" in err
+    assert (f"Interrupted. The update of cluster 'c1' was accepted by the service and may still be running there. "
+            f"Run '{RESUME}' to finish the job") in err
     assert "Traceback" not in err
     again = az_imds(*ENABLE)
     assert again.code == 0, again.err
@@ -96,7 +97,8 @@ def test_interrupted_during_the_reimage_the_same_command_waits_for_it_and_reimag
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
-    assert "Interrupted. The node-image upgrade of pool(s) nodepool1, userpool of cluster 'c1' was started" in err
+    assert ("Interrupted. The node-image upgrade of pool(s) nodepool1, userpool of cluster 'c1' was started and may "
+            f"still be running. Run '{RESUME}' to finish the job.") in err
     admin.clear_requests()
     again = az_imds(*ENABLE)
     assert again.code == 0, again.err

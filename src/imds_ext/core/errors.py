@@ -47,3 +47,12 @@ def service_message(ex: Exception) -> str:
 
 class Interrupted(ImdsExtError):
     """Ctrl-C or SIGTERM: the message says what state the cluster is in and the command that finishes the job."""
+
+
+class Unfinished(ImdsExtError):
+    """A service or transport error in the middle of the flow. The cause (`__cause__`) says what failed; `stage`
+    says what is true of the cluster at that point and the command that finishes the job."""
+
+    def __init__(self, stage: str):
+        super().__init__(stage)
+        self.stage = stage

@@ -104,13 +104,14 @@ def _cluster_blockers(cluster: Mapping, env: Environment, g: str, n: str) -> Lis
     return found
 
 
-def _busy(cluster: Mapping, g: str, n: str) -> List[Finding]:
+def _busy(cluster: Mapping, g: str, n: str, cli: str) -> List[Finding]:
     state, busy = provisioning_state(cluster), busy_pools(cluster)
     if not is_in_progress(state) and not busy:
         return []
     what = f"the cluster is {state}" if is_in_progress(state) else f"node pool(s) {', '.join(busy)} are busy"
     return [Finding("OperationInProgress", f"Another operation is in progress: {what}.",
-                    f"az aks wait -g {g} -n {n} --updated")]
+                    f"wait for it to finish ('{cli} aks update --enable-imds-restriction' / "
+                    "'--disable-imds-restriction' waits for it by itself)")]
 
 
 def _workload_identity_warning(cluster: Mapping, g: str, n: str) -> List[Finding]:
@@ -125,14 +126,14 @@ def _workload_identity_warning(cluster: Mapping, g: str, n: str) -> List[Finding
 
 def check_enable(cluster: Mapping, env: Environment, resource_group: str, name: str) -> PreflightResult:
     """Everything that would stop `podLinkLocalAccess = None` on an existing cluster."""
-    blockers = (_busy(cluster, resource_group, name) + feature_check(env)
+    blockers = (_busy(cluster, resource_group, name, env.cli) + feature_check(env)
                 + _cluster_blockers(cluster, env, resource_group, name))
     return PreflightResult(blockers, _workload_identity_warning(cluster, resource_group, name))
 
 
 def check_disable(cluster: Mapping, env: Environment, resource_group: str, name: str) -> PreflightResult:
     """Turning restriction off has no service preconditions besides an idle cluster."""
-    return PreflightResult(_busy(cluster, resource_group, name), [])
+    return PreflightResult(_busy(cluster, resource_group, name, env.cli), [])
 
 
 def check_create(cluster: Mapping, env: Environment, resource_group: str, name: str) -> PreflightResult:

@@ -6,11 +6,12 @@ The command lines (`imds_ext.cli`, `azext_imds`) supply an `Interaction` (prompt
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
 from imds_ext.core import constants, marker, plan as planning, preflight
@@ -18,7 +19,7 @@ from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_r
                                    pod_link_local_access, provisioning_state, workload_identity_enabled)
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, Interrupted, PreflightFailed,
-                                  ResourceNotFound, ServiceIgnoredChange, service_message)
+                                  ResourceNotFound, ServiceIgnoredChange, Unfinished, service_message)
 from imds_ext.core.nodeimage import NodeImageUpgradeFailed, NodeImageUpgrades, failure_message
 from imds_ext.core.polling import watch
 from imds_ext.core.headers import names_feature
@@ -172,12 +173,23 @@ class ImdsRestrictionService:
         """
         desired = constants.RESTRICTED if enable else constants.UNRESTRICTED
         resume = self._update_command(resource_group, name, enable)
-        self._stage = f"Nothing was changed on cluster '{name}'."
-        try:
+        with self._staged(name):
             return self._converge(resource_group, name, enable, desired, resume, dict(headers or {}),
                                   enable_oidc_issuer, if_match, yes, no_wait, reimage)
+
+    @contextmanager
+    def _staged(self, name: str):
+        """Whatever stops the flow, the user learns what is true of the cluster at that point and the command that
+        finishes the job (`self._stage`, kept current by the flow)."""
+        self._stage = f"Nothing was changed on cluster '{name}'."
+        try:
+            yield
         except KeyboardInterrupt:
             raise Interrupted(f"Interrupted. {self._stage}") from None
+        except AzureError as ex:
+            if isinstance(ex, ResourceNotFoundError) and "Nothing was changed" in self._stage:
+                raise  # a missing cluster or group: exit code 3, nothing else to say
+            raise Unfinished(self._stage) from ex
 
     def _converge(self, resource_group, name, enable, desired, resume, headers, enable_oidc_issuer, if_match, yes,
                   no_wait, reimage) -> UpdateOutcome:
@@ -233,7 +245,8 @@ class ImdsRestrictionService:
             plan = planning.make_plan(mc, resource_group, name, enable, enable_oidc_issuer)
             if not plan.changes_cluster and provisioning_state(mc).lower() != "failed":
                 return mc, False
-            env = self.environment(mc, headers, enable_oidc_issuer) if enable else preflight.Environment()
+            env = (self.environment(mc, headers, enable_oidc_issuer) if enable
+                   else preflight.Environment(cli=self.ui.cli_name))
             check = (preflight.check_enable if enable else preflight.check_disable)(mc, env, resource_group, name)
             if not check.ok:
                 raise PreflightFailed(preflight.format_blockers(check, action), check.blockers)
@@ -266,8 +279,9 @@ class ImdsRestrictionService:
                 continue
             if no_wait:
                 return None, True
-            self._stage = (f"The update of cluster '{name}' was sent and goes on in Azure. Run '{resume}' to wait "
-                           "for it and reimage the nodes.")
+            self._stage = (f"The update of cluster '{name}' was accepted by the service and may still be running "
+                           f"there. Run '{resume}' to finish the job: it waits for the update, retries it if it "
+                           "failed, and reimages the nodes.")
             self.ui.wait(f"Updating cluster '{name}'", [poller])
             result = poller.result()
             if pod_link_local_access(result) != plan.desired:
@@ -292,9 +306,12 @@ class ImdsRestrictionService:
 
     def _reimage(self, resource_group: str, name: str, desired: str, pools: List[str], resume: str):
         self._stage = (f"The node-image upgrade of pool(s) {', '.join(pools)} of cluster '{name}' was started and "
-                       f"goes on in Azure. Run '{resume}' to wait for it and finish the job.")
+                       f"may still be running. Run '{resume}' to finish the job.")
         failures = self.node_images.run(resource_group, name, pools)
-        self._stage = f"Every pool of cluster '{name}' was reimaged; only imds-ext's record of it may be out of date."
+        done = [pool for pool in pools if pool not in failures]
+        self._stage = (f"The node-image upgrade of pool(s) {', '.join(done) or 'none'} of cluster '{name}' is done, "
+                       "but imds-ext's record of the reimage due could not be updated. Run "
+                       f"'{resume}' to finish the job (it may reimage those pools once more).")
         self.node_images.record(resource_group, name, desired, list(failures))
         if failures:
             raise NodeImageUpgradeFailed(failure_message(failures, resume))
@@ -312,8 +329,7 @@ class ImdsRestrictionService:
         """`aks upgrade --node-image-only`: every pool, as az does, after a confirmation unless `yes`. Once every
         pool is done, imds-ext's record of a reimage due is cleared."""
         resume = self._upgrade_command(resource_group, name)
-        self._stage = f"Nothing was changed on cluster '{name}'."
-        try:
+        with self._staged(name):
             mc, _ = self.settle(resource_group, name)
             pools = [p.get("name") for p in agent_pools(mc)]
             if not yes and not self.ui.confirm(
@@ -325,16 +341,14 @@ class ImdsRestrictionService:
                 if failures:
                     raise NodeImageUpgradeFailed(failure_message(failures, resume))
                 return self.get_cluster(resource_group, name)
-            self._stage = (f"The node-image upgrade of cluster '{name}' was started and goes on in Azure. Run "
-                           f"'{resume}' to wait for it.")
+            self._stage = (f"The node-image upgrade of cluster '{name}' was started and may still be running. Run "
+                           f"'{resume}' to finish it.")
             failures = self.node_images.run(resource_group, name, pools)
             if failures:
                 raise NodeImageUpgradeFailed(failure_message(failures, resume))
             if marker.TAG in (mc.get("tags") or {}):
                 self.node_images.record(resource_group, name, pod_link_local_access(mc), [])
             return self.get_cluster(resource_group, name)
-        except KeyboardInterrupt:
-            raise Interrupted(f"Interrupted. {self._stage}") from None
 
     def upgrade_node_images(self, resource_group: str, name: str, pools: List[str]):
         """Node-image-only upgrade of `pools`, all at once; then the cluster (the benchmark's entry point)."""

@@ -40,32 +40,51 @@ def kind_of(ex: BaseException) -> Optional[Kind]:
     return None
 
 
+def _reason(ex: BaseException) -> Optional[Tuple[int, str]]:
+    """(exit code, what went wrong) for a service or transport error; None for others."""
+    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ResourceNotFoundError,
+                                       ServiceRequestError, ServiceResponseError)
+
+    if isinstance(ex, ResourceNotFoundError):
+        return EXIT_NOT_FOUND, core.service_message(ex)
+    if isinstance(ex, ClientAuthenticationError):
+        return EXIT_ERROR, "Authentication failed: " + core.service_message(ex)
+    if isinstance(ex, HttpResponseError):
+        return EXIT_ERROR, core.service_message(ex)
+    if isinstance(ex, ServiceRequestError):
+        return EXIT_ERROR, f"Could not reach the service: {ex.message}."
+    if isinstance(ex, ServiceResponseError):
+        return EXIT_ERROR, f"The connection broke before the service answered: {ex.message}."
+    return None
+
+
 def exit_code(ex: BaseException) -> Optional[Tuple[int, str]]:
     """(exit code, message) for an error reaching `az-imds`'s exception handler; None for one we do not know
     (a bug: the handler shows it in full)."""
-    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ResourceNotFoundError,
-                                       ServiceRequestError, ServiceResponseError)
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
     from knack.util import CLIError
 
     from imds_ext.frontend.validators import UsageError
 
+    if isinstance(ex, core.Unfinished):  # what failed, then what is true of the cluster and what to run
+        cause = _reason(ex.__cause__) or (EXIT_ERROR, str(ex.__cause__))
+        return EXIT_ERROR, f"{cause[1].rstrip('.')}. {ex.stage}"
     kind = kind_of(ex)
     if kind is not None:
         return kind.exit_code, str(ex)
     if isinstance(ex, UsageError):
         return EXIT_USAGE, str(ex)
-    if isinstance(ex, ResourceNotFoundError):
-        return EXIT_NOT_FOUND, core.service_message(ex)
-    if isinstance(ex, ClientAuthenticationError):
-        return EXIT_ERROR, "Authentication failed: " + core.service_message(ex)
-    if isinstance(ex, (HttpResponseError, CLIError)):
-        return EXIT_ERROR, core.service_message(ex)
-    if isinstance(ex, ServiceRequestError):  # the request never reached the service: nothing changed
-        return EXIT_ERROR, (f"Could not reach the service: {ex.message}. Nothing was changed. Check the network "
-                            "connection, and AZIMDS_ARM_ENDPOINT / AZURE_AUTHORITY_HOST if you set them.")
-    if isinstance(ex, ServiceResponseError):  # it may have been applied: the same command finishes the job
-        return EXIT_ERROR, (f"The connection broke before the service answered: {ex.message}. The request may have "
-                            "been applied; run the same command again to finish the job.")
+    known = _reason(ex)
+    if known is not None:
+        code, text = known
+        if isinstance(ex, ServiceRequestError):  # the request never reached the service
+            text += (" Nothing was changed. Check the network connection, and AZIMDS_ARM_ENDPOINT / "
+                     "AZURE_AUTHORITY_HOST if you set them.")
+        elif isinstance(ex, ServiceResponseError):
+            text += " The request may have been applied; run the same command again to finish the job."
+        return code, text
+    if isinstance(ex, CLIError):
+        return EXIT_ERROR, str(ex)
     return None
 
 
@@ -79,4 +98,6 @@ def as_az_error(ex: core.ImdsExtError):
     """The az error (azure.cli.core.azclierror) for a core error."""
     from azure.cli.core import azclierror
 
+    if isinstance(ex, core.Unfinished):
+        return azclierror.AzureResponseError(exit_code(ex)[1])
     return getattr(azclierror, kind_of(ex).az_error)(str(ex))
