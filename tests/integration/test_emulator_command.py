@@ -73,3 +73,54 @@ def test_a_corrupt_state_file_is_a_clear_error_not_a_reset(tmp_path):
     assert "Traceback" not in r.stderr
     assert state.read_text() == "{not json"  # left as it was
     assert not (tmp_path / "env").exists()
+
+
+def test_a_state_file_it_cannot_save_is_a_500_undone_and_logged(tmp_path):
+    state = tmp_path / "state.json"
+    proc, env = start(tmp_path, state)
+    try:
+        state.unlink(missing_ok=True)
+        state.mkdir()  # the state file can no longer be replaced
+        r = az_imds(env, "group", "create", "-n", "lost", "-l", "westus2")
+        assert r.returncode == 1
+        assert "could not save its state file" in r.stderr and "The change was not applied." in r.stderr
+        state.rmdir()
+        assert az_imds(env, "group", "show", "-n", "lost").returncode == 3  # undone, not kept in memory
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert "emulator ERROR: The emulator could not save its state file" in err  # in the emulator's own log
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--env-file", "/nonexistent/folder/emu.env"), "The folder of --env-file '/nonexistent/folder/emu.env' does not"),
+    (("--state-file", "/nonexistent/folder/state.json"), "The folder of the state file"),
+    (("--host", "192.0.2.1"), "cannot listen on 192.0.2.1:0: cannot assign requested address"),
+])
+def test_start_up_failures_are_one_line_and_leave_no_key_behind(tmp_path, args, message):
+    import tempfile
+
+    before = {d for d in os.listdir(tempfile.gettempdir()) if d.startswith("imds-emulator-")}
+    r = subprocess.run([sys.executable, "-m", "imds_ext", "emulator", "start", *args], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1
+    assert message in r.stderr and "Traceback" not in r.stderr
+    after = {d for d in os.listdir(tempfile.gettempdir()) if d.startswith("imds-emulator-")}
+    assert after <= before
+
+
+def test_the_demo_stopped_by_sigterm_leaves_no_key_behind():
+    import tempfile
+
+    before = {d for d in os.listdir(tempfile.gettempdir()) if d.startswith("imds-emulator-")}
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", "demo", "--lro-delay", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not ({d for d in os.listdir(tempfile.gettempdir()) if d.startswith("imds-emulator-")} - before):
+        assert proc.poll() is None and time.monotonic() < deadline, "the demo did not start its emulator"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    after = {d for d in os.listdir(tempfile.gettempdir()) if d.startswith("imds-emulator-")}
+    assert after <= before

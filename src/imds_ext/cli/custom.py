@@ -140,4 +140,5 @@ def emulator_start(cmd, host="127.0.0.1", port=0, state_file=None, env_file=None
 def demo(cmd, lro_delay=0.5):
     from imds_ext.cli._demo import run_demo
 
-    run_demo(lro_delay=lro_delay)
+    with handlers.sigterm_as_interrupt():  # the in-process emulator removes its key on the way out
+        run_demo(lro_delay=lro_delay)

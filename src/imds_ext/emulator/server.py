@@ -9,6 +9,7 @@ import signal
 import ssl
 import tempfile
 import threading
+from contextlib import contextmanager
 from typing import Callable, Optional
 
 from cheroot import wsgi
@@ -56,7 +57,7 @@ class Emulator:
         self.backend = Backend(lro_delay=lro_delay, registration_delay=registration_delay, state_file=state_file,
                                retry_after=retry_after)
         self._own_cert_dir = cert_dir is None
-        self._cert_dir = cert_dir or tempfile.mkdtemp(prefix="imds-emulator-")
+        self._cert_dir = cert_dir  # made by start() when not given, removed by stop() or a failed start
         self._server = None
         self._thread = None
         self.app = EmulatorApp(self.backend, lambda: self.arm_endpoint)
@@ -66,6 +67,8 @@ class Emulator:
         if self._server is not None:
             return self
         try:
+            if self._own_cert_dir:
+                self._cert_dir = tempfile.mkdtemp(prefix="imds-emulator-")
             certs = Certificates(self._cert_dir, self.host)
             self.ca_bundle_path = certs.ca_path
             # cheroot rather than werkzeug's development server: it keeps HTTP/1.1 connections alive, so a client
@@ -82,6 +85,10 @@ class Emulator:
             self._remove_certificates()  # the server key must not outlive a failed start
             raise StartError(f"The emulator cannot listen on {self.host}:{self.port}: {_reason(ex)}. Choose another "
                              "--host or --port (--port 0 picks a free one).") from ex
+        except BaseException:  # interrupted while starting: `with` will not call stop()
+            self._server = None
+            self._remove_certificates()
+            raise
         self.port = self._server.bind_addr[1]
         self._thread = threading.Thread(target=self._server.serve, name="imds-emulator", daemon=True)
         self._thread.start()
@@ -99,8 +106,9 @@ class Emulator:
             self._remove_certificates()
 
     def _remove_certificates(self) -> None:
-        if self._own_cert_dir:
+        if self._own_cert_dir and self._cert_dir:
             shutil.rmtree(self._cert_dir, ignore_errors=True)
+            self._cert_dir = None
 
     def __enter__(self) -> "Emulator":
         return self.start()
@@ -155,6 +163,23 @@ def check_folder(path: str, option: str) -> None:
         raise StartError(f"The folder of {option} '{path}' does not exist or cannot be written to.")
 
 
+@contextmanager
+def _own_log_on_stderr():
+    """The emulator's own warnings and errors (an internal error, a state file it cannot save) on stderr, whatever
+    the host program's logging shows of other libraries."""
+    logger = logging.getLogger("imds_ext.emulator")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("emulator %(levelname)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def run_forever(host: str = "127.0.0.1", port: int = 0, state_file: Optional[str] = None,
                 env_file: Optional[str] = None, lro_delay: float = 0.0, registration_delay: float = 0.0,
                 announce: Callable[[str], None] = print) -> int:
@@ -164,8 +189,8 @@ def run_forever(host: str = "127.0.0.1", port: int = 0, state_file: Optional[str
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Emulator(host=host, port=port, state_file=state_file, lro_delay=lro_delay,
-                      registration_delay=registration_delay) as emu:
+        with _own_log_on_stderr(), Emulator(host=host, port=port, state_file=state_file, lro_delay=lro_delay,
+                                            registration_delay=registration_delay) as emu:
             if emu.listens_beyond_loopback:
                 announce(f"WARNING: the emulator listens on {host}, beyond this machine's loopback: anyone who can "
                          "reach it can get tokens with its published well-known credentials (docs/emulator.md). "
