@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import time
-from typing import Optional
+from typing import List, Optional
 
 from imds_ext.emulator import seeding
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.operations import OperationEngine
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
+from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
 from imds_ext.emulator.providers.features import FeaturesBackend
 from imds_ext.emulator.providers.kubernetesconfiguration import KubernetesConfigurationBackend
 from imds_ext.emulator.providers.resources import ResourcesBackend
@@ -24,10 +26,11 @@ class Config:
     lro_delay: float = 0.0  # seconds a long-running operation takes
     registration_delay: float = 0.0  # seconds a feature or provider registration takes
     retry_after: Optional[int] = None  # Retry-After of long-running operations; None: derived from lro_delay
+    kubernetes_versions: Optional[List[str]] = None  # the region's patch versions; None: the emulator's own
 
     def to_json(self) -> dict:
         return {"lroDelaySeconds": self.lro_delay, "registrationDelaySeconds": self.registration_delay,
-                "retryAfterSeconds": self.retry_after}
+                "retryAfterSeconds": self.retry_after, "kubernetesVersions": self.kubernetes_versions}
 
 
 def _seconds(name: str, value) -> float:
@@ -48,11 +51,16 @@ class Backend:
         self.operations = OperationEngine(self.store, lambda: self.config.lro_delay)
         self.resources = ResourcesBackend(self.store)
         self.features = FeaturesBackend(self.store, self.resources, lambda: self.config.registration_delay)
-        self.container_service = ContainerServiceBackend(self.store, self.operations, self.resources, self.features)
+        self.container_service = ContainerServiceBackend(self.store, self.operations, self.resources, self.features,
+                                                         self._versions)
         self.extensions = KubernetesConfigurationBackend(self.store, self.container_service)
         # Loads (and checks) the state file: a corrupt one raises StateFileError before anything is served.
         if not self.store.load():
             self.features.initial_state()
+
+    def _versions(self) -> KubernetesVersions:
+        given = self.config.kubernetes_versions
+        return KubernetesVersions(given, given[-1]) if given else KubernetesVersions()
 
     def reset(self) -> None:
         """Back to the start: default resources and the delays the emulator was started with."""
@@ -62,9 +70,17 @@ class Backend:
             self.features.initial_state()
             self.store.persist()
 
-    def configure(self, lro_delay=None, registration_delay=None, retry_after=...) -> dict:
-        """Change the delays; `retry_after` None means "derive from lro_delay", ... means unchanged."""
+    def configure(self, lro_delay=None, registration_delay=None, retry_after=..., kubernetes_versions=...) -> dict:
+        """Change the delays; `retry_after` None means "derive from lro_delay", ... means unchanged; likewise the
+        region's Kubernetes versions (a list of patch versions, e.g. those of the era a recording comes from)."""
         with self.store.lock:
+            if kubernetes_versions is not ...:
+                if kubernetes_versions is not None and (
+                        not isinstance(kubernetes_versions, list) or not kubernetes_versions or not all(
+                            isinstance(v, str) and re.fullmatch(r"\d+\.\d+\.\d+", v) for v in kubernetes_versions)):
+                    raise EmulatorError(400, "InvalidConfiguration", "kubernetesVersions must be a list of patch "
+                                        "versions such as [\"1.32.5\", \"1.33.1\"], or null.")
+                self.config.kubernetes_versions = kubernetes_versions
             if retry_after is not ...:
                 self.config.retry_after = None if retry_after is None else int(_seconds("retryAfterSeconds",
                                                                                         retry_after))

@@ -48,12 +48,15 @@ class AdminClient:
         return {pool: v["podLinkLocalAccess"] for pool, v in self.nodes(resource_group, cluster)["pools"].items()}
 
     def config(self, lro_delay: Optional[float] = None, registration_delay: Optional[float] = None,
-               retry_after=...) -> dict:
-        """Set what is given; `retry_after` None derives Retry-After from the operation delay again."""
+               retry_after=..., kubernetes_versions=...) -> dict:
+        """Set what is given; `retry_after` None derives Retry-After from the operation delay again;
+        `kubernetes_versions` None goes back to the emulator's own list."""
         body = {k: v for k, v in (("lroDelaySeconds", lro_delay), ("registrationDelaySeconds", registration_delay))
                 if v is not None}
         if retry_after is not ...:
             body["retryAfterSeconds"] = retry_after
+        if kubernetes_versions is not ...:
+            body["kubernetesVersions"] = kubernetes_versions
         return self._call("PUT", "/config", body)
 
     def fault(self, **spec) -> list:

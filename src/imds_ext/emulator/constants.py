@@ -91,8 +91,11 @@ DEFAULT_FEATURES = {
 }
 
 DEFAULT_KUBERNETES_VERSION = "1.33.1"
-KUBERNETES_VERSIONS = ("1.31.9", "1.32.5", "1.33.1")
+# Supported Kubernetes patch versions, oldest first (AKS supports three minors at a time; a cluster upgrades to a
+# later patch of its minor or to the next minor, never skipping one).
+KUBERNETES_VERSIONS = ("1.31.8", "1.31.9", "1.32.4", "1.32.5", "1.33.0", "1.33.1")
 LATEST_NODE_IMAGE = "AKSUbuntu-2204gen2containerd-202611.10.0"
+LATEST_WINDOWS_NODE_IMAGE = "AKSWindows-2022-containerd-20348.4405.251112"
 # Seeded pools without an explicit image carry this older one, so a node-image upgrade visibly changes it.
 PREVIOUS_NODE_IMAGE = "AKSUbuntu-2204gen2containerd-202609.22.0"
 DEFAULT_VM_SIZE = "Standard_D4ds_v5"

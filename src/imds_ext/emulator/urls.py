@@ -82,6 +82,8 @@ _TABLE = [
     ("PUT", POOL, aks.put_pool, "arm", AKS_POOLS),
     ("DELETE", POOL, aks.delete_pool, "arm", AKS_POOLS),
     ("POST", rf"{POOL}/upgradeNodeImageVersion", aks.upgrade_node_image, "arm", AKS_POOLS),
+    ("GET", rf"{MC}/upgradeProfiles/default", aks.cluster_upgrade_profile, "arm", AKS_CLUSTERS),
+    ("GET", rf"{POOL}/upgradeProfiles/default", aks.pool_upgrade_profile, "arm", AKS_POOLS),
     ("GET", rf"{OPS}/operations/(?P<op_id>{SEG})", aks.operation_status, "arm", AKS_OPS),
     ("GET", rf"{OPS}/operationresults/(?P<op_id>{SEG})", aks.operation_result, "arm", AKS_OPS),
     ("GET", rf"{OPS}/kubernetesVersions", aks.kubernetes_versions, "arm", AKS_CLUSTERS),

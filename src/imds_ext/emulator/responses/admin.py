@@ -36,13 +36,14 @@ def get_config(ctx):
 
 def put_config(ctx):
     body = json_body(ctx)
-    known = {"lroDelaySeconds", "registrationDelaySeconds", "retryAfterSeconds"}
+    known = {"lroDelaySeconds", "registrationDelaySeconds", "retryAfterSeconds", "kubernetesVersions"}
     if not isinstance(body, dict) or set(body) - known:
         raise EmulatorError(400, "InvalidConfiguration", f"The configuration must be a JSON object with some of "
                             f"{sorted(known)}.")
     return json_response(ctx.backend.configure(lro_delay=body.get("lroDelaySeconds"),
                                                registration_delay=body.get("registrationDelaySeconds"),
-                                               retry_after=body.get("retryAfterSeconds", ...)))
+                                               retry_after=body.get("retryAfterSeconds", ...),
+                                               kubernetes_versions=body.get("kubernetesVersions", ...)))
 
 
 def list_faults(ctx):

@@ -80,6 +80,14 @@ def operation_result(ctx, sub, location, op_id):
     return json_response(body, status)
 
 
+def cluster_upgrade_profile(ctx, sub, rg, cluster):
+    return json_response(ctx.backend.container_service.cluster_upgrade_profile(sub, rg, cluster))
+
+
+def pool_upgrade_profile(ctx, sub, rg, cluster, pool):
+    return json_response(ctx.backend.container_service.pool_upgrade_profile(sub, rg, cluster, pool))
+
+
 def kubernetes_versions(ctx, sub, location):
     ctx.backend.resources.check_subscription(sub)
     return json_response(ctx.backend.container_service.kubernetes_versions())

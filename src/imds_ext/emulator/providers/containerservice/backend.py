@@ -6,12 +6,11 @@ import copy
 from typing import Callable, Dict, List, Optional
 
 from imds_ext.emulator import conditions
-from imds_ext.emulator.constants import (
-    AKS_API_VERSIONS, DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS, LATEST_NODE_IMAGE,
-)
+from imds_ext.emulator.constants import AKS_API_VERSIONS, LATEST_NODE_IMAGE, LATEST_WINDOWS_NODE_IMAGE
 from imds_ext.emulator.errors import AKS, EmulatorError, resource_not_found
 from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, utc_iso
-from imds_ext.emulator.providers.containerservice import bodies, rules
+from imds_ext.emulator.providers.containerservice import bodies, defaults, rules
+from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
 from imds_ext.emulator.providers.features import FeaturesBackend
 from imds_ext.emulator.providers.resources import ResourcesBackend
@@ -24,8 +23,9 @@ LATEST_PREVIEW = max(v for v in AKS_API_VERSIONS if v.endswith("-preview"))
 
 class ContainerServiceBackend:
     def __init__(self, store: Store, operations: OperationEngine, resources: ResourcesBackend,
-                 features: FeaturesBackend):
+                 features: FeaturesBackend, versions: Callable[[], KubernetesVersions] = KubernetesVersions):
         self.store = store
+        self.versions = versions  # the region's Kubernetes versions (configurable, to replay another era)
         self.operations = operations
         self.features = features
         self.resources = resources
@@ -110,6 +110,7 @@ class ContainerServiceBackend:
         rec.properties["provisioningState"] = "Succeeded"
         for pool in rec.pools:
             pool["provisioningState"] = "Succeeded"
+        defaults.effective_outbound_ips(rec.properties)
         return None
 
     def _delete_done(self, op: Operation) -> Optional[str]:
@@ -135,7 +136,7 @@ class ContainerServiceBackend:
         if pool is None:
             return CANCELED
         pool["provisioningState"] = "Succeeded"
-        pool["nodeImageVersion"] = LATEST_NODE_IMAGE
+        pool["nodeImageVersion"] = LATEST_WINDOWS_NODE_IMAGE if pool.get("osType") == "Windows" else LATEST_NODE_IMAGE
         pool["eTag"] = conditions.new_etag()
         rec.reimaged(pool["name"])
         return None
@@ -181,7 +182,7 @@ class ContainerServiceBackend:
                 self._busy(key)
             bodies.validate_cluster(body, existing and existing.resource)
             new = bodies.build_cluster(existing.resource_group if existing else group.name, name, body, api_version,
-                                       existing and existing.resource)
+                                       existing and existing.resource, self.versions())
             self._enforce_rules(new, existing, key, custom_features)
             pools = {p["name"].lower() for p in new["properties"]["agentPoolProfiles"]}
             enforced = {k: v for k, v in (existing.enforced if existing else {}).items() if k in pools}
@@ -230,7 +231,8 @@ class ContainerServiceBackend:
         with self.store.tx():
             bodies.validate_cluster(body, None)
             group = self.resources.ensure_group(rg, body["location"])
-            resource = bodies.build_cluster(group.name, name, body, LATEST_PREVIEW, None, seeding=True)
+            resource = bodies.build_cluster(group.name, name, body, LATEST_PREVIEW, None, self.versions(), seeding=True)
+            defaults.effective_outbound_ips(resource["properties"])  # a seeded cluster is built already
             rec = ManagedCluster(resource_group=group.name, resource=resource, enforced={})
             given = {k.lower(): v for k, v in (enforced or {}).items()}
             for pool in rec.pools:
@@ -268,8 +270,9 @@ class ContainerServiceBackend:
             bodies.validate_pool_name(pool)
             bodies.validate_pool_body(body)
             new = dict(copy.deepcopy(body.get("properties") or {}), name=old["name"] if old else pool)
-            k8s = rec.properties.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION)
-            bodies.fill_pool(new, old, k8s, "Updating" if old else "Creating", False)
+            bodies.fill_pool(new, old, rec.properties["kubernetesVersion"], rec.properties["currentKubernetesVersion"],
+                             "Updating" if old else "Creating", False, rec.properties["networkProfile"],
+                             self.versions())
             if rules.is_restricted(rec.resource):
                 blockers = rules.pool_blockers([new])
                 if blockers:
@@ -324,13 +327,19 @@ class ContainerServiceBackend:
                 return (200, rec.render_pool(pool)) if pool else (204, None)
             return 200, render_cluster(rec.resource, op.api_version)
 
-    @staticmethod
-    def kubernetes_versions() -> dict:
-        values = []
-        for v in KUBERNETES_VERSIONS:
-            item = {"version": v.rsplit(".", 1)[0], "capabilities": {"supportPlan": ["KubernetesOfficial"]},
-                    "patchVersions": {v: {"upgrades": [u for u in KUBERNETES_VERSIONS if u > v]}}}
-            if v == DEFAULT_KUBERNETES_VERSION:
-                item["isDefault"] = True
-            values.append(item)
-        return {"values": values}
+    def kubernetes_versions(self) -> dict:
+        return self.versions().document()
+
+    def cluster_upgrade_profile(self, sub: str, rg: str, name: str) -> dict:
+        with self.store.tx():
+            rec = self.cluster(sub, rg, name)
+            return self.versions().cluster_upgrade_profile(rec.resource["id"],
+                                                           rec.properties["currentKubernetesVersion"])
+
+    def pool_upgrade_profile(self, sub: str, rg: str, cluster: str, pool: str) -> dict:
+        with self.store.tx():
+            rec = self.cluster(sub, rg, cluster)
+            found = self._pool(rec, rg, pool)
+            return self.versions().pool_upgrade_profile(f"{rec.resource['id']}/agentPools/{found['name']}",
+                                                        found["currentOrchestratorVersion"],
+                                                        found.get("osType") or "Linux")

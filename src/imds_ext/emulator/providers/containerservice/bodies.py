@@ -12,25 +12,20 @@ from typing import Optional
 
 from imds_ext.emulator.conditions import new_etag
 from imds_ext.emulator.constants import (
-    DEFAULT_KUBERNETES_VERSION, DEFAULT_VM_SIZE, LATEST_NODE_IMAGE, POD_LINK_LOCAL_ACCESS, PREVIOUS_NODE_IMAGE,
-    RESTRICTED, UNRESTRICTED, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID, supports_pod_link_local_access,
+    DEFAULT_KUBERNETES_VERSION, DEFAULT_VM_SIZE, LATEST_NODE_IMAGE, LATEST_WINDOWS_NODE_IMAGE, POD_LINK_LOCAL_ACCESS,
+    PREVIOUS_NODE_IMAGE, RESTRICTED, UNRESTRICTED, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
+    supports_pod_link_local_access,
 )
 from imds_ext.emulator import validation
 from imds_ext.emulator.errors import bad_request
-from imds_ext.emulator.providers.containerservice import schemas
+from imds_ext.emulator.providers.containerservice import defaults, schemas
+from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
 from imds_ext.emulator.providers.containerservice.records import CLUSTER_TYPE, cluster_id
 
 CLUSTER_READONLY = ("id", "name", "type", "eTag", "systemData")
 PROPS_READONLY = ("provisioningState", "powerState", "fqdn", "azurePortalFQDN", "privateFQDN",
                   "currentKubernetesVersion", "maxAgentPools", "resourceUID")
 POOL_READONLY = ("provisioningState", "nodeImageVersion", "currentOrchestratorVersion", "eTag")
-
-
-def default_network_profile() -> dict:
-    return {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "none",
-            "networkDataplane": "azure", "loadBalancerSku": "standard", "podCidr": "10.244.0.0/16",
-            "serviceCidr": "10.0.0.0/16", "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer",
-            "podCidrs": ["10.244.0.0/16"], "serviceCidrs": ["10.0.0.0/16"], "ipFamilies": ["IPv4"]}
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -98,32 +93,58 @@ def validate_tags_patch(body) -> None:
 
 
 # ---- agent pools --------------------------------------------------------------------------------
-def fill_pool(pool: dict, old: Optional[dict], k8s_version: str, state: str, seeding: bool) -> dict:
-    """The stored pool: defaults for what was not given, the server's read-only fields, a new eTag."""
+def _pool_versions(pool: dict, old: Optional[dict], cluster_version: str, cluster_patch: str, seeding: bool,
+                   table: KubernetesVersions):
+    requested = pool.get("orchestratorVersion")
+    if seeding:  # taken as given
+        version = requested or cluster_version
+        return version, pool.get("currentOrchestratorVersion") or (version if version.count(".") == 2
+                                                                    else cluster_patch)
+    if not requested:
+        return (old["orchestratorVersion"], old["currentOrchestratorVersion"]) if old else (cluster_version,
+                                                                                            cluster_patch)
+    return table.resolve(requested, (old or {}).get("currentOrchestratorVersion"), "orchestratorVersion")
+
+
+def fill_pool(pool: dict, old: Optional[dict], cluster_version: str, cluster_patch: str, state: str, seeding: bool,
+              network_profile: dict, table: KubernetesVersions) -> dict:
+    """The stored pool: the given fields, what the service fills in, its read-only fields, a new eTag."""
     if not seeding:
         for key in POOL_READONLY:
             pool.pop(key, None)
-    defaults = {"count": 3, "vmSize": DEFAULT_VM_SIZE, "osDiskSizeGB": 128, "type": "VirtualMachineScaleSets",
-                "mode": "System", "osType": "Linux", "osSKU": "Ubuntu", "orchestratorVersion": k8s_version,
-                "maxPods": 250}
-    for key, value in defaults.items():
+    pool["orchestratorVersion"], pool["currentOrchestratorVersion"] = _pool_versions(
+        pool, old, cluster_version, cluster_patch, seeding, table)
+    for key, value in (("count", 3), ("vmSize", DEFAULT_VM_SIZE), ("type", "VirtualMachineScaleSets"),
+                       ("mode", "System")):
         if not pool.get(key):
             pool[key] = value
+    defaults.pool(pool, network_profile)
     pool.setdefault("powerState", {"code": "Running"})
-    pool["currentOrchestratorVersion"] = pool["orchestratorVersion"]
     pool["provisioningState"] = state
     if not (seeding and pool.get("nodeImageVersion")):
         # Seeded pools without an image carry an older one, so that a node-image upgrade visibly changes it.
+        latest = LATEST_WINDOWS_NODE_IMAGE if pool["osType"] == "Windows" else LATEST_NODE_IMAGE
         pool["nodeImageVersion"] = (old or {}).get("nodeImageVersion") or (
-            PREVIOUS_NODE_IMAGE if seeding else LATEST_NODE_IMAGE)
+            PREVIOUS_NODE_IMAGE if seeding and pool["osType"] == "Linux" else latest)
     pool["eTag"] = new_etag()
     return pool
 
 
 # ---- managed clusters ---------------------------------------------------------------------------
+def _cluster_versions(props: dict, old_props: dict, seeding: bool, table: KubernetesVersions):
+    requested = props.get("kubernetesVersion")
+    current = old_props.get("currentKubernetesVersion")
+    if seeding:
+        version = requested or DEFAULT_KUBERNETES_VERSION
+        return version, version if version.count(".") == 2 else table.latest_patch(version)
+    if not requested and old_props:
+        return old_props.get("kubernetesVersion") or current, current
+    return table.resolve(requested, current)
+
+
 def build_cluster(rg: str, name: str, body: dict, api_version: str, existing: Optional[dict],
-                  seeding: bool = False) -> dict:
-    """The stored cluster for a PUT body: every given field kept, read-only fields server-set."""
+                  table: KubernetesVersions, seeding: bool = False) -> dict:
+    """The stored cluster for a PUT body: every given field kept, what the service fills in, its own fields."""
     new = copy.deepcopy(body)
     for key in CLUSTER_READONLY:
         new.pop(key, None)
@@ -131,19 +152,24 @@ def build_cluster(rg: str, name: str, body: dict, api_version: str, existing: Op
     old_props = existing["properties"] if existing else {}
     for key in PROPS_READONLY:
         props.pop(key, None)
-    k8s = props.setdefault("kubernetesVersion", old_props.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION))
-    props["currentKubernetesVersion"] = k8s
+    props["kubernetesVersion"], props["currentKubernetesVersion"] = _cluster_versions(props, old_props, seeding,
+                                                                                      table)
     state = "Succeeded" if seeding else ("Updating" if existing else "Creating")
+    if props.get("servicePrincipalProfile") is None and old_props.get("servicePrincipalProfile"):
+        props["servicePrincipalProfile"] = copy.deepcopy(old_props["servicePrincipalProfile"])  # the service's
 
+    _network(props, old_props, existing is not None, api_version, seeding)
     # Agent pools: omitted on update means unchanged.
     old_pools = {p["name"].lower(): p for p in old_props.get("agentPoolProfiles", [])}
     if props.get("agentPoolProfiles") is None and existing:
         props["agentPoolProfiles"] = copy.deepcopy(old_props.get("agentPoolProfiles", []))
     for pool in props["agentPoolProfiles"]:
-        fill_pool(pool, old_pools.get(pool["name"].lower()), k8s, state, seeding)
-
-    _network(props, old_props, existing is not None, api_version, seeding)
+        fill_pool(pool, old_pools.get(pool["name"].lower()), props["kubernetesVersion"],
+                  props["currentKubernetesVersion"], state, seeding, props["networkProfile"], table)
     _oidc_issuer(props, old_props, new["location"], seeding)
+    defaults.cluster(props, new.get("identity"))
+    if new.get("sku") is None:
+        new["sku"] = (existing or {}).get("sku") or {"name": "Base", "tier": "Free"}
     _server_set(props, old_props, rg, name, new["location"], state)
     _identities(new, props, existing, old_props, name)
     head = {"id": cluster_id(rg, existing["name"] if existing else name), "location": new["location"],
@@ -158,8 +184,17 @@ def _network(props: dict, old_props: dict, exists: bool, api_version: str, seedi
     old_network = old_props.get("networkProfile") or {}
     network = props.get("networkProfile")
     if not isinstance(network, dict) or not network:
-        network = copy.deepcopy(old_network) if exists else default_network_profile()
-        props["networkProfile"] = network
+        network = copy.deepcopy(old_network) if exists else {}
+    elif exists and not network.get("networkPlugin") and old_network.get("networkPlugin"):
+        network.setdefault("networkPlugin", old_network["networkPlugin"])
+        if old_network.get("networkPluginMode"):
+            network.setdefault("networkPluginMode", old_network["networkPluginMode"])
+    props["networkProfile"] = defaults.network(network)
+    # The load balancer's public IPs are the service's: a PUT that leaves them out keeps them.
+    old_effective = (old_network.get("loadBalancerProfile") or {}).get("effectiveOutboundIPs")
+    balancer = network.get("loadBalancerProfile")
+    if old_effective and isinstance(balancer, dict) and not balancer.get("effectiveOutboundIPs"):
+        balancer["effectiveOutboundIPs"] = copy.deepcopy(old_effective)
     old_value = old_network.get(POD_LINK_LOCAL_ACCESS, UNRESTRICTED)
     requested = network.pop(POD_LINK_LOCAL_ACCESS, None)
     if requested is not None and (seeding or supports_pod_link_local_access(api_version)):

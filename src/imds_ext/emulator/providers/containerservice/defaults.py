@@ -1,0 +1,106 @@
+"""What the service fills in when a PUT leaves a field out (or sends it empty), as the 2025 service answers in the
+recordings (docs/emulator.md): given values always win; only what is missing is filled."""
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Optional
+
+from imds_ext.emulator.constants import WELL_KNOWN_SUBSCRIPTION_ID
+
+_POOL = {
+    "kubeletDiskType": "OS", "workloadRuntime": "OCIContainer", "osDiskType": "Managed", "scaleDownMode": "Delete",
+    "nodeLabels": {}, "enableNodePublicIP": False, "enableCustomCATrust": False, "enableEncryptionAtHost": False,
+    "enableUltraSSD": False, "enableFIPS": False, "networkProfile": {}, "enableAutoScaling": False,
+    "upgradeSettings": {"maxSurge": "10%", "maxUnavailable": "0"},
+}
+_LINUX_POOL_SECURITY = {"sshAccess": "LocalUser", "enableVTPM": False, "enableSecureBoot": False}
+_SSH_ACCESS = {"localuser": "LocalUser", "disabled": "Disabled", "entraid": "EntraId"}
+_CLUSTER = {
+    "supportPlan": "KubernetesOfficial", "enableRBAC": True, "disableLocalAccounts": False, "securityProfile": {},
+    "autoUpgradeProfile": {"nodeOSUpgradeChannel": "NodeImage"}, "workloadAutoScalerProfile": {},
+    "oidcIssuerProfile": {"enabled": False}, "metricsProfile": {"costAnalysis": {"enabled": False}},
+    "bootstrapProfile": {"artifactSource": "Direct"},
+    "storageProfile": {"diskCSIDriver": {"enabled": True, "version": "v1"}, "fileCSIDriver": {"enabled": True},
+                       "snapshotController": {"enabled": True}},
+}
+_NETWORK = {
+    "loadBalancerSku": "standard", "outboundType": "loadBalancer", "serviceCidr": "10.0.0.0/16",
+    "dnsServiceIP": "10.0.0.10", "ipFamilies": ["IPv4"], "networkPolicy": "none",
+    "loadBalancerProfile": {"managedOutboundIPs": {"count": 1}, "backendPoolType": "nodeIPConfiguration"},
+}
+POD_CIDR = "10.244.0.0/16"
+
+
+def fill(target: dict, defaults: dict) -> dict:
+    """Put into `target` what `defaults` has and `target` lacks (or holds as null), recursively."""
+    for key, value in defaults.items():
+        if target.get(key) is None:
+            target[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(target[key], dict):
+            fill(target[key], value)
+    return target
+
+
+def network(profile: dict) -> dict:
+    """The network profile of a new cluster: Azure CNI overlay unless told otherwise, and what each plugin implies."""
+    if not profile.get("networkPlugin"):
+        profile["networkPlugin"] = "azure"
+        profile.setdefault("networkPluginMode", "overlay")
+    plugin, overlay = profile["networkPlugin"], profile.get("networkPluginMode") == "overlay"
+    fill(profile, _NETWORK)
+    if plugin == "azure":
+        profile.setdefault("networkDataplane", "azure")
+    if plugin == "kubenet" or overlay:
+        profile.setdefault("podCidr", POD_CIDR)
+    if profile.get("podCidr"):
+        profile.setdefault("podCidrs", [profile["podCidr"]])
+    profile.setdefault("serviceCidrs", [profile["serviceCidr"]])
+    return profile
+
+
+def max_pods(network_profile: dict) -> int:
+    """Pods per node by default: 110 with kubenet, 250 with an overlay or Cilium, 30 with flat Azure CNI."""
+    if network_profile.get("networkPlugin") == "kubenet":
+        return 110
+    if network_profile.get("networkPluginMode") == "overlay" or network_profile.get("networkDataplane") == "cilium":
+        return 250
+    return 30
+
+
+def pool(profile: dict, network_profile: dict) -> dict:
+    windows = str(profile.get("osType") or "Linux").lower() == "windows"
+    profile["osType"] = "Windows" if windows else "Linux"
+    if not profile.get("osSKU"):
+        profile["osSKU"] = "Windows2022" if windows else "Ubuntu"
+    if not profile.get("osDiskSizeGB"):
+        profile["osDiskSizeGB"] = 128
+    if not profile.get("maxPods"):
+        profile["maxPods"] = max_pods(network_profile)
+    fill(profile, _POOL)
+    if not windows:
+        security = profile["securityProfile"] = dict(profile.get("securityProfile") or {})
+        if isinstance(security.get("sshAccess"), str):
+            security["sshAccess"] = _SSH_ACCESS.get(security["sshAccess"].lower(), security["sshAccess"])
+        fill(security, _LINUX_POOL_SECURITY)
+    return profile
+
+
+def cluster(properties: dict, identity: Optional[dict]) -> dict:
+    fill(properties, _CLUSTER)
+    if isinstance(properties.get("windowsProfile"), dict):
+        properties["windowsProfile"].setdefault("enableCSIProxy", True)
+    if isinstance(identity, dict) and "assigned" in str(identity.get("type", "")).lower():
+        # A managed-identity cluster has no service principal: the service says so with clientId "msi", and
+        # clients rely on it (they read it, and leave it out of later PUTs because the service keeps it).
+        properties.setdefault("servicePrincipalProfile", {"clientId": "msi"})
+    return properties
+
+
+def effective_outbound_ips(properties: dict) -> None:
+    """Once a cluster is built, its load balancer has the public IP it created in the node resource group."""
+    balancer = (properties.get("networkProfile") or {}).get("loadBalancerProfile")
+    if isinstance(balancer, dict) and balancer.get("managedOutboundIPs") and not balancer.get("effectiveOutboundIPs"):
+        balancer["effectiveOutboundIPs"] = [{
+            "id": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/resourceGroups/{properties.get('nodeResourceGroup')}/"
+                  f"providers/Microsoft.Network/publicIPAddresses/{uuid.uuid4()}"}]
