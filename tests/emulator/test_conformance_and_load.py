@@ -1,50 +1,11 @@
-"""Replay of the real service recording; faults; state file; 32 concurrent clients."""
-import json
-import os
+"""Faults; state file; 32 concurrent clients. (The replay of real recordings is tests/conformance.)"""
 import threading
-from urllib.parse import urlsplit
 
 import pytest
-import yaml
 from azure.core.exceptions import ServiceResponseError
 
 from imds_ext.emulator import Emulator, StateFileError
 from tests.support.clusters import cluster_body
-
-# A copy of ../shared/reference/recordings/ (a real, sanitized service run), so the replay runs on any clone.
-RECORDING = os.path.join(os.path.dirname(__file__), "recordings", "test_aks_enable_imds_restriction.yaml")
-
-
-def test_replay_of_the_real_recording(arm, admin, emulator):
-    admin.seed({"resourceGroups": [{"name": "clitest000001", "location": "centraluseuap"}]})
-    with open(RECORDING, encoding="utf-8") as f:
-        interactions = yaml.safe_load(f)["interactions"]
-    op_urls = {}
-    for i in interactions:
-        req, rec = i["request"], i["response"]
-        url = urlsplit(req["uri"])
-        path, query = url.path, dict(p.split("=", 1) for p in url.query.split("&"))
-        if "/operations/" in path:  # the emulator's own operation id stands in for the recorded one
-            path = op_urls[path.rsplit("/", 1)[1]]
-        headers = {k: v[0] for k, v in req["headers"].items() if k.lower() in ("akshttpcustomfeatures",)}
-        body = json.loads(req["body"]) if req.get("body") else None
-        r = arm(req["method"], path, api=query["api-version"], headers=headers, json=body)
-        assert r.status_code == rec["status"]["code"], (req["method"], path, r.text)
-        recorded = {k.lower(): v[0] for k, v in rec["headers"].items()}
-        for h in ("azure-asyncoperation", "location"):
-            assert (h in {k.lower() for k in r.headers}) == (h in recorded), h
-            if h in recorded:
-                ours, theirs = urlsplit(r.headers[h]), urlsplit(recorded[h])
-                assert ours.path.split("/")[:-1] == [s if s != "centraluseuap" else s for s in
-                                                     theirs.path.split("/")[:-1]]
-                op_urls[theirs.path.rsplit("/", 1)[1]] = ours.path
-        text = rec["body"].get("string") or ""
-        if "/operations/" in path:
-            assert set(r.json()) <= {"name", "status", "startTime", "endTime"}
-            assert {"name", "status", "startTime"} <= set(r.json())
-        elif text and req["method"] in ("GET", "PUT") and "managedClusters" in path and r.status_code < 300:
-            expected = json.loads(text)["properties"]["networkProfile"]["podLinkLocalAccess"]
-            assert r.json()["properties"]["networkProfile"]["podLinkLocalAccess"] == expected
 
 
 def test_sdk_retries_an_injected_503(aks, rg, admin):

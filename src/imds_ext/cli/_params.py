@@ -78,6 +78,9 @@ def load_arguments(loader, _command):
         c.argument("state_file", help="Keep the state in this JSON file across restarts.")
         c.argument("env_file", help="Write the `export` lines that point clients at the emulator to this file.")
         c.argument("lro_delay", type=float, help="Seconds a long-running operation takes.")
+        c.argument("no_retry_after", action="store_true",
+                   help="Send no Retry-After on long-running operations, as AKS does: clients poll at their own "
+                        "interval (the faithful mode).")
         c.argument("registration_delay", type=float, help="Seconds a feature or provider registration takes.")
 
     with ArgumentsContext(loader, "demo") as c:

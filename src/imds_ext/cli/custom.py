@@ -126,13 +126,14 @@ def group_show(cmd, name, subscription=None):
 
 # -- emulator and demo ----------------------------------------------------------------------------------------
 def emulator_start(cmd, host="127.0.0.1", port=0, state_file=None, env_file=None, lro_delay=2.0,
-                   registration_delay=2.0):
+                   registration_delay=2.0, no_retry_after=False):
     from imds_ext.emulator import StartError, StateFileError
     from imds_ext.emulator.server import run_forever
 
     try:
         run_forever(host=host, port=port, state_file=state_file, env_file=env_file, lro_delay=lro_delay,
-                    registration_delay=registration_delay, announce=lambda message: print(message, file=sys.stderr))
+                    registration_delay=registration_delay, omit_retry_after=no_retry_after,
+                    announce=lambda message: print(message, file=sys.stderr))
     except (StartError, StateFileError) as ex:
         raise CLIError(str(ex)) from ex
 

@@ -54,8 +54,9 @@ def check_api_version(rule, value) -> None:
 
 
 class EmulatorApp:
-    def __init__(self, backend, base_url_getter):
+    def __init__(self, backend, base_url_getter, ca_pem=lambda: ""):
         self.backend = backend
+        self.ca_pem = ca_pem  # the emulator CA's certificate, for the kubeconfigs it hands out
         self.base_url = base_url_getter
         self.tokens = TokenService(base_url_getter)
         self.log = RequestLog()
@@ -114,7 +115,11 @@ class EmulatorApp:
                 if params:
                     raise EmulatorError(405, "MethodNotAllowed", f"The requested resource does not support http "
                                         f"method '{request.method}'.")
-                raise EmulatorError(404, "NotFound", f"The emulator has no resource at '{request.path}'.")
+                # Not "not found": the emulator does not serve this API at all (docs/emulator.md lists what it
+                # serves), which a client must not take for a missing resource.
+                raise EmulatorError(501, "NotImplemented", f"The emulator does not serve '{request.method} "
+                                    f"{request.path}': it is not part of the slice of Azure Resource Manager it "
+                                    "emulates (see docs/emulator.md).")
             if route.auth == "admin":
                 if not (request.remote_addr or "").startswith(_LOOPBACK):
                     raise EmulatorError(403, "Forbidden", "The emulator admin API answers loopback clients only.")

@@ -27,10 +27,12 @@ class Config:
     registration_delay: float = 0.0  # seconds a feature or provider registration takes
     retry_after: Optional[int] = None  # Retry-After of long-running operations; None: derived from lro_delay
     kubernetes_versions: Optional[List[str]] = None  # the region's patch versions; None: the emulator's own
+    omit_retry_after: bool = False  # the faithful mode: no Retry-After, as the service sends none
 
     def to_json(self) -> dict:
         return {"lroDelaySeconds": self.lro_delay, "registrationDelaySeconds": self.registration_delay,
-                "retryAfterSeconds": self.retry_after, "kubernetesVersions": self.kubernetes_versions}
+                "retryAfterSeconds": self.retry_after, "kubernetesVersions": self.kubernetes_versions,
+                "omitRetryAfter": self.omit_retry_after}
 
 
 def _seconds(name: str, value) -> float:
@@ -44,8 +46,9 @@ def _seconds(name: str, value) -> float:
 
 class Backend:
     def __init__(self, lro_delay: float = 0.0, registration_delay: float = 0.0, state_file: Optional[str] = None,
-                 clock=time.time, retry_after: Optional[int] = None):
-        self._initial_config = Config(float(lro_delay), float(registration_delay), retry_after)
+                 clock=time.time, retry_after: Optional[int] = None, omit_retry_after: bool = False):
+        self._initial_config = Config(float(lro_delay), float(registration_delay), retry_after,
+                                      omit_retry_after=omit_retry_after)
         self.config = dataclasses.replace(self._initial_config)
         self.store = Store(state_file, clock)
         self.operations = OperationEngine(self.store, lambda: self.config.lro_delay)
@@ -70,10 +73,15 @@ class Backend:
             self.features.initial_state()
             self.store.persist()
 
-    def configure(self, lro_delay=None, registration_delay=None, retry_after=..., kubernetes_versions=...) -> dict:
+    def configure(self, lro_delay=None, registration_delay=None, retry_after=..., kubernetes_versions=...,
+                  omit_retry_after=None) -> dict:
         """Change the delays; `retry_after` None means "derive from lro_delay", ... means unchanged; likewise the
         region's Kubernetes versions (a list of patch versions, e.g. those of the era a recording comes from)."""
         with self.store.lock:
+            if omit_retry_after is not None:
+                if not isinstance(omit_retry_after, bool):
+                    raise EmulatorError(400, "InvalidConfiguration", "omitRetryAfter must be true or false.")
+                self.config.omit_retry_after = omit_retry_after
             if kubernetes_versions is not ...:
                 if kubernetes_versions is not None and (
                         not isinstance(kubernetes_versions, list) or not kubernetes_versions or not all(

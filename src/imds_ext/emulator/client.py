@@ -48,7 +48,7 @@ class AdminClient:
         return {pool: v["podLinkLocalAccess"] for pool, v in self.nodes(resource_group, cluster)["pools"].items()}
 
     def config(self, lro_delay: Optional[float] = None, registration_delay: Optional[float] = None,
-               retry_after=..., kubernetes_versions=...) -> dict:
+               retry_after=..., kubernetes_versions=..., omit_retry_after: Optional[bool] = None) -> dict:
         """Set what is given; `retry_after` None derives Retry-After from the operation delay again;
         `kubernetes_versions` None goes back to the emulator's own list."""
         body = {k: v for k, v in (("lroDelaySeconds", lro_delay), ("registrationDelaySeconds", registration_delay))
@@ -57,6 +57,8 @@ class AdminClient:
             body["retryAfterSeconds"] = retry_after
         if kubernetes_versions is not ...:
             body["kubernetesVersions"] = kubernetes_versions
+        if omit_retry_after is not None:
+            body["omitRetryAfter"] = omit_retry_after
         return self._call("PUT", "/config", body)
 
     def fault(self, **spec) -> list:

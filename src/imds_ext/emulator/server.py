@@ -51,16 +51,16 @@ class Emulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, state_file: Optional[str] = None,
                  lro_delay: float = 0.0, registration_delay: float = 0.0, cert_dir: Optional[str] = None,
-                 retry_after: Optional[int] = None):
+                 retry_after: Optional[int] = None, omit_retry_after: bool = False):
         self.host, self.port = host, port
         # Loads (and checks) the state file now: a corrupt file raises StateFileError before serving.
         self.backend = Backend(lro_delay=lro_delay, registration_delay=registration_delay, state_file=state_file,
-                               retry_after=retry_after)
+                               retry_after=retry_after, omit_retry_after=omit_retry_after)
         self._own_cert_dir = cert_dir is None
         self._cert_dir = cert_dir  # made by start() when not given, removed by stop() or a failed start
         self._server = None
         self._thread = None
-        self.app = EmulatorApp(self.backend, lambda: self.arm_endpoint)
+        self.app = EmulatorApp(self.backend, lambda: self.arm_endpoint, self._ca_pem)
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self) -> "Emulator":
@@ -109,6 +109,10 @@ class Emulator:
         if self._own_cert_dir and self._cert_dir:
             shutil.rmtree(self._cert_dir, ignore_errors=True)
             self._cert_dir = None
+
+    def _ca_pem(self) -> str:
+        with open(self.ca_bundle_path, encoding="ascii") as f:
+            return f.read()
 
     def __enter__(self) -> "Emulator":
         return self.start()
@@ -182,6 +186,7 @@ def _own_log_on_stderr():
 
 def run_forever(host: str = "127.0.0.1", port: int = 0, state_file: Optional[str] = None,
                 env_file: Optional[str] = None, lro_delay: float = 0.0, registration_delay: float = 0.0,
+                omit_retry_after: bool = False,
                 announce: Callable[[str], None] = print) -> int:
     """Serve until SIGINT/SIGTERM; write the env file once ready; save state on the way out. Returns 0."""
     if env_file:
@@ -190,7 +195,8 @@ def run_forever(host: str = "127.0.0.1", port: int = 0, state_file: Optional[str
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with _own_log_on_stderr(), Emulator(host=host, port=port, state_file=state_file, lro_delay=lro_delay,
-                                            registration_delay=registration_delay) as emu:
+                                            registration_delay=registration_delay,
+                                            omit_retry_after=omit_retry_after) as emu:
             if emu.listens_beyond_loopback:
                 announce(f"WARNING: the emulator listens on {host}, beyond this machine's loopback: anyone who can "
                          "reach it can get tokens with its published well-known credentials (docs/emulator.md). "

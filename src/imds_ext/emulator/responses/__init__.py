@@ -73,11 +73,16 @@ def json_body(ctx: Ctx, required: bool = True):
                             f"deserialized: {e}.") from None
 
 
-def retry_after(ctx: Ctx) -> str:
-    """Whole seconds (the AKS SDK parses the header as int). By default at least 1: azure-core reads 0 as
-    "absent" and then waits the client's polling_interval (30 s by default). Configurable (retryAfterSeconds)."""
+def retry_after(ctx: Ctx) -> dict:
+    """The Retry-After header of a long-running operation, as a dict to merge into the headers: whole seconds (the
+    AKS SDK parses it as int), by default at least 1 (azure-core reads 0 as "absent" and then waits its
+    polling_interval, 30 s by default), configurable (retryAfterSeconds). In the faithful mode (omitRetryAfter)
+    none at all, as the service sends none: clients then poll at their own interval."""
     config = ctx.backend.config
-    return str(int(config.retry_after) if config.retry_after is not None else max(1, math.ceil(config.lro_delay)))
+    if config.omit_retry_after:
+        return {}
+    seconds = int(config.retry_after) if config.retry_after is not None else max(1, math.ceil(config.lro_delay))
+    return {"Retry-After": str(seconds)}
 
 
 def lro_response(ctx: Ctx, status: int, body, op: dict, with_location: bool) -> Response:
@@ -85,7 +90,7 @@ def lro_response(ctx: Ctx, status: int, body, op: dict, with_location: bool) -> 
     base = (f"{ctx.base}/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/providers/Microsoft.ContainerService/"
             f"locations/{op.location}")
     headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={OPERATION_API_VERSION}",
-               "Retry-After": retry_after(ctx)}
+               **retry_after(ctx)}
     if with_location:
         headers["Location"] = f"{base}/operationresults/{op.id}?api-version={OPERATION_API_VERSION}"
     return json_response(body, status, headers)

@@ -36,14 +36,16 @@ def get_config(ctx):
 
 def put_config(ctx):
     body = json_body(ctx)
-    known = {"lroDelaySeconds", "registrationDelaySeconds", "retryAfterSeconds", "kubernetesVersions"}
+    known = {"lroDelaySeconds", "registrationDelaySeconds", "retryAfterSeconds", "kubernetesVersions",
+             "omitRetryAfter"}
     if not isinstance(body, dict) or set(body) - known:
         raise EmulatorError(400, "InvalidConfiguration", f"The configuration must be a JSON object with some of "
                             f"{sorted(known)}.")
     return json_response(ctx.backend.configure(lro_delay=body.get("lroDelaySeconds"),
                                                registration_delay=body.get("registrationDelaySeconds"),
                                                retry_after=body.get("retryAfterSeconds", ...),
-                                               kubernetes_versions=body.get("kubernetesVersions", ...)))
+                                               kubernetes_versions=body.get("kubernetesVersions", ...),
+                                               omit_retry_after=body.get("omitRetryAfter")))
 
 
 def list_faults(ctx):

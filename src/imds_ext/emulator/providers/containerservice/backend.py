@@ -3,13 +3,14 @@ service's IMDS-restriction rules (rules.py) applied to every change."""
 from __future__ import annotations
 
 import copy
+import secrets
 from typing import Callable, Dict, List, Optional
 
 from imds_ext.emulator import conditions
 from imds_ext.emulator.constants import AKS_API_VERSIONS, LATEST_NODE_IMAGE, LATEST_WINDOWS_NODE_IMAGE
-from imds_ext.emulator.errors import AKS, EmulatorError, resource_not_found
+from imds_ext.emulator.errors import AKS, EmulatorError, bad_request, resource_not_found
 from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, utc_iso
-from imds_ext.emulator.providers.containerservice import bodies, defaults, rules
+from imds_ext.emulator.providers.containerservice import bodies, defaults, kubeconfig, rules
 from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
 from imds_ext.emulator.providers.features import FeaturesBackend
@@ -294,6 +295,11 @@ class ContainerServiceBackend:
             if found is None:
                 return None
             conditions.check(found.get("eTag"), if_match, None, "agent pool", pool)
+            system = [p for p in rec.pools if p.get("mode") == "System" and p.get("provisioningState") != "Deleting"]
+            if found.get("mode") == "System" and system == [found]:
+                raise bad_request("OperationNotAllowed", f"Cannot delete the agent pool '{found['name']}': it is the "
+                                  "last System node pool of the cluster, and a cluster needs at least one.",
+                                  target="agentPoolProfile.mode")
             self._busy(cluster_key(rg, cluster), pool)
             found["provisioningState"] = "Deleting"
             self.store.changed()
@@ -311,6 +317,23 @@ class ContainerServiceBackend:
             op = self.operations.start("pool.upgrade", "upgrade node image version", cluster_key(rg, cluster),
                                        rec.location, api_version, child=found["name"], failure=failure)
             return rec.render_pool(found), op
+
+    # ---- credentials ----------------------------------------------------------------------------
+    def credentials(self, sub: str, rg: str, name: str, admin: bool, base: str, ca_pem: str) -> dict:
+        """The kubeconfig of a user (Microsoft Entra when the cluster has it) or of the local admin account."""
+        with self.store.tx():
+            rec = self.cluster(sub, rg, name)
+            entra = bool((rec.properties.get("aadProfile") or {}).get("managed"))
+            if admin and rec.properties.get("disableLocalAccounts"):
+                raise bad_request("BadRequest", "Getting static credential is not allowed because this cluster is "
+                                  "set to disable local accounts.")
+            kind = "clusterAdmin" if admin else "clusterUser"
+            if kind not in rec.tokens:  # static tokens of the local accounts, made once per cluster
+                rec.tokens[kind] = secrets.token_hex(32)
+                self.store.changed()
+            server = f"{base}/kubernetes/{rec.resource['id'].split('/')[2]}/{rec.resource_group}/{rec.name}"
+            config = kubeconfig.kubeconfig(rec.resource, server, ca_pem, kind, rec.tokens[kind], entra and not admin)
+            return kubeconfig.credential_results(kind, config)
 
     # ---- operations and versions ----------------------------------------------------------------
     def operation(self, sub: str, op_id: str) -> Operation:

@@ -35,6 +35,7 @@ class ManagedCluster(Record):
     resource_group: str
     resource: dict  # the cluster as the service returns it at the newest preview api-version
     enforced: Dict[str, str]  # pool name (lower case) -> podLinkLocalAccess its nodes enforce
+    tokens: Dict[str, str] = dataclasses.field(default_factory=dict)  # static tokens of the local accounts
 
     @property
     def name(self) -> str:

@@ -1,0 +1,42 @@
+"""The kubeconfig `listClusterUserCredential` / `listClusterAdminCredential` answer with (base64, as the service
+does): the cluster's API server, the CA to trust, and the user: a static token for local accounts, or, for a
+cluster with Microsoft Entra integration, the kubelogin exec plugin for the AKS server application."""
+from __future__ import annotations
+
+import base64
+import json
+
+from imds_ext.emulator.constants import WELL_KNOWN_TENANT_ID
+
+# The Microsoft Entra application of the AKS API server and the Azure CLI's client id: the audience and client
+# every AKS-managed Entra cluster uses (docs/aks-kubernetes.md).
+AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+
+def kubeconfig(cluster: dict, server: str, ca_pem: str, user: str, token: str, entra: bool) -> dict:
+    name = cluster["name"]
+    if entra:
+        credential = {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin",
+            "args": ["get-token", "--environment", "AzurePublicCloud", "--server-id", AKS_SERVER_APP_ID,
+                     "--client-id", AZURE_CLI_CLIENT_ID, "--tenant-id", WELL_KNOWN_TENANT_ID, "--login", "devicecode"],
+            "env": None, "installHint": "kubelogin is not installed which is required to connect to AAD enabled "
+                                        "cluster. To learn more, please go to https://aka.ms/aks/kubelogin",
+            "provideClusterInfo": False}}
+    else:
+        credential = {"token": token}
+    user_name = f"{user}_{cluster['id'].split('/')[4]}_{name}"
+    return {
+        "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": name,
+        "clusters": [{"name": name, "cluster": {
+            "server": server, "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode()}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": user_name}}],
+        "users": [{"name": user_name, "user": credential}],
+    }
+
+
+def credential_results(name: str, config: dict) -> dict:
+    """The body of a list*Credential answer."""
+    value = base64.b64encode(json.dumps(config, indent=2).encode()).decode()  # JSON is YAML: clients read both
+    return {"kubeconfigs": [{"name": name, "value": value}]}
