@@ -7,8 +7,10 @@ extension registers none of them. Instead, once az has loaded the arguments of t
 - wraps az's handler: with an IMDS flag it runs the core's flow (update) or az's own create over a client
   that checks and restricts the PUT (create); `aks upgrade --node-image-only` alone runs the core's
   concurrent, waited node-image upgrade; anything else calls az's handler untouched.
-If something else already owns the flags (the `aks-preview` extension, or a future az), it backs off and
-says so when the flags are used, instead of letting argparse fail on a conflicting option.
+When another extension owns the command and defines the flags itself (`aks-preview` re-registers `aks create`,
+`update` and `upgrade` with `--enable-imds-restriction` / `--disable-imds-restriction`), the same happens over
+its command: its flags are ours to act on (only the flags it lacks are added, so argparse sees no conflict), and
+every other option stays its own (docs/azure-cli-extension.md).
 """
 import functools
 
@@ -19,8 +21,6 @@ from azext_imds import _params as params
 from azext_imds._validators import EXTENSION_ARGS, UPDATE_COMPANIONS, validate_update
 
 logger = get_logger(__name__)
-
-FLAGS = ("--enable-imds-restriction", "--disable-imds-restriction")
 
 # command -> the arguments added to it (dest, type); the first carries the command's validator.
 ADDED = {
@@ -39,72 +39,72 @@ _HOOKED = "_imds_ext_hooks"
 
 def register_hooks(cli_ctx):
     from azure.cli.core.commands.events import EVENT_INVOKER_POST_LOAD_ARGUMENTS
-    from knack.events import EVENT_INVOKER_PRE_PARSE_ARGS
 
-    if getattr(cli_ctx, _HOOKED, None) is not None:
+    if getattr(cli_ctx, _HOOKED, False):
         return
-    conflicts = {}
-    setattr(cli_ctx, _HOOKED, conflicts)
-    cli_ctx.register_event(EVENT_INVOKER_POST_LOAD_ARGUMENTS,
-                           functools.partial(_on_arguments_loaded, conflicts=conflicts))
-    cli_ctx.register_event(EVENT_INVOKER_PRE_PARSE_ARGS, functools.partial(_on_pre_parse, conflicts=conflicts))
+    setattr(cli_ctx, _HOOKED, True)
+    cli_ctx.register_event(EVENT_INVOKER_POST_LOAD_ARGUMENTS, _on_arguments_loaded)
 
 
-def _on_arguments_loaded(_cli_ctx, commands_loader=None, conflicts=None, **_kwargs):
+def _on_arguments_loaded(_cli_ctx, commands_loader=None, **_kwargs):
     for name in ADDED:
         command = commands_loader.command_table.get(name) if commands_loader else None
         if command is None or not command.arguments:
             continue  # not the command being run: nothing to add
         try:
-            owner = _other_owner(command)
-            if owner:
-                conflicts[name] = owner
-            else:
-                augment(command, name)
+            augment(command, name)
         except Exception as ex:  # pylint: disable=broad-except
-            # Never break az's own command because of the extension.
-            logger.warning("imds-ext could not add its flags to 'az %s': %s. az's own command runs unchanged.",
-                           name, ex)
+            # Never break the command because of the extension.
+            logger.warning("imds-ext could not add its flags to 'az %s': %s. The command runs unchanged.", name, ex)
             logger.debug("imds-ext augment failure", exc_info=True)
 
 
-def _other_owner(command):
-    """Who else provides our flags on `command`: an extension's name, 'az' itself, or None."""
+def owner(command) -> str:
+    """Who registered `command`: an extension's name (e.g. aks-preview), or 'az'."""
     from azure.cli.core.commands import ExtensionCommandSource
 
-    taken = any(option in FLAGS for argument in command.arguments.values()
-                for option in (argument.type.settings.get("options_list") or ()))
     source = getattr(command, "command_source", None)
-    if isinstance(source, ExtensionCommandSource):
-        return source.extension_name  # e.g. aks-preview, which re-registers `aks create/update`
-    return "az" if taken else None
+    return source.extension_name if isinstance(source, ExtensionCommandSource) else "az"
 
 
-def _on_pre_parse(_cli_ctx, args=None, conflicts=None, **_kwargs):
-    used = [a for a in (args or []) if a in FLAGS]
-    for name, owner in (conflicts or {}).items():
-        if not used or " ".join(args[:len(name.split())]) != name:
-            continue
-        by = f"The '{owner}' extension is installed too and owns" if owner != "az" else "This version of az has"
-        logger.warning(
-            "%s 'az %s' with its own %s, so imds-ext does not handle it: this run has none of imds-ext's "
-            "preflight checks or node reimage. To use imds-ext here, remove the other provider "
-            "('az extension remove --name %s') or run the standalone 'az-imds %s'.",
-            by, name, "/".join(FLAGS), owner, name)
+def _options_of(argument):
+    return set(argument.type.settings.get("options_list") or ())
 
 
 def augment(command, name):
-    validator = VALIDATORS.get(name)
-    if validator is not None and command.validator is not None:
-        # A command-level validator turns the argument-level ones off: run ours before it.
-        command.validator, validator = _chain(validator, command.validator), None
-    added = {}
+    """Our flags on `command`, and our handler around its own: the flags another owner defines are used as they
+    are (`renamed` maps its dests to ours), the others are added."""
+    taken = {option: dest for dest, argument in command.arguments.items() for option in _options_of(argument)}
+    added, renamed = {}, {}
     for dest, argtype in ADDED[name]:
-        added[dest] = CLICommandArgument(dest, argtype=argtype, **({"validator": validator} if validator else {}))
-        validator = None  # once per command
-    # Ours first, so our validator sees the values as parsed, before az's validators transform them.
+        options = set(argtype.settings.get("options_list") or ())
+        theirs = {taken[o] for o in options if o in taken}
+        if theirs:
+            renamed[theirs.pop()] = dest
+        else:
+            added[dest] = CLICommandArgument(dest, argtype=argtype)
+    validator = VALIDATORS.get(name)
+    if validator is not None:
+        renaming = functools.partial(_renamed_validator, validator, renamed)
+        if command.validator is not None:
+            # A command-level validator turns the argument-level ones off: run ours before it.
+            command.validator = _chain(renaming, command.validator)
+        elif added:
+            first = next(iter(added.values()))
+            first.type.settings["validator"] = renaming
+        else:  # every flag is the owner's: ours runs as the command's validator
+            command.validator = renaming
+    # Ours first, so our validator sees the values as parsed, before the owner's validators transform them.
     command.arguments = {**added, **command.arguments}
-    command.handler = functools.partial(_handle, name, command.handler)
+    command.handler = functools.partial(_handle, name, command.handler, renamed, owner(command))
+
+
+def _renamed_validator(validator, renamed, cmd, namespace):
+    """Our validator over a namespace whose flags may carry the owner's names."""
+    for theirs, ours in renamed.items():
+        if theirs != ours and hasattr(namespace, theirs):
+            setattr(namespace, ours, getattr(namespace, theirs))
+    validator(cmd, namespace)
 
 
 def _chain(ours, theirs):
@@ -118,14 +118,19 @@ def _chain(ours, theirs):
     return validator
 
 
-def _handle(name, original, command_args):
+def _handle(name, original, renamed, command_owner, command_args):
     from azext_imds import custom
 
+    for theirs, mine in renamed.items():
+        if theirs in command_args:
+            command_args[mine] = command_args.pop(theirs)
     ours = {dest: command_args.pop(dest) for dest in EXTENSION_ARGS if dest in command_args}
     if name == "aks update" and (ours.get("enable_imds_restriction") or ours.get("disable_imds_restriction")):
         passed = {k: v for k, v in command_args.items() if k in UPDATE_COMPANIONS}
         return custom.aks_update_imds(command_args["cmd"], **passed, **ours)
     if name == "aks create" and ours.get("enable_imds_restriction"):
+        if command_owner != "az":  # the owner builds the cluster; we check before and verify after
+            return custom.aks_create_imds_over(original, command_args, {v: k for k, v in renamed.items()})
         return custom.aks_create_imds(command_args)
     if name == "aks upgrade" and command_args.get("node_image_only") and not any(
             value for dest, value in command_args.items() if dest not in NODE_IMAGE_COMPANIONS):

@@ -64,6 +64,42 @@ class RestrictingManagedClusters:
             resource_group_name, resource_name, parameters, **kwargs)
 
 
+def _create_preview(command_args) -> dict:
+    """What preflight can know of a create before its owner builds the body: the OIDC issuer, the first pool's
+    type, the add-ons asked for (az's option names)."""
+    from imds_ext.core.addons import AZ_ADDONS
+
+    props = {"oidcIssuerProfile": {"enabled": bool(command_args.get("enable_oidc_issuer"))},
+             "agentPoolProfiles": [{"name": command_args.get("nodepool_name") or "nodepool1", "osType": "Linux",
+                                    "type": command_args.get("vm_set_type") or "VirtualMachineScaleSets"}]}
+    for addon in (command_args.get("enable_addons") or "").split(","):
+        if addon.strip() in AZ_ADDONS:
+            section, key = AZ_ADDONS[addon.strip()]
+            props.setdefault(section, {})[key] = {"enabled": True}
+    return {"properties": props}
+
+
+@az_errors
+def aks_create_imds_over(original, command_args, theirs_of):
+    """`az aks create --enable-imds-restriction` on a command another extension owns (aks-preview): our preflight
+    before anything is created, its own create with its own options, then the check that the cluster came out
+    restricted."""
+    from imds_ext.core.headers import parse_custom_headers
+
+    cmd = command_args["cmd"]
+    name = command_args["name"]
+    headers = command_args.get("aks_custom_headers")
+    headers = parse_custom_headers(headers) if isinstance(headers, str) else dict(headers or {})
+    cf_imds(cmd.cli_ctx).check_create(command_args["resource_group_name"], name, _create_preview(command_args),
+                                      enable_imds_restriction=True, headers=headers)
+    command_args[theirs_of.get("enable_imds_restriction", "enable_imds_restriction")] = True
+    result = original(command_args)
+    if command_args.get("no_wait") or result is None:
+        return result
+    check_created_restricted(name, result)
+    return result
+
+
 @az_errors
 def aks_create_imds(command_args):
     """`az aks create --enable-imds-restriction`: az's own create, over a `RestrictingManagedClusters`.

@@ -92,16 +92,14 @@ def az(fresh_az, wheel):
     return run
 
 
-@pytest.fixture(scope="session")
-def az_logged_in(az, emulator):
+def logged_in(az, emulator):
     """`az` pointed at the emulator and logged in with its well-known service principal."""
     ca = {"REQUESTS_CA_BUNDLE": emulator.ca_bundle_path}
 
     def run(*args, **kwargs):
         return az(*args, extra_env={**ca, **(kwargs.pop("extra_env", None) or {})}, **kwargs)
 
-    run.env, run.az_path = az.env, az.az_path
-
+    run.env, run.az_path, run.home = az.env, az.az_path, getattr(az, "home", None)
     for args in (("cloud", "register", "-n", "imdsemulator", "--endpoint-resource-manager", emulator.arm_endpoint),
                  ("cloud", "set", "-n", "imdsemulator"),
                  ("config", "set", "core.instance_discovery=false"),
@@ -110,3 +108,8 @@ def az_logged_in(az, emulator):
         result = run(*args)
         assert result.code == 0, f"az {' '.join(args[:2])}: {result.err}"
     return run
+
+
+@pytest.fixture(scope="session")
+def az_logged_in(az, emulator):
+    return logged_in(az, emulator)
