@@ -131,3 +131,13 @@ def test_the_faithful_mode_sends_no_retry_after(arm, rg, admin):
     operation = urlsplit(r.headers["Azure-AsyncOperation"])
     status = arm("GET", f"{operation.path}?{operation.query}", api=None)
     assert status.json()["status"] == "InProgress" and "Retry-After" not in status.headers
+
+
+def test_the_latest_operation_of_a_cluster(arm, rg, admin):
+    r = _create(arm)
+    operation_id = r.headers["Azure-AsyncOperation"].split("/operations/", 1)[1].split("?", 1)[0]
+    latest = arm("GET", f"{MC}/c1/operations/latest").json()
+    assert latest["name"] == operation_id and latest["status"] in ("InProgress", "Succeeded")
+    assert latest["id"].endswith(f"/managedClusters/c1/operations/{operation_id}")
+    assert arm("GET", f"{MC}/c1/operations/{operation_id}").json()["name"] == operation_id
+    assert arm("GET", f"{MC}/c1/operations/00000000-0000-0000-0000-000000000009").status_code == 404

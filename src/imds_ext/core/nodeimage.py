@@ -15,6 +15,7 @@ from imds_ext.core import marker
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
 from imds_ext.core.interaction import Interaction
+from imds_ext.core.polling import BackoffPolling
 
 
 class NodeImageUpgrades:
@@ -32,7 +33,7 @@ class NodeImageUpgrades:
         for pool in pools:
             try:
                 pollers[pool] = self._aks.agent_pools.begin_upgrade_node_image_version(
-                    resource_group, name, pool, polling=not no_wait)
+                    resource_group, name, pool, polling=False if no_wait else BackoffPolling())
             except AzureError as ex:  # a refusal, or a request that never got through: the other pools go on
                 failures[pool] = service_message(ex)
         return pollers, failures
@@ -57,7 +58,8 @@ class NodeImageUpgrades:
         new = marker.with_record(tags, setting, pools) if pools else marker.without_record(tags)
         if new == tags:
             return
-        poller = self._aks.managed_clusters.begin_update_tags(resource_group, name, {"tags": new})
+        poller = self._aks.managed_clusters.begin_update_tags(resource_group, name, {"tags": new},
+                                                              polling=BackoffPolling())
         self.ui.wait(f"Recording the state of the node-image upgrade on cluster '{name}'", [poller])
         poller.result()
 
@@ -65,7 +67,7 @@ class NodeImageUpgrades:
         """`aks nodepool upgrade --node-image-only`: one pool, waited for unless `no_wait`."""
         try:
             poller = self._aks.agent_pools.begin_upgrade_node_image_version(
-                resource_group, cluster, pool, polling=not no_wait)
+                resource_group, cluster, pool, polling=False if no_wait else BackoffPolling())
         except ResourceNotFoundError as ex:
             raise ResourceNotFound(service_message(ex)) from ex
         if no_wait:

@@ -21,11 +21,17 @@ from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, Interrupted, PreflightFailed,
                                   ResourceNotFound, ServiceIgnoredChange, Unfinished, service_message)
 from imds_ext.core.nodeimage import NodeImageUpgradeFailed, NodeImageUpgrades, failure_message
-from imds_ext.core.polling import watch
+from imds_ext.core.polling import BackoffPolling, watch
 from imds_ext.core.headers import names_feature
 from imds_ext.core.interaction import Interaction
 
 MAX_ETAG_ATTEMPTS = 3
+
+
+def _polling(no_wait: bool):
+    """The polling of our own operations: none with --no-wait; else azure-core's, on our schedule when the service
+    gives no Retry-After (AKS gives none)."""
+    return False if no_wait else BackoffPolling()
 
 
 @dataclass
@@ -267,7 +273,7 @@ class ImdsRestrictionService:
             try:
                 poller = self._aks.managed_clusters.begin_create_or_update(
                     resource_group, name, mc, etag=if_match or mc.get("eTag"),
-                    match_condition=MatchConditions.IfNotModified, headers=headers, polling=not no_wait)
+                    match_condition=MatchConditions.IfNotModified, headers=headers, polling=_polling(no_wait))
             except HttpResponseError as ex:
                 if ex.status_code != 412:
                     raise
@@ -392,7 +398,7 @@ class ImdsRestrictionService:
                           headers=headers)
         poller = self._aks.managed_clusters.begin_create_or_update(
             resource_group, name, ManagedCluster(body), match_condition=MatchConditions.IfMissing, headers=headers,
-            polling=not no_wait)
+            polling=_polling(no_wait))
         if no_wait:
             return None
         self.ui.wait(f"Creating cluster '{name}'", [poller])

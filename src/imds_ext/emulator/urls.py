@@ -84,6 +84,7 @@ _TABLE = [
     ("POST", rf"{POOL}/upgradeNodeImageVersion", aks.upgrade_node_image, "arm", AKS_POOLS),
     ("GET", rf"{MC}/upgradeProfiles/default", aks.cluster_upgrade_profile, "arm", AKS_CLUSTERS),
     ("POST", rf"{MC}/listClusterUserCredential", aks.list_user_credentials, "arm", AKS_CLUSTERS),
+    ("GET", rf"{MC}/operations/(?P<op_id>{SEG})", aks.cluster_operation, "arm", AKS_CLUSTERS),
     ("POST", rf"{MC}/listClusterAdminCredential", aks.list_admin_credentials, "arm", AKS_CLUSTERS),
     ("GET", rf"{POOL}/upgradeProfiles/default", aks.pool_upgrade_profile, "arm", AKS_POOLS),
     ("GET", rf"{OPS}/operations/(?P<op_id>{SEG})", aks.operation_status, "arm", AKS_OPS),

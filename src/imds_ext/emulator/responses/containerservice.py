@@ -102,6 +102,10 @@ def pool_upgrade_profile(ctx, sub, rg, cluster, pool):
     return json_response(ctx.backend.container_service.pool_upgrade_profile(sub, rg, cluster, pool))
 
 
+def cluster_operation(ctx, sub, rg, cluster, op_id):
+    return json_response(ctx.backend.container_service.cluster_operation(sub, rg, cluster, op_id))
+
+
 def kubernetes_versions(ctx, sub, location):
     ctx.backend.resources.check_subscription(sub)
     return json_response(ctx.backend.container_service.kubernetes_versions())

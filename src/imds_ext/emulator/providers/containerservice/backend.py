@@ -340,6 +340,19 @@ class ContainerServiceBackend:
         self.resources.check_subscription(sub)
         return self.operations.get(op_id)
 
+    def cluster_operation(self, sub: str, rg: str, name: str, op_id: str) -> dict:
+        """An operation of a cluster as `az aks operation show` reads it; `latest` is the most recent one."""
+        with self.store.tx():
+            rec = self.cluster(sub, rg, name)
+            key = cluster_key(rg, name)
+            ops = sorted((o for o in self.operations.rows.values() if o.resource == key), key=lambda o: o.start)
+            found = ops[-1] if op_id.lower() == "latest" and ops else next(
+                (o for o in ops if o.id == op_id.lower()), None)
+            if found is None:
+                raise EmulatorError(404, "NotFound", f"The operation '{op_id}' of managed cluster '{name}' could "
+                                    "not be found.", AKS)
+            return {"id": f"{rec.resource['id']}/operations/{found.id}", **found.status_body()}
+
     def operation_result(self, op: Operation):
         """(status, body) for the `operationresults` URL of a finished operation."""
         with self.store.tx():
