@@ -9,7 +9,6 @@ from knack.help import CLIHelp
 from knack.log import get_logger
 from knack.parser import CLICommandParser
 
-from imds_ext import __version__
 from imds_ext.frontend.errors import EXIT_ERROR
 
 logger = get_logger(__name__)
@@ -70,7 +69,9 @@ class ImdsCLI(CLI):
             **kwargs)
 
     def get_cli_version(self):
-        return __version__
+        import imds_ext
+
+        return imds_ext.__version__
 
     def get_progress_controller(self, det=False, spinner=None):
         """What az's CLI offers its commands (azure.cli.core), so the front end draws progress the same way."""

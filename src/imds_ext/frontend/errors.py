@@ -61,7 +61,6 @@ def _reason(ex: BaseException) -> Optional[Tuple[int, str]]:
 def exit_code(ex: BaseException) -> Optional[Tuple[int, str]]:
     """(exit code, message) for an error reaching `az-imds`'s exception handler; None for one we do not know
     (a bug: the handler shows it in full)."""
-    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
     from knack.util import CLIError
 
     from imds_ext.frontend.validators import UsageError
@@ -74,6 +73,12 @@ def exit_code(ex: BaseException) -> Optional[Tuple[int, str]]:
         return kind.exit_code, str(ex)
     if isinstance(ex, UsageError):
         return EXIT_USAGE, str(ex)
+    if isinstance(ex, CLIError):
+        return EXIT_ERROR, str(ex)
+    if not type(ex).__module__.startswith("azure."):  # azure-core stays unloaded for errors that are not its own
+        return None
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
     known = _reason(ex)
     if known is not None:
         code, text = known
@@ -83,8 +88,6 @@ def exit_code(ex: BaseException) -> Optional[Tuple[int, str]]:
         elif isinstance(ex, ServiceResponseError):
             text += " The request may have been applied; run the same command again to finish the job."
         return code, text
-    if isinstance(ex, CLIError):
-        return EXIT_ERROR, str(ex)
     return None
 
 
