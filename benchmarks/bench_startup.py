@@ -45,7 +45,8 @@ def main():
     print(f"{'command':<34} {'median s':>9} {'peak MiB':>9} {'x knack':>8}")
     for label, seconds, mib in results:
         print(f"{label:<34} {seconds:>9.3f} {mib:>9.1f} {seconds / base:>8.2f}")
-    print(f"({runs} runs each, {time.perf_counter() - started:.0f} s in all; goal: az-imds at most 2x the knack import)")
+    print(f"({runs} runs each, {time.perf_counter() - started:.0f} s in all; goal: az-imds at most 2x the knack "
+          "import)")
 
 
 if __name__ == "__main__":
