@@ -4,7 +4,7 @@ import functools
 from azext_imds._client_factory import cf_imds
 from imds_ext.core import plan as planning
 from imds_ext.core.errors import ImdsExtError
-from imds_ext.core.service import check_created_restricted
+from imds_ext.core.create import check_created_restricted
 from imds_ext.frontend import handlers
 from imds_ext.frontend.errors import as_az_error
 from imds_ext.frontend.output import resource

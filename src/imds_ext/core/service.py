@@ -1,29 +1,27 @@
-"""The IMDS restriction flow over the Azure SDKs: read, preflight, confirm, patch, wait, reimage.
+"""The IMDS restriction flow over the Azure SDKs: settle, preflight, confirm, patch, wait, reimage, record.
 
 The command lines (`imds_ext.cli`, `azext_imds`) supply an `Interaction` (prompts, progress, messages) and an
 `ArmClients`; this module knows nothing else about them.
 """
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
-from azure.core.rest import HttpRequest
 
 from imds_ext.core import constants, marker, plan as planning, preflight
-from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_restricted, oidc_issuer_enabled,
-                                   pod_link_local_access, provisioning_state, workload_identity_enabled)
+from imds_ext.core.cluster import agent_pools, pod_link_local_access, provisioning_state
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, Interrupted, PreflightFailed,
-                                  ResourceNotFound, ServiceIgnoredChange, Unfinished, service_message)
-from imds_ext.core.nodeimage import NodeImageUpgradeFailed, NodeImageUpgrades, failure_message
-from imds_ext.core.polling import BackoffPolling, watch
-from imds_ext.core.headers import names_feature
+                                  ServiceIgnoredChange, Unfinished, service_message)
+from imds_ext.core.create import ClusterCreation
 from imds_ext.core.interaction import Interaction
+from imds_ext.core.nodeimage import NodeImageUpgradeFailed, NodeImageUpgrades, failure_message
+from imds_ext.core.polling import BackoffPolling
+from imds_ext.core.reads import ClusterReads
 
 MAX_ETAG_ATTEMPTS = 3
 
@@ -40,132 +38,14 @@ class UpdateOutcome:
     next_step: Optional[str] = None  # the command that completes the job, when we stopped early
 
 
-class ImdsRestrictionService:
+class ImdsRestrictionService(ClusterReads, ClusterCreation):
+    """The core's entry point for both command lines: the reads and the report (reads.py), the create
+    (create.py), and here the update flow and the node-image upgrades."""
+
     def __init__(self, clients: ArmClients, ui: Interaction):
-        self.clients = clients
-        self.ui = ui
+        super().__init__(clients, ui)
         self.node_images = NodeImageUpgrades(clients, ui)
         self._stage = ""  # what is true of the cluster if the user interrupts now, and the command that finishes
-
-    # -- reads ---------------------------------------------------------------------------------------
-    @property
-    def _aks(self):
-        return self.clients.container_service
-
-    def get_cluster(self, resource_group: str, name: str):
-        try:
-            return self._aks.managed_clusters.get(resource_group, name)
-        except ResourceNotFoundError as ex:
-            raise ResourceNotFound(service_message(ex)) from ex
-
-    def feature_state(self) -> Optional[str]:
-        try:
-            feature = self.clients.features.features.get(constants.CONTAINER_SERVICE_NAMESPACE,
-                                                         constants.FEATURE_NAME)
-        except ResourceNotFoundError:
-            return "NotRegistered"
-        return (feature.properties.state if feature.properties else None) or "NotRegistered"
-
-    def provider_state(self) -> Optional[str]:
-        provider = self.clients.resources.providers.get(constants.CONTAINER_SERVICE_NAMESPACE)
-        return provider.registration_state
-
-    def list_extensions(self, cluster_id: str) -> List[dict]:
-        """Cluster extensions, through the SDK pipeline (auth, retries) of the container service client.
-
-        az's core does not ship the KubernetesConfiguration SDK, so a raw request over an SDK client's
-        `send_request` keeps the extension install free of a second copy of it. Not the resources client:
-        the azure-mgmt-resource 24 that az ships makes it a multi-API client, without `send_request`.
-        """
-        # No registration, no extensions. Asking anyway would make the SDK's pipeline register the provider
-        # on the user's subscription (azure-mgmt-core does that on 409 MissingSubscriptionRegistration): a
-        # side effect a read must not have.
-        namespace = constants.KUBERNETES_CONFIGURATION_NAMESPACE
-        if self.clients.resources.providers.get(namespace).registration_state in ("NotRegistered", "Unregistered"):
-            return []
-        url = (f"{cluster_id}/providers/{namespace}/extensions"
-               f"?api-version={constants.KUBERNETES_CONFIGURATION_API_VERSION}")
-        items: List[dict] = []
-        while url:
-            response = self._aks.send_request(HttpRequest("GET", url))
-            if response.status_code == 404:
-                return items
-            response.raise_for_status()
-            page = response.json()
-            items += page.get("value", [])
-            url = page.get("nextLink")
-        return items
-
-    def environment(self, cluster, headers: Dict[str, str], enable_oidc_issuer: bool = False):
-        return preflight.Environment(
-            feature_state=self.feature_state(),
-            provider_state=self.provider_state(),
-            extensions=self.list_extensions(cluster["id"]) if cluster.get("id") else [],
-            custom_feature_header=names_feature(headers),
-            enable_oidc_issuer=enable_oidc_issuer,
-            cli=self.ui.cli_name,
-        )
-
-    def report(self, resource_group: str, name: str) -> dict:
-        """Everything `aks imds-restriction show` tells: state, readiness, and what enable/disable would do."""
-        mc = self.get_cluster(resource_group, name)
-        env = self.environment(mc, {})
-        enable = preflight.check_enable(mc, env, resource_group, name)
-        props = mc.get("properties") or {}
-        return {
-            "name": mc.get("name", name),
-            "resourceGroup": resource_group,
-            "podLinkLocalAccess": pod_link_local_access(mc),
-            "restricted": is_restricted(mc),
-            "provisioningState": props.get("provisioningState"),
-            "feature": {"name": constants.FEATURE_ID, "state": env.feature_state},
-            "provider": {"namespace": constants.CONTAINER_SERVICE_NAMESPACE,
-                         "registrationState": env.provider_state},
-            "oidcIssuer": {"enabled": oidc_issuer_enabled(mc)},
-            "workloadIdentity": {"enabled": workload_identity_enabled(mc)},
-            "pools": [{"name": p.get("name"), "osType": p.get("osType") or "Linux", "type": p.get("type"),
-                       "mode": p.get("mode"), "count": p.get("count"),
-                       "nodeImageVersion": p.get("nodeImageVersion"),
-                       "provisioningState": p.get("provisioningState")} for p in agent_pools(mc)],
-            "extensions": [{"name": e.get("name"), "extensionType": (e.get("properties") or {}).get("extensionType")}
-                           for e in env.extensions],
-            "canEnable": enable.ok,
-            "blockers": [b.to_dict() for b in enable.blockers],
-            "warnings": [w.to_dict() for w in enable.warnings],
-            "ifEnabled": planning.make_plan(mc, resource_group, name, True).to_dict(),
-            "ifDisabled": planning.make_plan(mc, resource_group, name, False).to_dict(),
-            "note": "Nodes enforce a change only after a node-image upgrade; ARM does not show which "
-                    "nodes enforce it.",
-        }
-
-    # -- waiting for what is in flight ---------------------------------------------------------------------
-    def settle(self, resource_group: str, name: str):
-        """The cluster once no operation runs on it or its pools (one started elsewhere, or by an earlier run that
-        was interrupted or lost its answer), and the pools that were being reimaged meanwhile."""
-        mc = self.get_cluster(resource_group, name)
-        reimaged = set()
-        while True:
-            state, busy = provisioning_state(mc), busy_pools(mc)
-            if not is_in_progress(state) and not busy:
-                return mc, reimaged
-            reimaged |= {p.get("name") for p in agent_pools(mc)
-                         if (p.get("provisioningState") or "").lower() == "upgradingnodeimageversion"}
-            what = f"cluster '{name}' is {state}" if is_in_progress(state) else \
-                f"node pool(s) {', '.join(busy)} of cluster '{name}' are busy"
-            self.ui.warn(f"An operation is in progress ({what}); waiting for it to finish before going on.")
-            pollers = []
-            if is_in_progress(state):
-                pollers.append(watch(self._aks._client, functools.partial(  # the SDK's own pipeline client
-                    self._aks.managed_clusters.get, resource_group, name)))
-            pollers += [watch(self._aks._client, functools.partial(self._aks.agent_pools.get, resource_group, name,
-                                                                   pool)) for pool in busy]
-            self.ui.wait(f"Waiting for the operation in progress on cluster '{name}'", pollers)
-            for poller in pollers:
-                try:
-                    poller.result()
-                except HttpResponseError:
-                    pass  # it ended Failed: what to do about that is decided on the fresh read below
-            mc = self.get_cluster(resource_group, name)
 
     # -- the update flow -----------------------------------------------------------------------------
     def set_restriction(self, resource_group: str, name: str, enable: bool, *, enable_oidc_issuer=False,
@@ -365,51 +245,3 @@ class ImdsRestrictionService:
 
     def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
         return self.node_images.upgrade_pool(resource_group, cluster, pool, no_wait=no_wait)
-
-    # -- create ------------------------------------------------------------------------------------------
-    def check_create(self, resource_group: str, name: str, body, *, enable_imds_restriction=False,
-                     headers: Optional[Dict[str, str]] = None) -> None:
-        """Everything before the create PUT: the cluster must not exist, and, for IMDS restriction, preflight
-        over the body about to be sent. `azext_imds` calls it on the body az's own `aks create` built."""
-        try:
-            self._aks.managed_clusters.get(resource_group, name)
-        except ResourceNotFoundError:
-            pass
-        else:
-            raise ImdsExtError(f"Cluster '{name}' already exists in resource group '{resource_group}'. Use "
-                               f"'{self.ui.cli_name} aks update' to change it.")
-        if enable_imds_restriction:
-            env = preflight.Environment(feature_state=self.feature_state(), provider_state=self.provider_state(),
-                                        custom_feature_header=names_feature(dict(headers or {})),
-                                        cli=self.ui.cli_name)
-            check = preflight.check_create(body, env, resource_group, name)
-            if not check.ok:
-                raise PreflightFailed(preflight.format_blockers(check, "create the cluster with IMDS restriction"),
-                                      check.blockers)
-            for warning in check.warnings:
-                self.ui.warn(f"{warning.message} Fix: {warning.fix}")
-
-    def create(self, resource_group: str, name: str, body: dict, *, enable_imds_restriction=False,
-               headers: Optional[Dict[str, str]] = None, no_wait=False):
-        from azure.mgmt.containerservice.models import ManagedCluster
-
-        headers = dict(headers or {})
-        self.check_create(resource_group, name, body, enable_imds_restriction=enable_imds_restriction,
-                          headers=headers)
-        poller = self._aks.managed_clusters.begin_create_or_update(
-            resource_group, name, ManagedCluster(body), match_condition=MatchConditions.IfMissing, headers=headers,
-            polling=_polling(no_wait))
-        if no_wait:
-            return None
-        self.ui.wait(f"Creating cluster '{name}'", [poller])
-        result = poller.result()
-        if enable_imds_restriction:
-            check_created_restricted(name, result)
-        return result
-
-
-def check_created_restricted(name: str, cluster) -> None:
-    """A create that asked for restriction but got a cluster without it is an error, not a success."""
-    if not is_restricted(cluster):
-        raise ServiceIgnoredChange(f"Cluster '{name}' was created but reports podLinkLocalAccess="
-                                   f"'{pod_link_local_access(cluster)}', not 'None'.")
