@@ -167,8 +167,9 @@ class TokenService:
                      f'error_description="{message}"')
         return EmulatorError(401, code, message, headers={"WWW-Authenticate": challenge})
 
-    def validate(self, authorization: Optional[str]) -> dict:
-        """The token's claims, or EmulatorError 401 with a WWW-Authenticate challenge."""
+    def validate(self, authorization: Optional[str], audiences: Optional[Iterable[str]] = None) -> dict:
+        """The token's claims, or EmulatorError 401 with a WWW-Authenticate challenge. `audiences`: those the
+        token may be for (default: ARM's)."""
         if not authorization:
             raise self._unauthorized("AuthenticationFailed",
                                      "Authentication failed. The 'Authorization' header is missing.")
@@ -176,7 +177,7 @@ class TokenService:
         if scheme.lower() != "bearer" or not token.strip():
             raise self._unauthorized("AuthenticationFailed", "Authentication failed. The 'Authorization' header "
                                      "is provided in an invalid format.")
-        audiences: Iterable[str] = self.accepted_audiences()
+        audiences = list(audiences) if audiences is not None else self.accepted_audiences()
         try:
             return jwt.decode(token.strip(), self._public, algorithms=["RS256"], audience=list(audiences),
                               issuer=self.issuer(), options={"require": ["exp", "aud", "iss"]})

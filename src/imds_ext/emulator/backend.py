@@ -14,6 +14,7 @@ from imds_ext.emulator.operations import OperationEngine
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
 from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
 from imds_ext.emulator.providers.features import FeaturesBackend
+from imds_ext.emulator.providers.kubernetes import KubernetesBackend
 from imds_ext.emulator.providers.kubernetesconfiguration import KubernetesConfigurationBackend
 from imds_ext.emulator.providers.resources import ResourcesBackend
 from imds_ext.emulator.store import Store
@@ -57,6 +58,7 @@ class Backend:
         self.container_service = ContainerServiceBackend(self.store, self.operations, self.resources, self.features,
                                                          self._versions)
         self.extensions = KubernetesConfigurationBackend(self.store, self.container_service)
+        self.kubernetes = KubernetesBackend(self.store, self.container_service)
         # Loads (and checks) the state file: a corrupt one raises StateFileError before anything is served.
         if not self.store.load():
             self.features.initial_state()

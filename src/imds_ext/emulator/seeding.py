@@ -22,6 +22,12 @@ SEED = validation.schema({
                            "nodes": {"type": "object", "additionalProperties": {
                                "type": "object", "required": ["podLinkLocalAccess"],
                                "properties": {"podLinkLocalAccess": {"enum": [RESTRICTED, UNRESTRICTED]}}}}}}},
+        "kubernetes": {"type": "array", "items": {
+            "type": "object", "required": ["resourceGroup", "cluster", "objects"],
+            "properties": {"resourceGroup": _STRING, "cluster": _STRING, "objects": {"type": "array", "items": {
+                "type": "object", "required": ["kind", "metadata"],
+                "properties": {"kind": _STRING, "apiVersion": _STRING, "metadata": {
+                    "type": "object", "required": ["name"], "properties": {"name": _STRING}}}}}}}},
         "extensions": {"type": "array", "items": {
             "type": "object", "required": ["resourceGroup", "cluster", "name"],
             "anyOf": [{"required": ["extensionType"]}, {"required": ["properties"]}],
@@ -39,7 +45,7 @@ def seed(backend, doc) -> dict:
     """Load `doc` into `backend`; the counts of what was loaded."""
     validation.check(SEED, doc, lambda message, target: EmulatorError(
         400, "InvalidSeed", f"{message} See docs/emulator.md for the seed document's shape.", target=target))
-    counts = {"resourceGroups": 0, "clusters": 0, "extensions": 0, "features": 0, "providers": 0}
+    counts = {"resourceGroups": 0, "clusters": 0, "extensions": 0, "features": 0, "providers": 0, "kubernetes": 0}
     try:
         with backend.store.tx():
             for feature_id, state in _items(doc, "features", dict).items():
@@ -61,6 +67,9 @@ def seed(backend, doc) -> dict:
                     WELL_KNOWN_SUBSCRIPTION_ID, ext["resourceGroup"], ext["cluster"], ext["name"],
                     {"properties": ext.get("properties") or {"extensionType": ext["extensionType"]}}, seeding=True)
                 counts["extensions"] += 1
+            for item in _items(doc, "kubernetes", list):
+                counts["kubernetes"] += backend.kubernetes.seed(item["resourceGroup"], item["cluster"],
+                                                                item["objects"])
     except EmulatorError as e:  # a cluster body the service itself would refuse
         raise EmulatorError(400, "InvalidSeed", f"The seed document has a resource the emulator cannot load: "
                             f"{e.message}", target=e.target) from None

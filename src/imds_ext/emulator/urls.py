@@ -1,7 +1,8 @@
 """The URL map, in one place: (method, path regex, handler, auth, api-version rule).
 
 Paths match case-insensitively, as ARM does; captured names keep the caller's casing.
-`auth`: "arm" (bearer token required), "none" (identity and metadata documents), "admin" (loopback only).
+`auth`: "arm" (bearer token required), "none" (identity and metadata documents), "admin" (loopback only),
+"kube" (a cluster's Kubernetes API: its handler checks the cluster's own tokens).
 `api`: None (not checked) or (rule, resource type for messages); rules live in app.check_api_version.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Callable, NamedTuple, Optional, Tuple
 
 from imds_ext.emulator.constants import ADMIN_PREFIX
 from imds_ext.emulator.responses import (
-    admin, containerservice as aks, features, identity, kubernetesconfiguration as k8sconfig, resources,
+    admin, containerservice as aks, features, identity, kubernetes, kubernetesconfiguration as k8sconfig, resources,
 )
 
 SEG = r"[^/]+"
@@ -23,6 +24,7 @@ OPS = rf"{SUB}/providers/Microsoft\.ContainerService/locations/(?P<location>{SEG
 FEAT = rf"{SUB}/providers/Microsoft\.Features"
 EXT = rf"{MC}/providers/Microsoft\.KubernetesConfiguration/extensions"
 TENANT = rf"/(?P<tenant>{SEG})"
+KUBE = rf"/kubernetes/(?P<sub>{SEG})/(?P<rg>{SEG})/(?P<cluster>{SEG})"
 
 ANY = ("any", None)
 AKS_CLUSTERS = ("aks", "managedClusters")
@@ -95,6 +97,8 @@ _TABLE = [
     ("GET", rf"{EXT}/(?P<name>{SEG})", k8sconfig.get_extension, "arm", EXTENSIONS),
     ("PUT", rf"{EXT}/(?P<name>{SEG})", k8sconfig.put_extension, "arm", EXTENSIONS),
     ("DELETE", rf"{EXT}/(?P<name>{SEG})", k8sconfig.delete_extension, "arm", EXTENSIONS),
+    # the Kubernetes API of each cluster (the server of the kubeconfigs the credential endpoints answer with)
+    *[(method, rf"{KUBE}(?P<path>/.*)?", kubernetes.api, "kube", None) for method in ("GET", "POST", "DELETE")],
     # admin API
     ("POST", rf"{ADMIN_PREFIX}/reset", admin.reset, "admin", None),
     ("GET", rf"{ADMIN_PREFIX}/requests", admin.list_requests, "admin", None),

@@ -1,0 +1,70 @@
+"""The Kubernetes API of an emulated cluster (providers/kubernetes.py): one handler that reads the Kubernetes path
+(`/api/v1/...`, `/apis/<group>/<version>/...`) and maps it onto the back end."""
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from imds_ext.emulator.errors import EmulatorError
+from imds_ext.emulator.providers.containerservice.kubeconfig import AKS_SERVER_APP_ID
+from imds_ext.emulator.providers.kubernetes import CLUSTER_SCOPED, status_error
+from imds_ext.emulator.responses import json_body, json_response
+
+_GROUPS = ("apps/v1", "batch/v1", "apiextensions.k8s.io/v1")
+
+
+def _parse(path: str):
+    """(api_version, namespace, plural, name, subresource) of a Kubernetes resource path."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        api_version, rest = "v1", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        api_version, rest = f"{parts[1]}/{parts[2]}", parts[3:]
+    else:
+        raise status_error(404, "NotFound", f"the server could not find the requested resource ({path})")
+    namespace = ""
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    elif rest[:1] == ["namespaces"] and len(rest) == 2:  # a namespace itself
+        return api_version, "", "namespaces", rest[1], None
+    if not rest:
+        raise status_error(404, "NotFound", f"the server could not find the requested resource ({path})")
+    return api_version, namespace, rest[0], rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None
+
+
+def api(ctx, sub, rg, cluster, path=None):
+    path = path or ""
+    def entra_token_valid(token: str) -> bool:
+        try:
+            ctx.app.tokens.validate(f"Bearer {token}", audiences=[AKS_SERVER_APP_ID])
+            return True
+        except EmulatorError:
+            return False
+
+    backend = ctx.backend.kubernetes
+    with ctx.backend.store.tx():
+        rec = backend.cluster(sub, rg, cluster, ctx.request.headers.get("Authorization"), entra_token_valid)
+        if path in ("", "/version"):
+            version = rec.properties.get("currentKubernetesVersion", "")
+            major, minor = (version.split(".") + ["", ""])[:2]
+            return json_response({"major": major, "minor": minor, "gitVersion": f"v{version}"})
+        if path == "/api":
+            return json_response({"kind": "APIVersions", "versions": ["v1"]})
+        if path == "/apis":
+            groups = sorted({*_GROUPS, *(o.api_version for o in backend.objects.values() if "/" in o.api_version)})
+            return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": g.split("/")[0], "versions": [{"groupVersion": g, "version": g.split("/")[1]}],
+                 "preferredVersion": {"groupVersion": g, "version": g.split("/")[1]}} for g in groups]})
+        api_version, namespace, plural, name, sub_resource = _parse(path)
+        method = ctx.request.method
+        if method == "GET" and name and sub_resource == "log" and plural == "pods":
+            return Response(backend.log(rec, namespace, name), mimetype="text/plain")
+        if method == "GET" and name:
+            return json_response(backend.get(rec, api_version, plural, namespace, name))
+        if method == "GET":
+            scope = None if plural in CLUSTER_SCOPED or not namespace else namespace
+            return json_response(backend.list(rec, api_version, plural, scope))
+        if method == "POST" and not name:
+            return json_response(backend.create(rec, api_version, plural, namespace, json_body(ctx)), 201)
+        if method == "DELETE" and name:
+            return json_response(backend.delete(rec, api_version, plural, namespace, name))
+        raise status_error(405, "MethodNotAllowed", f"{method} is not supported on {path}")
