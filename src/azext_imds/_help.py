@@ -18,3 +18,16 @@ examples:
   - name: Is this cluster ready for IMDS restriction?
     text: az aks imds-restriction show -g MyResourceGroup -n MyManagedCluster --query "{ready:canEnable, blockers:blockers[].message}"
 """
+
+helps["aks imds-restriction verify"] = """
+type: command
+short-summary: Prove, node by node, that the nodes enforce the IMDS setting (imds-ext).
+long-summary: >
+    A pod-network probe on every Linux node (or --sample N per pool) and a host-network probe per pool try IMDS;
+    each node's verdict compares what its probe saw with networkProfile.podLinkLocalAccess. The probes run in a
+    namespace of their own and are removed on success, failure and Ctrl-C. Exit 0 only when every node behaves
+    as the setting says.
+examples:
+  - name: Verify every node.
+    text: az aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster
+"""

@@ -17,6 +17,12 @@ skip_node_image_upgrade = _flag("--skip-node-image-upgrade", flags.SKIP_NODE_IMA
 
 
 def load_arguments(loader, _command):
-    with loader.argument_context("aks imds-restriction show") as c:
+    with loader.argument_context("aks imds-restriction") as c:
         c.argument("resource_group_name", options_list=["--resource-group", "-g"], help="Name of resource group.")
         c.argument("name", options_list=["--name", "-n"], help="Name of the managed cluster.")
+    with loader.argument_context("aks imds-restriction verify") as c:
+        c.argument("sample", type=int, help=flags.SAMPLE)
+        c.argument("probe_image", help=flags.PROBE_IMAGE)
+        c.argument("admin", action="store_true", help=flags.ADMIN)
+        c.argument("kubeconfig", help=flags.KUBECONFIG)
+        c.argument("context", help=flags.CONTEXT)

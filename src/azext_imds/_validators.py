@@ -58,3 +58,8 @@ def validate_update(cmd, namespace):
 def validate_show(namespace):
     """`az aks imds-restriction show`: the names, with the service's rules."""
     _usage(shared.validate_cluster_names, namespace)
+
+
+def validate_verify(namespace):
+    """`az aks imds-restriction verify`: names, --sample and the credential options."""
+    _usage(shared.validate_verify, namespace)

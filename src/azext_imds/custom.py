@@ -30,6 +30,13 @@ def aks_imds_restriction_show(cmd, resource_group_name, name):
 
 
 @az_errors
+def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, probe_image=None, admin=False,
+                                kubeconfig=None, context=None):
+    return handlers.verify_nodes(cf_imds(cmd.cli_ctx), resource_group_name, name, sample=sample,
+                                 probe_image=probe_image, admin=admin, kubeconfig=kubeconfig, context=context)
+
+
+@az_errors
 def aks_update_imds(cmd, resource_group_name, name, **flags):
     """`az aks update --enable/--disable-imds-restriction`: the core's checked update, then the reimage."""
     return handlers.update_restriction(cf_imds(cmd.cli_ctx), resource_group_name, name, **flags)

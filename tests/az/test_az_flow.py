@@ -243,3 +243,14 @@ def test_progress_on_a_terminal_is_azs_own_progress_controller(az_logged_in, adm
     assert "Updating cluster 'c1': done" in text
     assert "Upgrading the node image of 2 pool(s): nodepool1, userpool: done" in text
     assert set(admin.enforced(RG, "c1").values()) == {"None"}
+
+
+def test_verify_inside_az_names_the_pool_missed_by_the_reimage(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1", restricted=True, nodes={"nodepool1": {"podLinkLocalAccess": "None"},
+                                                          "userpool": {"podLinkLocalAccess": "IMDS"}})
+    failed = az_logged_in("aks", "imds-restriction", "verify", "-g", RG, "-n", "c1")
+    assert failed.code == 1 and "(userpool): IMDS reachable from a pod, expected blocked" in failed.err
+    assert az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "none").code == 0
+    proven = az_logged_in("aks", "imds-restriction", "verify", "-g", RG, "-n", "c1", "-o", "json")
+    assert proven.code == 0, proven.err
+    assert proven.json["ok"] and {n["observed"] for n in proven.json["nodes"]} == {"blocked"}

@@ -217,3 +217,21 @@ examples:
   - name: Run the demo.
     text: az-imds demo
 """
+
+helps["aks imds-restriction verify"] = """
+type: command
+short-summary: Prove, node by node, that the nodes enforce the IMDS setting.
+long-summary: >
+    Runs the documentation's check on every Linux node (or --sample N per pool): a short-lived pod-network probe
+    pinned to the node and one host-network probe per pool try IMDS with a short timeout. Each node's verdict
+    compares what its probe saw with what networkProfile.podLinkLocalAccess says; a node that was not reimaged
+    since the setting changed shows up as a mismatch. The probes run in a namespace of their own, tolerate every
+    taint, and are removed on success, failure and Ctrl-C. Cluster credentials come from ARM (the user's, or the
+    local admin's with --admin), with a Microsoft Entra token for Entra-integrated clusters, or from --kubeconfig.
+    Exit codes: 0 every node behaves as the setting says, 1 otherwise (each node named), 3 cluster not found.
+examples:
+  - name: Verify every node.
+    text: az-imds aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster
+  - name: Two nodes per pool, the probe image from a private registry.
+    text: az-imds aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster --sample 2 --probe-image myregistry.azurecr.io/curl:8.11.1
+"""

@@ -3,6 +3,7 @@ from knack.commands import CommandGroup
 
 from imds_ext.cli import _validators as v
 from imds_ext.frontend import output as f
+from imds_ext.frontend.validators import validate_verify
 
 CUSTOM = "imds_ext.cli.custom#{}"
 
@@ -19,6 +20,7 @@ def load_command_table(loader):
     with CommandGroup(loader, "aks imds-restriction", CUSTOM) as g:
         g.command("show", "aks_imds_restriction_show", validator=v.validate_cluster_names,
                   table_transformer=f.imds_report_table)
+        g.command("verify", "aks_imds_restriction_verify", validator=validate_verify, table_transformer=f.verify_table)
     with CommandGroup(loader, "feature", CUSTOM) as g:
         g.command("register", "feature_register", table_transformer=f.feature_table)
         g.command("unregister", "feature_unregister", table_transformer=f.feature_table)

@@ -70,6 +70,12 @@ def aks_imds_restriction_show(cmd, resource_group_name, name, subscription=None)
     return handlers.restriction_report(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name)
 
 
+def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, probe_image=None, admin=False,
+                                kubeconfig=None, context=None, subscription=None):
+    return handlers.verify_nodes(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, sample=sample,
+                                 probe_image=probe_image, admin=admin, kubeconfig=kubeconfig, context=context)
+
+
 # -- feature / provider -----------------------------------------------------------------------------------
 def feature_register(cmd, namespace, name, wait=False, subscription=None):
     logger.warning("Once the feature '%s' is registered, invoking 'az provider register -n %s' is required "

@@ -21,7 +21,9 @@ from imds_ext.core.create import ClusterCreation
 from imds_ext.core.interaction import Interaction
 from imds_ext.core.nodeimage import NodeImageUpgradeFailed, NodeImageUpgrades, failure_message
 from imds_ext.core.polling import BackoffPolling
+from imds_ext.core.access import kube_client
 from imds_ext.core.reads import ClusterReads
+from imds_ext.core.verification import DEFAULT_PROBE_IMAGE, Verification, VerificationFailed
 
 MAX_ETAG_ATTEMPTS = 3
 
@@ -242,6 +244,25 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         if failures:
             raise NodeImageUpgradeFailed(failure_message(failures, self._upgrade_command(resource_group, name)))
         return self.get_cluster(resource_group, name)
+
+    # -- verification --------------------------------------------------------------------------------
+    def verify(self, resource_group: str, name: str, *, sample: Optional[int] = None,
+               probe_image: str = DEFAULT_PROBE_IMAGE, admin: bool = False, kubeconfig: Optional[str] = None,
+               context: Optional[str] = None) -> dict:
+        """Probe the nodes (core/verification.py); the report when every node behaves as the setting says, else
+        VerificationFailed naming each node that does not."""
+        setting = pod_link_local_access(self.get_cluster(resource_group, name))
+        kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context)
+        try:
+            report = Verification(kube, self.ui).run(name, setting, sample, probe_image)
+        finally:
+            kube.close()
+        if not report["ok"]:
+            raise VerificationFailed(
+                f"{len(report['problems'])} node(s) of cluster '{name}' do not behave as podLinkLocalAccess="
+                f"'{setting}' says:\n  " + "\n  ".join(report["problems"]) + "\nReimage them with "
+                f"'{self._upgrade_command(resource_group, name)}', then verify again.")
+        return report
 
     def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
         return self.node_images.upgrade_pool(resource_group, cluster, pool, no_wait=no_wait)

@@ -29,7 +29,7 @@ KINDS: Tuple[Tuple[type, Kind], ...] = (
     (core.ServiceIgnoredChange, Kind(EXIT_ERROR, "AzureResponseError")),
     (core.ConfigurationError, Kind(EXIT_ERROR, "ValidationError")),
     (core.Interrupted, Kind(EXIT_ERROR, "ManualInterrupt")),
-    (core.ImdsExtError, Kind(EXIT_ERROR, "UnclassifiedUserFault")),
+    (core.ImdsExtError, Kind(EXIT_ERROR, "UnclassifiedUserFault")),  # incl. VerificationFailed, ClusterUnreachable
 )
 
 

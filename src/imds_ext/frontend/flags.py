@@ -25,3 +25,11 @@ CUSTOM_HEADERS = (
 # Inside az, what `aks update` takes beside an IMDS flag (the rest of az's options would change the cluster twice).
 UPDATE_COMPANIONS_HELP = (" Combine only with -g/-n, --yes, --no-wait, --enable-oidc-issuer, --if-match, "
                           "--aks-custom-headers and --skip-node-image-upgrade.")
+
+SAMPLE = "Probe this many nodes of each pool (default: every node)."
+PROBE_IMAGE = ("Image of the probe pods; it must have curl (default: curlimages/curl). Use a mirror in your own "
+               "registry for clusters that cannot pull from Docker Hub.")
+ADMIN = ("Use the local admin account's kubeconfig (listClusterAdminCredential) instead of the user's; refused on "
+         "clusters with local accounts disabled.")
+KUBECONFIG = "Use this kubeconfig file instead of asking ARM for the cluster's credentials."
+CONTEXT = "The context of --kubeconfig to use (default: its current context)."

@@ -82,3 +82,13 @@ def upgrade_node_images(service, resource_group_name, name, yes=False, no_wait=F
 def restriction_report(service, resource_group_name, name):
     """`aks imds-restriction show`."""
     return service.report(resource_group_name, name)
+
+
+@guided
+def verify_nodes(service, resource_group_name, name, sample=None, probe_image=None, admin=False, kubeconfig=None,
+                 context=None):
+    """`aks imds-restriction verify`: the probes' report; exit 1 (with every mismatching node named) otherwise."""
+    from imds_ext.core.verification import DEFAULT_PROBE_IMAGE
+
+    return service.verify(resource_group_name, name, sample=sample, probe_image=probe_image or DEFAULT_PROBE_IMAGE,
+                          admin=admin, kubeconfig=kubeconfig, context=context)

@@ -66,3 +66,13 @@ def feature_table(result):
     features = result if isinstance(result, list) else [result]
     return [OrderedDict([("Name", f.get("name")), ("RegistrationState", (f.get("properties") or {}).get("state"))])
             for f in features]
+
+
+def verify_table(report):
+    from collections import OrderedDict
+
+    rows = [OrderedDict([("Pool", n["pool"]), ("Node", n["node"]), ("Network", "pod"), ("Expected", n["expected"]),
+                         ("Observed", n["observed"]), ("Verdict", n["verdict"])]) for n in report["nodes"]]
+    rows += [OrderedDict([("Pool", h["pool"]), ("Node", h["node"]), ("Network", "host"), ("Expected", "reachable"),
+                          ("Observed", h["imds"]), ("Verdict", h["verdict"])]) for h in report["hostNetwork"]]
+    return rows

@@ -87,3 +87,15 @@ def validate_if_match(namespace):
     if not value.strip() or _CONTROL.search(value):
         raise UsageError("--if-match must be an ETag as the cluster shows it (its 'eTag' field) or '*', on one line "
                          f"and without control characters; got '{_printable(value)}'.")
+
+
+def validate_verify(namespace):
+    validate_cluster_names(namespace)
+    sample = getattr(namespace, "sample", None)
+    if sample is not None and sample < 1:
+        raise UsageError(f"--sample must be 1 or more (nodes probed per pool), got {sample}.")
+    if getattr(namespace, "context", None) and not getattr(namespace, "kubeconfig", None):
+        raise UsageError("--context goes with --kubeconfig.")
+    if getattr(namespace, "admin", False) and getattr(namespace, "kubeconfig", None):
+        raise UsageError("--admin and --kubeconfig cannot be combined: --admin asks ARM for the local admin "
+                         "account's kubeconfig.")
