@@ -31,3 +31,14 @@ examples:
   - name: Verify every node.
     text: az aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster
 """
+
+helps["aks imds-restriction scan"] = """
+type: command
+short-summary: Find the workloads that lose their Azure tokens when IMDS restriction is on (imds-ext).
+long-summary: >
+    Classifies the cluster's workloads through its Kubernetes API as breaks, at risk or unaffected, each with
+    the reason and the fix. Nothing in the cluster changes. Exit 0 when nothing breaks, 1 otherwise.
+examples:
+  - name: Gate a pipeline on the scan.
+    text: az aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o table
+"""

@@ -20,9 +20,9 @@ def load_arguments(loader, _command):
     with loader.argument_context("aks imds-restriction") as c:
         c.argument("resource_group_name", options_list=["--resource-group", "-g"], help="Name of resource group.")
         c.argument("name", options_list=["--name", "-n"], help="Name of the managed cluster.")
-    with loader.argument_context("aks imds-restriction verify") as c:
-        c.argument("sample", type=int, help=flags.SAMPLE)
-        c.argument("probe_image", help=flags.PROBE_IMAGE)
         c.argument("admin", action="store_true", help=flags.ADMIN)
         c.argument("kubeconfig", help=flags.KUBECONFIG)
         c.argument("context", help=flags.CONTEXT)
+    with loader.argument_context("aks imds-restriction verify") as c:
+        c.argument("sample", type=int, help=flags.SAMPLE)
+        c.argument("probe_image", help=flags.PROBE_IMAGE)

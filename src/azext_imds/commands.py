@@ -1,6 +1,6 @@
 """The extension's own command table: one command. `aks create` / `aks update` stay az's (see _augment.py)."""
 from azext_imds._validators import validate_show, validate_verify
-from imds_ext.frontend.output import verify_table
+from imds_ext.frontend.output import scan_table, verify_table
 
 
 def load_command_table(loader, _args):
@@ -8,6 +8,7 @@ def load_command_table(loader, _args):
         g.custom_command("show", "aks_imds_restriction_show", validator=validate_show)
         g.custom_command("verify", "aks_imds_restriction_verify", validator=validate_verify,
                          table_transformer=verify_table)
+        g.custom_command("scan", "aks_imds_restriction_scan", validator=validate_verify, table_transformer=scan_table)
     # Registering 'aks imds-restriction' also put a bare 'aks' entry in our group table; the 'aks' group is
     # az's (acs module): do not let our empty entry replace its metadata when az merges the tables.
     if not loader.command_group_table.get("aks"):

@@ -37,6 +37,12 @@ def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, pro
 
 
 @az_errors
+def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubeconfig=None, context=None):
+    return handlers.scan_workloads(cf_imds(cmd.cli_ctx), resource_group_name, name, admin=admin,
+                                   kubeconfig=kubeconfig, context=context)
+
+
+@az_errors
 def aks_update_imds(cmd, resource_group_name, name, **flags):
     """`az aks update --enable/--disable-imds-restriction`: the core's checked update, then the reimage."""
     return handlers.update_restriction(cf_imds(cmd.cli_ctx), resource_group_name, name, **flags)

@@ -235,3 +235,18 @@ examples:
   - name: Two nodes per pool, the probe image from a private registry.
     text: az-imds aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster --sample 2 --probe-image myregistry.azurecr.io/curl:8.11.1
 """
+
+helps["aks imds-restriction scan"] = """
+type: command
+short-summary: Find the workloads that lose their Azure tokens when IMDS restriction is on.
+long-summary: >
+    Reads the cluster's workloads through its Kubernetes API (the pod templates of Deployments, StatefulSets,
+    DaemonSets, Jobs and CronJobs, and pods no controller owns) and classifies each: "breaks" (bound to
+    aad-pod-identity, or mounting a Key Vault SecretProviderClass with useVMManagedIdentity or usePodIdentity),
+    "at risk" (an Azure identity setting such as AZURE_CLIENT_ID without Workload ID), "unaffected" (host
+    network, Workload ID, or no sign of IMDS use), with the reason and the fix. Nothing in the cluster changes.
+    Exit codes: 0 nothing breaks, 1 something does (each named), 3 cluster not found.
+examples:
+  - name: Gate a pipeline on the scan.
+    text: az-imds aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o table
+"""

@@ -59,10 +59,14 @@ def load_arguments(loader, _command):
         c.argument("nodepool_name", options_list=["--name", "-n"], help="The node pool name.")
         c.argument("node_image_only", action="store_true", help="Only upgrade the node image of the pool.")
 
+    with ArgumentsContext(loader, "aks imds-restriction") as c:
+        c.argument("admin", action="store_true", help=flags.ADMIN)
+        c.argument("kubeconfig", help=flags.KUBECONFIG)
+        c.argument("context", help=flags.CONTEXT)
+
     with ArgumentsContext(loader, "aks imds-restriction verify") as c:
         c.argument("sample", type=int, help=flags.SAMPLE)
         c.argument("probe_image", help=flags.PROBE_IMAGE)
-        c.argument("admin", action="store_true", help=flags.ADMIN)
         c.argument("kubeconfig", help=flags.KUBECONFIG)
         c.argument("context", help=flags.CONTEXT)
 

@@ -21,6 +21,7 @@ def load_command_table(loader):
         g.command("show", "aks_imds_restriction_show", validator=v.validate_cluster_names,
                   table_transformer=f.imds_report_table)
         g.command("verify", "aks_imds_restriction_verify", validator=validate_verify, table_transformer=f.verify_table)
+        g.command("scan", "aks_imds_restriction_scan", validator=validate_verify, table_transformer=f.scan_table)
     with CommandGroup(loader, "feature", CUSTOM) as g:
         g.command("register", "feature_register", table_transformer=f.feature_table)
         g.command("unregister", "feature_unregister", table_transformer=f.feature_table)

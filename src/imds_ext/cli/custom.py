@@ -76,6 +76,12 @@ def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, pro
                                  probe_image=probe_image, admin=admin, kubeconfig=kubeconfig, context=context)
 
 
+def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubeconfig=None, context=None,
+                              subscription=None):
+    return handlers.scan_workloads(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, admin=admin,
+                                   kubeconfig=kubeconfig, context=context)
+
+
 # -- feature / provider -----------------------------------------------------------------------------------
 def feature_register(cmd, namespace, name, wait=False, subscription=None):
     logger.warning("Once the feature '%s' is registered, invoking 'az provider register -n %s' is required "

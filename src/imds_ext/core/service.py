@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
-from imds_ext.core import constants, marker, plan as planning, preflight
+from imds_ext.core import constants, marker, plan as planning, preflight, scan
 from imds_ext.core.cluster import agent_pools, pod_link_local_access, provisioning_state
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, Interrupted, PreflightFailed,
@@ -244,6 +244,28 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         if failures:
             raise NodeImageUpgradeFailed(failure_message(failures, self._upgrade_command(resource_group, name)))
         return self.get_cluster(resource_group, name)
+
+    # -- the workload scan ---------------------------------------------------------------------------
+    def scan(self, resource_group: str, name: str, *, admin: bool = False, kubeconfig: Optional[str] = None,
+             context: Optional[str] = None, fail_on_breaks: bool = True) -> dict:
+        """Classify the cluster's workloads (core/scan.py); WorkloadsWouldBreak when some take tokens from IMDS
+        (unless `fail_on_breaks` is off: the report then says so)."""
+        mc = self.get_cluster(resource_group, name)
+        kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context)
+        try:
+            workloads = scan.read_cluster(kube)
+        finally:
+            kube.close()
+        pod_identity = bool(((mc.get("properties") or {}).get("podIdentityProfile") or {}).get("enabled"))
+        result = scan.report(name, resource_group, workloads, pod_identity)
+        lines = scan.breaking(result)
+        if lines and fail_on_breaks:
+            raise scan.WorkloadsWouldBreak(
+                f"{len(lines)} workload(s) or component(s) of cluster '{name}' take tokens from IMDS and break when "
+                "IMDS restriction is on:\n  " + "\n  ".join(lines) + "\nMove them to Microsoft Entra Workload ID "
+                "(each one's fix is in the report: '-o json' shows it once nothing breaks, or see "
+                "docs/aks-kubernetes.md).")
+        return result
 
     # -- verification --------------------------------------------------------------------------------
     def verify(self, resource_group: str, name: str, *, sample: Optional[int] = None,

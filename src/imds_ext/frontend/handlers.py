@@ -92,3 +92,8 @@ def verify_nodes(service, resource_group_name, name, sample=None, probe_image=No
 
     return service.verify(resource_group_name, name, sample=sample, probe_image=probe_image or DEFAULT_PROBE_IMAGE,
                           admin=admin, kubeconfig=kubeconfig, context=context)
+
+
+def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=None, context=None):
+    """`aks imds-restriction scan`: the workloads and their verdicts; exit 1 (naming each) when some break."""
+    return service.scan(resource_group_name, name, admin=admin, kubeconfig=kubeconfig, context=context)

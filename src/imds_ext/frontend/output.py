@@ -76,3 +76,10 @@ def verify_table(report):
     rows += [OrderedDict([("Pool", h["pool"]), ("Node", h["node"]), ("Network", "host"), ("Expected", "reachable"),
                           ("Observed", h["imds"]), ("Verdict", h["verdict"])]) for h in report["hostNetwork"]]
     return rows
+
+
+def scan_table(report):
+    from collections import OrderedDict
+
+    return [OrderedDict([("Namespace", w["namespace"]), ("Kind", w["kind"]), ("Name", w["name"]),
+                         ("Verdict", w["verdict"]), ("Reason", "; ".join(w["reasons"]))]) for w in report["workloads"]]

@@ -90,6 +90,7 @@ def validate_if_match(namespace):
 
 
 def validate_verify(namespace):
+    """`verify` and `scan`: names, --sample, and the credential options."""
     validate_cluster_names(namespace)
     sample = getattr(namespace, "sample", None)
     if sample is not None and sample < 1:
