@@ -27,11 +27,16 @@ ADDED = {
     "aks create": [("enable_imds_restriction", params.enable_on_create)],
     "aks update": [("enable_imds_restriction", params.enable_on_update),
                    ("disable_imds_restriction", params.disable_on_update),
-                   ("skip_node_image_upgrade", params.skip_node_image_upgrade)],
-    "aks upgrade": [],  # no new flags: `--node-image-only` alone takes the core's concurrent, waited upgrade
+                   ("skip_node_image_upgrade", params.skip_node_image_upgrade),
+                   ("check_workloads", params.check_workloads), ("force", params.force), ("verify", params.verify)],
+    # `--node-image-only` alone takes the core's concurrent, waited upgrade; --verify proves it at the end.
+    "aks upgrade": [("verify", params.verify)],
 }
+# Our flags whose option another owner may use for something else: never taken over, only added when free.
+OWN_MEANING = {"force"}
 # `az aks upgrade` arguments that keep the node-image-only path ours; any other one given means az's own.
-NODE_IMAGE_COMPANIONS = {"cmd", "client", "resource_group_name", "name", "node_image_only", "no_wait", "yes"}
+NODE_IMAGE_COMPANIONS = {"cmd", "client", "resource_group_name", "name", "node_image_only", "no_wait", "yes",
+                         "verify"}
 VALIDATORS = {"aks update": validate_update}
 
 _HOOKED = "_imds_ext_hooks"
@@ -79,6 +84,8 @@ def augment(command, name):
     for dest, argtype in ADDED[name]:
         options = set(argtype.settings.get("options_list") or ())
         theirs = {taken[o] for o in options if o in taken}
+        if theirs and dest in OWN_MEANING:
+            continue  # the owner's --force means something of its own
         if theirs:
             renamed[theirs.pop()] = dest
         else:
@@ -136,5 +143,6 @@ def _handle(name, original, renamed, command_owner, command_args):
             value for dest, value in command_args.items() if dest not in NODE_IMAGE_COMPANIONS):
         return custom.aks_upgrade_node_images(command_args["cmd"], command_args["resource_group_name"],
                                               command_args["name"], yes=command_args.get("yes", False),
-                                              no_wait=command_args.get("no_wait", False))
+                                              no_wait=command_args.get("no_wait", False),
+                                              verify=ours.get("verify", False))
     return original(command_args)

@@ -14,6 +14,9 @@ enable_on_create = _flag("--enable-imds-restriction", flags.ENABLE_ON_CREATE)
 enable_on_update = _flag("--enable-imds-restriction", flags.ENABLE_ON_UPDATE + flags.UPDATE_COMPANIONS_HELP)
 disable_on_update = _flag("--disable-imds-restriction", flags.DISABLE_ON_UPDATE)
 skip_node_image_upgrade = _flag("--skip-node-image-upgrade", flags.SKIP_NODE_IMAGE_UPGRADE)
+check_workloads = _flag("--check-workloads", flags.CHECK_WORKLOADS)
+force = _flag("--force", flags.FORCE)
+verify = _flag("--verify", flags.VERIFY)
 
 
 def load_arguments(loader, _command):

@@ -6,7 +6,8 @@ shared validators' usage errors are re-raised as `ImdsUsageError`.
 """
 from imds_ext.frontend import validators as shared
 
-EXTENSION_ARGS = ("enable_imds_restriction", "disable_imds_restriction", "skip_node_image_upgrade")
+EXTENSION_ARGS = ("enable_imds_restriction", "disable_imds_restriction", "skip_node_image_upgrade", "check_workloads",
+                  "force", "verify")
 
 # What `az aks update --enable/--disable-imds-restriction` may be combined with: these mean the same in
 # our flow as in az's. Anything else of az's update is refused with the flag (see validate_update).
@@ -35,8 +36,10 @@ def validate_update(cmd, namespace):
     enable = getattr(namespace, "enable_imds_restriction", False)
     disable = getattr(namespace, "disable_imds_restriction", False)
     if not enable and not disable:
-        if getattr(namespace, "skip_node_image_upgrade", False):
-            raise ImdsUsageError("--skip-node-image-upgrade goes with --enable-imds-restriction or "
+        ours = [f"--{dest.replace('_', '-')}" for dest in ("skip_node_image_upgrade", "check_workloads", "verify")
+                if getattr(namespace, dest, False)]
+        if ours:
+            raise ImdsUsageError(f"{', '.join(ours)} goes with --enable-imds-restriction or "
                                  "--disable-imds-restriction.")
         return  # a plain `az aks update`: az's own validation and handler
     _usage(shared.validate_imds_toggle, namespace)

@@ -254,3 +254,20 @@ def test_verify_inside_az_names_the_pool_missed_by_the_reimage(az_logged_in, adm
     proven = az_logged_in("aks", "imds-restriction", "verify", "-g", RG, "-n", "c1", "-o", "json")
     assert proven.code == 0, proven.err
     assert proven.json["ok"] and {n["observed"] for n in proven.json["nodes"]} == {"blocked"}
+
+
+def test_check_workloads_and_verify_inside_az(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    admin.seed(kubernetes=[{"resourceGroup": RG, "cluster": "c1", "objects": [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "legacy", "namespace": "shop"},
+         "spec": {"template": {"metadata": {"labels": {"aadpodidbinding": "legacy"}}, "spec": {"containers": []}}}}]}])
+    refused = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--check-workloads",
+                           "--yes")
+    assert refused.code == 1 and "Deployment shop/legacy" in refused.err
+    assert admin.requests("PUT", "/managedClusters/c1") == []
+    forced = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--check-workloads",
+                          "--force", "--verify", "--yes", "-o", "none")
+    assert forced.code == 0, forced.err
+    assert "Verified: all 5 Linux node(s)" in forced.err
+    scanned = az_logged_in("aks", "imds-restriction", "scan", "-g", RG, "-n", "c1")
+    assert scanned.code == 1 and "aad-pod-identity" in scanned.err

@@ -64,3 +64,57 @@ def test_a_clean_cluster_exits_0_with_the_report(az_imds, admin, seed_cluster):
     assert risky["kind"] == "CronJob" and "AZURE_CLIENT_ID" in risky["reasons"][0] and "Workload ID" in risky["fix"]
     table = az_imds(*SCAN, "-o", "table").out
     assert "at risk" in table and "uses Microsoft Entra Workload ID" in table
+
+
+ENABLE = ("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes")
+
+
+def test_check_workloads_refuses_what_breaks_unless_forced(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, WORKLOADS)
+    refused = az_imds(*ENABLE, "--check-workloads")
+    assert refused.code == 1
+    assert "would break" in refused.err and "Deployment shop/legacy" in refused.err
+    assert "Nothing was changed" in refused.err and "--force" in refused.err
+    assert admin.requests("PUT") == []
+    forced = az_imds(*ENABLE, "--check-workloads", "--force")
+    assert forced.code == 0, forced.err
+    assert "--force: enabling although these break" in forced.err
+    assert set(admin.enforced(RG, "c1").values()) == {"None"}
+
+
+def test_check_workloads_on_a_clean_cluster_then_verify_proves_it(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, WORKLOADS[3:])
+    r = az_imds(*ENABLE, "--check-workloads", "--verify")
+    assert r.code == 0, r.err
+    assert "Verified: all 5 Linux node(s) of cluster 'c1' behave as podLinkLocalAccess='None' says." in r.err
+
+
+def test_upgrade_with_verify_reimages_then_proves(az_imds, admin, seed_cluster):
+    seed_cluster(restricted=True, nodes={"userpool": {"podLinkLocalAccess": "IMDS"}})
+    r = az_imds("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "--verify")
+    assert r.code == 0, r.err
+    assert "Verified: all 5 Linux node(s)" in r.err
+
+
+def test_the_new_flags_are_checked_before_any_request(az_imds, admin, seed_cluster):
+    seed_cluster()
+    for args, message in (((*ENABLE, "--force"), "--force goes with --check-workloads"),
+                          ((*ENABLE, "--verify", "--skip-node-image-upgrade"), "--verify needs the nodes reimaged"),
+                          (("aks", "update", "-g", RG, "-n", "c1", "--disable-imds-restriction", "--check-workloads",
+                            "--yes"), "go with --enable-imds-restriction"),
+                          (("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--verify", "--no-wait"),
+                           "--verify needs the nodes reimaged")):
+        r = az_imds(*args)
+        assert r.code == 2 and message in r.err, r.err
+    assert [e for e in admin.requests() if e["path"].startswith("/subscriptions/")] == []
+
+
+def test_show_says_whether_a_scan_was_possible_and_what_it_found(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, WORKLOADS)
+    report = az_imds("aks", "imds-restriction", "show", "-g", RG, "-n", "c1", "-o", "json").json
+    assert report["workloadScan"]["possible"] is True and report["workloadScan"]["breaks"] == 2
+    assert any("shop/legacy" in line for line in report["workloadScan"]["breaking"])
+    admin.seed(clusters=[{"resourceGroup": RG, "name": "c2", "cluster": {
+        "location": "westus2", "properties": {"disableLocalAccounts": True, "agentPoolProfiles": [{"name": "p1"}]}}}])
+    closed = az_imds("aks", "imds-restriction", "show", "-g", RG, "-n", "c2", "-o", "json").json
+    assert closed["workloadScan"]["possible"] is False and closed["workloadScan"]["reason"]

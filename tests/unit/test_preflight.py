@@ -177,3 +177,10 @@ def test_feature_fix_for_az_says_how_to_wait_since_az_feature_register_cannot():
     assert fix.startswith("az feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview;")
     assert "--wait" not in fix.split(";")[0]
     assert fix.endswith("az provider register --namespace Microsoft.ContainerService --wait")
+
+
+def test_the_pod_identity_add_on_is_a_warning_naming_the_scan():
+    result = preflight.check_enable(cluster(podIdentityProfile={"enabled": True}), READY, "rg", "c")
+    assert result.ok  # the service does not refuse it: the workloads it serves break
+    [warning] = [w for w in result.warnings if w.code == "PodIdentityEnabled"]
+    assert "aks imds-restriction scan" in warning.message and "--disable-pod-identity" in warning.fix

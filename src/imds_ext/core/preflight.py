@@ -115,13 +115,20 @@ def _busy(cluster: Mapping, g: str, n: str, cli: str) -> List[Finding]:
 
 
 def _workload_identity_warning(cluster: Mapping, g: str, n: str) -> List[Finding]:
-    if workload_identity_enabled(cluster):
-        return []
-    return [Finding(
-        "WorkloadIdentityDisabled",
-        "Workload identity is off: pods that get tokens from IMDS today will lose them. Move them to "
-        "Microsoft Entra Workload ID.",
-        f"az aks update -g {g} -n {n} --enable-workload-identity")]
+    found = []
+    if ((properties(cluster).get("podIdentityProfile") or {}).get("enabled")):
+        found.append(Finding(
+            "PodIdentityEnabled",
+            "The AKS pod identity add-on is on: the pods it serves take their tokens through IMDS and lose them. "
+            "Move them to Microsoft Entra Workload ID first ('aks imds-restriction scan' lists them).",
+            f"az aks update -g {g} -n {n} --disable-pod-identity (once they are moved)"))
+    if not workload_identity_enabled(cluster):
+        found.append(Finding(
+            "WorkloadIdentityDisabled",
+            "Workload identity is off: pods that get tokens from IMDS today will lose them. Move them to "
+            "Microsoft Entra Workload ID.",
+            f"az aks update -g {g} -n {n} --enable-workload-identity"))
+    return found
 
 
 def check_enable(cluster: Mapping, env: Environment, resource_group: str, name: str) -> PreflightResult:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import functools
 from typing import Dict, List, Optional
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
-from imds_ext.core import constants, plan as planning, preflight
+from imds_ext.core import constants, plan as planning, preflight, scan
+from imds_ext.core.access import kube_client
 from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_restricted, oidc_issuer_enabled,
                                    pod_link_local_access, provisioning_state, workload_identity_enabled)
 from imds_ext.core.clients import ArmClients
-from imds_ext.core.errors import ResourceNotFound, service_message
+from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
 from imds_ext.core.headers import names_feature
 from imds_ext.core.interaction import Interaction
 from imds_ext.core.polling import watch
@@ -110,9 +111,18 @@ class ClusterReads:
             "warnings": [w.to_dict() for w in enable.warnings],
             "ifEnabled": planning.make_plan(mc, resource_group, name, True).to_dict(),
             "ifDisabled": planning.make_plan(mc, resource_group, name, False).to_dict(),
+            "workloadScan": self._scan_summary(resource_group, name),
             "note": "Nodes enforce a change only after a node-image upgrade; ARM does not show which "
-                    "nodes enforce it.",
+                    "nodes enforce it ('aks imds-restriction verify' does).",
         }
+
+    def _scan_summary(self, resource_group: str, name: str) -> dict:
+        """Whether the workload scan could run (the API server reachable, credentials granted) and what it found."""
+        try:
+            result = self.scan(resource_group, name, fail_on_breaks=False)
+        except (ImdsExtError, AzureError) as ex:
+            return {"possible": False, "reason": service_message(ex)}
+        return {"possible": True, **result["summary"], "breaking": scan.breaking(result)}
 
     # -- waiting for what is in flight ---------------------------------------------------------------------
     def settle(self, resource_group: str, name: str):
@@ -142,3 +152,25 @@ class ClusterReads:
                 except HttpResponseError:
                     pass  # it ended Failed: what to do about that is decided on the fresh read below
             mc = self.get_cluster(resource_group, name)
+
+    # -- the workload scan ---------------------------------------------------------------------------
+    def scan(self, resource_group: str, name: str, *, admin: bool = False, kubeconfig: Optional[str] = None,
+             context: Optional[str] = None, fail_on_breaks: bool = True) -> dict:
+        """Classify the cluster's workloads (core/scan.py); WorkloadsWouldBreak when some take tokens from IMDS
+        (unless `fail_on_breaks` is off: the report then says so)."""
+        mc = self.get_cluster(resource_group, name)
+        kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context)
+        try:
+            workloads = scan.read_cluster(kube)
+        finally:
+            kube.close()
+        pod_identity = bool(((mc.get("properties") or {}).get("podIdentityProfile") or {}).get("enabled"))
+        result = scan.report(name, resource_group, workloads, pod_identity)
+        lines = scan.breaking(result)
+        if lines and fail_on_breaks:
+            raise scan.WorkloadsWouldBreak(
+                f"{len(lines)} workload(s) or component(s) of cluster '{name}' take tokens from IMDS and break when "
+                "IMDS restriction is on:\n  " + "\n  ".join(lines) + "\nMove them to Microsoft Entra Workload ID "
+                "(each one's fix is in the report: '-o json' shows it once nothing breaks, or see "
+                "docs/aks-kubernetes.md).")
+        return result

@@ -48,11 +48,13 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         super().__init__(clients, ui)
         self.node_images = NodeImageUpgrades(clients, ui)
         self._stage = ""  # what is true of the cluster if the user interrupts now, and the command that finishes
+        self._workload_check = (False, False)  # (--check-workloads, --force) of the update running
 
     # -- the update flow -----------------------------------------------------------------------------
     def set_restriction(self, resource_group: str, name: str, enable: bool, *, enable_oidc_issuer=False,
                         headers: Optional[Dict[str, str]] = None, if_match: Optional[str] = None,
-                        yes=False, no_wait=False, reimage=True) -> UpdateOutcome:
+                        yes=False, no_wait=False, reimage=True, check_workloads=False, force=False,
+                        verify=False) -> UpdateOutcome:
         """Bring the cluster and its nodes to the setting; run again after any failure, it finishes what is left.
 
         The contract (docs/convergence.md): it waits for an operation in flight, writes the setting if the
@@ -61,9 +63,38 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         """
         desired = constants.RESTRICTED if enable else constants.UNRESTRICTED
         resume = self._update_command(resource_group, name, enable)
+        self._workload_check = (check_workloads and enable, force)
         with self._staged(name):
-            return self._converge(resource_group, name, enable, desired, resume, dict(headers or {}),
-                                  enable_oidc_issuer, if_match, yes, no_wait, reimage)
+            outcome = self._converge(resource_group, name, enable, desired, resume, dict(headers or {}),
+                                     enable_oidc_issuer, if_match, yes, no_wait, reimage)
+        if verify and outcome.next_step is None:
+            self._verified(resource_group, name)
+        return outcome
+
+    def _verified(self, resource_group: str, name: str) -> None:
+        report = self.verify(resource_group, name)
+        self.ui.warn(f"Verified: all {len(report['nodes'])} Linux node(s) of cluster '{name}' behave as "
+                     f"podLinkLocalAccess='{report['podLinkLocalAccess']}' says.")
+
+    def _check_workloads(self, resource_group: str, name: str, yes: bool) -> None:
+        """--check-workloads: the scan before the change; what breaks stops it unless confirmed or --force."""
+        checking, force = self._workload_check
+        if not checking:
+            return
+        found = scan.breaking(self.scan(resource_group, name, fail_on_breaks=False))
+        if not found:
+            return
+        listing = "\n  ".join(found)
+        if force:
+            self.ui.warn(f"--force: enabling although these break:\n  {listing}")
+        elif yes:
+            raise scan.WorkloadsWouldBreak(
+                f"{len(found)} workload(s) or component(s) of cluster '{name}' take tokens from IMDS and would break:"
+                f"\n  {listing}\nNothing was changed. Move them to Microsoft Entra Workload ID, or pass --force to "
+                "enable IMDS restriction anyway.")
+        elif not self.ui.confirm(f"These take tokens from IMDS and will break:\n  {listing}\nEnable IMDS restriction "
+                                 "anyway?"):
+            raise Cancelled("Cancelled: no change was made.")
 
     @contextmanager
     def _staged(self, name: str):
@@ -140,6 +171,8 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                 raise PreflightFailed(preflight.format_blockers(check, action), check.blockers)
             for warning in check.warnings:
                 self.ui.warn(f"{warning.message} Fix: {warning.fix}")
+            if attempt == 1 and plan.changes_cluster:
+                self._check_workloads(resource_group, name, yes)
             if not plan.changes_cluster:  # the setting is in place but the cluster's last operation failed
                 self.ui.warn(f"Cluster '{name}' is in the Failed state (its last operation failed): writing it back "
                              "as it is, which makes AKS retry it.")
@@ -213,7 +246,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         flag = "--enable-imds-restriction" if enable else "--disable-imds-restriction"
         return f"{self.ui.cli_name} aks update -g {resource_group} -n {name} {flag} --yes"
 
-    def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False):
+    def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False, verify=False):
         """`aks upgrade --node-image-only`: every pool, as az does, after a confirmation unless `yes`. Once every
         pool is done, imds-ext's record of a reimage due is cleared."""
         resume = self._upgrade_command(resource_group, name)
@@ -236,7 +269,9 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                 raise NodeImageUpgradeFailed(failure_message(failures, resume))
             if marker.TAG in (mc.get("tags") or {}):
                 self.node_images.record(resource_group, name, pod_link_local_access(mc), [])
-            return self.get_cluster(resource_group, name)
+        if verify:
+            self._verified(resource_group, name)
+        return self.get_cluster(resource_group, name)
 
     def upgrade_node_images(self, resource_group: str, name: str, pools: List[str]):
         """Node-image-only upgrade of `pools`, all at once; then the cluster (the benchmark's entry point)."""
@@ -244,28 +279,6 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         if failures:
             raise NodeImageUpgradeFailed(failure_message(failures, self._upgrade_command(resource_group, name)))
         return self.get_cluster(resource_group, name)
-
-    # -- the workload scan ---------------------------------------------------------------------------
-    def scan(self, resource_group: str, name: str, *, admin: bool = False, kubeconfig: Optional[str] = None,
-             context: Optional[str] = None, fail_on_breaks: bool = True) -> dict:
-        """Classify the cluster's workloads (core/scan.py); WorkloadsWouldBreak when some take tokens from IMDS
-        (unless `fail_on_breaks` is off: the report then says so)."""
-        mc = self.get_cluster(resource_group, name)
-        kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context)
-        try:
-            workloads = scan.read_cluster(kube)
-        finally:
-            kube.close()
-        pod_identity = bool(((mc.get("properties") or {}).get("podIdentityProfile") or {}).get("enabled"))
-        result = scan.report(name, resource_group, workloads, pod_identity)
-        lines = scan.breaking(result)
-        if lines and fail_on_breaks:
-            raise scan.WorkloadsWouldBreak(
-                f"{len(lines)} workload(s) or component(s) of cluster '{name}' take tokens from IMDS and break when "
-                "IMDS restriction is on:\n  " + "\n  ".join(lines) + "\nMove them to Microsoft Entra Workload ID "
-                "(each one's fix is in the report: '-o json' shows it once nothing breaks, or see "
-                "docs/aks-kubernetes.md).")
-        return result
 
     # -- verification --------------------------------------------------------------------------------
     def verify(self, resource_group: str, name: str, *, sample: Optional[int] = None,

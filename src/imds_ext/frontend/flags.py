@@ -33,3 +33,8 @@ ADMIN = ("Use the local admin account's kubeconfig (listClusterAdminCredential) 
          "clusters with local accounts disabled.")
 KUBECONFIG = "Use this kubeconfig file instead of asking ARM for the cluster's credentials."
 CONTEXT = "The context of --kubeconfig to use (default: its current context)."
+CHECK_WORKLOADS = ("With --enable-imds-restriction: scan the cluster's workloads first ('aks imds-restriction scan'); "
+                   "if some would break, ask, or with --yes refuse (nothing changed) unless --force.")
+FORCE = "With --check-workloads: enable IMDS restriction even though the scan found workloads that break."
+VERIFY = ("At the end, prove through the cluster's Kubernetes API that every Linux node behaves as the setting says "
+          "('aks imds-restriction verify'); exit 1 naming each node that does not.")

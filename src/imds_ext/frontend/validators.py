@@ -22,6 +22,16 @@ def validate_imds_toggle(namespace):
     if not enable and not disable:
         raise UsageError(
             "Please specify --enable-imds-restriction or --disable-imds-restriction.")
+    if disable and (getattr(namespace, "check_workloads", False) or getattr(namespace, "force", False)):
+        raise UsageError("--check-workloads and --force go with --enable-imds-restriction: turning it off breaks no "
+                         "workload.")
+    if getattr(namespace, "force", False) and not getattr(namespace, "check_workloads", False):
+        raise UsageError("--force goes with --check-workloads (it enables IMDS restriction although the scan found "
+                         "workloads that break).")
+    if getattr(namespace, "verify", False) and (getattr(namespace, "no_wait", False)
+                                                or getattr(namespace, "skip_node_image_upgrade", False)):
+        raise UsageError("--verify needs the nodes reimaged first: it cannot go with --no-wait or "
+                         "--skip-node-image-upgrade.")
     if disable and getattr(namespace, "enable_oidc_issuer", False):
         raise UsageError(
             "--enable-oidc-issuer goes with --enable-imds-restriction; to turn the issuer on alone use "
