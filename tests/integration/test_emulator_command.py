@@ -124,3 +124,13 @@ def test_the_demo_stopped_by_sigterm_leaves_no_key_behind():
     assert proc.returncode != 0
     after = {d for d in os.listdir(tempfile.gettempdir()) if d.startswith("imds-emulator-")}
     assert after <= before
+
+
+def test_the_demo_tells_the_whole_story_and_checks_every_step():
+    r = subprocess.run([sys.executable, "-m", "imds_ext", "demo", "--lro-delay", "0"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "Done: every step behaved as expected." in r.stdout
+    steps = [line for line in r.stdout.splitlines() if line.startswith("== ")]
+    assert len(steps) == 9 and "What would break?" in steps[1] and "verify then proves it" in steps[8]
+    assert "Verified: all 3 Linux node(s)" in r.stderr

@@ -1,7 +1,9 @@
 """`az-imds demo`: the whole job, end to end, on an in-process emulator.
 
 Each step is a real `az-imds` command run through the same CLI a user types, against the emulator over
-HTTPS with a real token flow. The demo checks each step's outcome and fails loudly if one is wrong.
+HTTPS with a real token flow: the workload scan finds a workload that would break, the team moves it to Workload
+ID, the scan is clean, enable runs with the workload check and the proof of every node, and a skipped reimage
+shows up in `verify`. The demo checks each step's outcome and fails loudly if one is wrong.
 """
 from __future__ import annotations
 
@@ -67,8 +69,39 @@ class _Demo:
             raise CLIError(f"Demo check failed: pools {wrong} do not enforce podLinkLocalAccess={expected}.")
 
 
+LEGACY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "payments", "namespace": "shop"},
+          "spec": {"template": {"metadata": {"labels": {"app": "payments", "aadpodidbinding": "payments"}},
+                                "spec": {"containers": [{"name": "app", "image": "shop/payments:1"}]}}}}
+CLIENT_ID = "2b1e4a47-0000-4000-8000-000000000001"  # of the team's user-assigned identity (made up)
+MIGRATED_ACCOUNT = {"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "payments", "namespace": "shop",
+                                 "annotations": {"azure.workload.identity/client-id": CLIENT_ID}}}
+MIGRATED = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "payments", "namespace": "shop"},
+            "spec": {"template": {"metadata": {"labels": {"app": "payments", "azure.workload.identity/use": "true"}},
+                                  "spec": {"serviceAccountName": "payments",
+                                           "containers": [{"name": "app", "image": "shop/payments:2"}]}}}}
+
+
+def _move_to_workload_identity(emulator):
+    """What the team does by hand (kubectl apply): the workload, moved to Workload ID, through the cluster's API."""
+    from imds_ext.core.access import kube_client
+    from imds_ext.core.clients import ArmClients, default_credential
+    from imds_ext.core.settings import resolve_settings
+
+    clients = ArmClients(resolve_settings(), credential=default_credential(instance_discovery=False))
+    kube = kube_client(clients, RG, CLUSTER)
+    try:
+        kube.delete("/apis/apps/v1/namespaces/shop/deployments/payments")
+        kube.create("/api/v1/namespaces/shop/serviceaccounts", MIGRATED_ACCOUNT)
+        kube.create("/apis/apps/v1/namespaces/shop/deployments", MIGRATED)
+    finally:
+        kube.close()
+        clients.close()
+
+
 def run_demo(lro_delay: float = 0.5, out=None) -> None:
     from imds_ext.emulator import Emulator
+    from imds_ext.emulator.client import AdminClient
 
     out = out or sys.stdout
     with Emulator(lro_delay=lro_delay, registration_delay=lro_delay) as emulator, _environment(emulator.env()):
@@ -78,6 +111,15 @@ def run_demo(lro_delay: float = 0.5, out=None) -> None:
         demo.run(["group", "create", "-n", RG, "-l", "westus2", "--query", "{name:name, location:location}"])
         demo.run(["aks", "create", "-g", RG, "-n", CLUSTER, "--node-count", "3", "--enable-oidc-issuer",
                   "--enable-workload-identity", "--yes", "--query", SHOW])
+
+        demo.say("A team's workload still gets its Azure token from IMDS (aad-pod-identity). What would break?")
+        AdminClient.for_emulator(emulator).seed(kubernetes=[{"resourceGroup": RG, "cluster": CLUSTER,
+                                                             "objects": [LEGACY]}])
+        demo.run(["aks", "imds-restriction", "scan", "-g", RG, "-n", CLUSTER], expect_exit=1)
+
+        demo.say("The team moves it to Microsoft Entra Workload ID; the scan is clean.")
+        _move_to_workload_identity(emulator)
+        demo.run(["aks", "imds-restriction", "scan", "-g", RG, "-n", CLUSTER, "-o", "table"])
 
         demo.say("Is the cluster ready for IMDS restriction?")
         demo.run(["aks", "imds-restriction", "show", "-g", RG, "-n", CLUSTER, "--query",
@@ -91,16 +133,19 @@ def run_demo(lro_delay: float = 0.5, out=None) -> None:
                   "IMDSRestrictionPreview", "--wait", "--query", "{name:name, state:properties.state}"])
         demo.run(["provider", "register", "--namespace", "Microsoft.ContainerService", "--wait"])
 
-        demo.say("Enable IMDS restriction: preflight, ETag-guarded update, then a node-image upgrade of every pool.")
-        demo.run(["aks", "update", "-g", RG, "-n", CLUSTER, "--enable-imds-restriction", "--yes", "--query", SHOW])
+        demo.say("Enable IMDS restriction: workload check, preflight, ETag-guarded update, a node-image upgrade of "
+                 "every pool, then proof, node by node, that every node enforces it.")
+        demo.run(["aks", "update", "-g", RG, "-n", CLUSTER, "--enable-imds-restriction", "--check-workloads",
+                  "--verify", "--yes", "--query", SHOW])
         demo.nodes(expected="None")
 
-        demo.say("Disable it, deferring the reimage: the nodes still enforce the old setting...")
+        demo.say("Disable it, deferring the reimage: verify shows the nodes still enforce the old setting...")
         demo.run(["aks", "update", "-g", RG, "-n", CLUSTER, "--disable-imds-restriction", "--skip-node-image-upgrade",
                   "--yes", "--query", "networkProfile.podLinkLocalAccess"])
-        demo.nodes(expected="None")
+        demo.run(["aks", "imds-restriction", "verify", "-g", RG, "-n", CLUSTER], expect_exit=1)
 
-        demo.say("...until the node-image-only upgrade runs.")
-        demo.run(["aks", "upgrade", "-g", RG, "-n", CLUSTER, "--node-image-only", "--yes", "--query", SHOW])
+        demo.say("...until the node-image-only upgrade runs; verify then proves it.")
+        demo.run(["aks", "upgrade", "-g", RG, "-n", CLUSTER, "--node-image-only", "--verify", "--yes", "--query",
+                  SHOW])
         demo.nodes(expected="IMDS")
         out.write("\nDone: every step behaved as expected.\n")
