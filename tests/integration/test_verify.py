@@ -68,3 +68,35 @@ def test_bad_input(az_imds, admin, seed_cluster):
         r = az_imds(*VERIFY, *args)
         assert r.code == 2 and message in r.err, r.err
     assert [e for e in admin.requests() if e["path"].startswith(("/subscriptions/", "/kubernetes/"))] == []
+
+
+def test_an_entra_cluster_is_verified_with_an_entra_token_and_no_kubelogin(az_imds, admin, seed_cluster):
+    seed_cluster(restricted=True, aadProfile={"managed": True}, disableLocalAccounts=True)
+    r = az_imds(*VERIFY, "-o", "json")
+    assert r.code == 0, r.err
+    assert r.json["ok"]
+    kube_calls = [e for e in admin.requests() if e["path"].startswith("/kubernetes/")]
+    assert kube_calls and all(e["status"] < 400 for e in kube_calls)  # the Entra token was accepted throughout
+
+
+def test_interrupted_verification_removes_its_probes(cli_env, admin, seed_cluster):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    seed_cluster(restricted=True)
+    admin.fault(method="GET", path="/kubernetes/.*/pods$", delaySeconds=3, count=5)  # a slow cluster
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *VERIFY], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env, text=True)
+    deadline = time.monotonic() + 60
+    while not [e for e in admin.requests("POST") if e["path"].endswith("/pods")]:
+        assert time.monotonic() < deadline, "no probe was created"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert "Interrupted. The probes were removed; nothing else in the cluster changed." in err
+    admin.clear_faults()
+    assert _left_behind(admin) == []  # the namespace and its probes went on the way out

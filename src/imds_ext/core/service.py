@@ -290,6 +290,8 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context)
         try:
             report = Verification(kube, self.ui).run(name, setting, sample, probe_image)
+        except KeyboardInterrupt:
+            raise Interrupted("Interrupted. The probes were removed; nothing else in the cluster changed.") from None
         finally:
             kube.close()
         if not report["ok"]:
