@@ -92,3 +92,27 @@ def test_seeded_workloads_and_custom_resources_are_listed(kube, admin):
     groups = [g["name"] for g in kube("GET", "/apis").json()["groups"]]
     assert "secrets-store.csi.x-k8s.io" in groups
     assert "shop" in [n["metadata"]["name"] for n in kube("GET", "/api/v1/namespaces").json()["items"]]
+
+
+def test_a_pools_nodes_are_reimaged_one_after_another_during_its_upgrade():
+    """The back end over a clock of the test's own: a 4-node pool's upgrade of 8 s reimages a node every 2 s."""
+    from imds_ext.emulator.backend import Backend
+
+    now = [1000.0]
+    backend = Backend(lro_delay=8, clock=lambda: now[0])
+    backend.seed({"clusters": [{"resourceGroup": "rg1", "name": "c1",
+                                "cluster": cluster_body(restricted=True, pools=[
+                                    {"name": "nodepool1", "count": 4, "mode": "System"}]),
+                                "nodes": {"nodepool1": {"podLinkLocalAccess": "IMDS"}}}]})
+    backend.container_service.upgrade_node_image(SUB, "rg1", "c1", "nodepool1", "2026-05-02-preview")
+
+    def enforced():
+        with backend.store.tx():
+            rec = backend.container_service.cluster(SUB, "rg1", "c1")
+            return [node.enforced for node, _ in backend.kubernetes.nodes(rec)]
+
+    assert enforced() == ["IMDS"] * 4
+    now[0] += 4.5
+    assert enforced() == ["None", "None", "IMDS", "IMDS"]
+    now[0] += 4
+    assert enforced() == ["None"] * 4  # the operation ended: the pool's record says so too

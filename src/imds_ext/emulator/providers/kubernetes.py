@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from imds_ext.emulator.constants import RESTRICTED
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
+from imds_ext.emulator.providers.containerservice.rules import pod_link_local_access as rules_setting
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key
 from imds_ext.emulator.records import Record
 from imds_ext.emulator.store import Store
@@ -132,14 +133,25 @@ class KubernetesBackend:
         raise status_error(401, "Unauthorized", "Unauthorized")
 
     # ---- nodes -----------------------------------------------------------------------------------
-    @staticmethod
-    def nodes(rec: ManagedCluster) -> List[Tuple[Node, dict]]:
+    def nodes(self, rec: ManagedCluster) -> List[Tuple[Node, dict]]:
+        """The nodes of every pool. During a pool's node-image upgrade its nodes are reimaged one after another
+        over the operation's time: the first ones already enforce the cluster's current setting."""
+        upgrading = {op.child.lower(): op for op in self.container_service.operations.running(
+            cluster_key(rec.resource_group, rec.name)) if op.kind == "pool.upgrade" and op.child}
+        setting = rules_setting(rec.resource)
+        now = self.store.clock()
         out = []
         for pool in rec.pools:
             digits = int(hashlib.sha256(f"{rec.resource['id']}/{pool['name']}".encode()).hexdigest(), 16) % 10 ** 8
-            for index in range(int(pool.get("count") or 0)):
+            count = int(pool.get("count") or 0)
+            before = rec.enforced.get(pool["name"].lower(), "IMDS")
+            op = upgrading.get(pool["name"].lower())
+            done = 0
+            if op is not None and op.due > op.start:
+                done = int(count * min(1.0, max(0.0, (now - op.start) / (op.due - op.start))))
+            for index in range(count):
                 name = f"aks-{pool['name']}-{digits:08d}-vmss{index:06d}"
-                out.append((Node(name, pool["name"], rec.enforced.get(pool["name"].lower(), "IMDS")), pool))
+                out.append((Node(name, pool["name"], setting if index < done else before), pool))
         return out
 
     # ---- objects ---------------------------------------------------------------------------------
