@@ -28,15 +28,16 @@ ADDED = {
     "aks update": [("enable_imds_restriction", params.enable_on_update),
                    ("disable_imds_restriction", params.disable_on_update),
                    ("skip_node_image_upgrade", params.skip_node_image_upgrade),
-                   ("check_workloads", params.check_workloads), ("force", params.force), ("verify", params.verify)],
+                   ("check_workloads", params.check_workloads), ("force", params.force),
+                   ("verify_nodes", params.verify_nodes)],
     # `--node-image-only` alone takes the core's concurrent, waited upgrade; --verify proves it at the end.
-    "aks upgrade": [("verify", params.verify)],
+    "aks upgrade": [("verify_nodes", params.verify_nodes)],
 }
 # Our flags whose option another owner may use for something else: never taken over, only added when free.
 OWN_MEANING = {"force"}
 # `az aks upgrade` arguments that keep the node-image-only path ours; any other one given means az's own.
 NODE_IMAGE_COMPANIONS = {"cmd", "client", "resource_group_name", "name", "node_image_only", "no_wait", "yes",
-                         "verify"}
+                         "verify_nodes"}
 VALIDATORS = {"aks update": validate_update}
 
 _HOOKED = "_imds_ext_hooks"
@@ -144,5 +145,5 @@ def _handle(name, original, renamed, command_owner, command_args):
         return custom.aks_upgrade_node_images(command_args["cmd"], command_args["resource_group_name"],
                                               command_args["name"], yes=command_args.get("yes", False),
                                               no_wait=command_args.get("no_wait", False),
-                                              verify=ours.get("verify", False))
+                                              verify_nodes=ours.get("verify_nodes", False))
     return original(command_args)

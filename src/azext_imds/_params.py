@@ -16,7 +16,7 @@ disable_on_update = _flag("--disable-imds-restriction", flags.DISABLE_ON_UPDATE)
 skip_node_image_upgrade = _flag("--skip-node-image-upgrade", flags.SKIP_NODE_IMAGE_UPGRADE)
 check_workloads = _flag("--check-workloads", flags.CHECK_WORKLOADS)
 force = _flag("--force", flags.FORCE)
-verify = _flag("--verify", flags.VERIFY)
+verify_nodes = _flag("--verify", flags.VERIFY)
 
 
 def load_arguments(loader, _command):

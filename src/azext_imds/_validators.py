@@ -7,7 +7,7 @@ shared validators' usage errors are re-raised as `ImdsUsageError`.
 from imds_ext.frontend import validators as shared
 
 EXTENSION_ARGS = ("enable_imds_restriction", "disable_imds_restriction", "skip_node_image_upgrade", "check_workloads",
-                  "force", "verify")
+                  "force", "verify_nodes")
 
 # What `az aks update --enable/--disable-imds-restriction` may be combined with: these mean the same in
 # our flow as in az's. Anything else of az's update is refused with the flag (see validate_update).
@@ -36,7 +36,7 @@ def validate_update(cmd, namespace):
     enable = getattr(namespace, "enable_imds_restriction", False)
     disable = getattr(namespace, "disable_imds_restriction", False)
     if not enable and not disable:
-        ours = [f"--{dest.replace('_', '-')}" for dest in ("skip_node_image_upgrade", "check_workloads", "verify")
+        ours = [_option(cmd, dest) for dest in ("skip_node_image_upgrade", "check_workloads", "verify_nodes")
                 if getattr(namespace, dest, False)]
         if ours:
             raise ImdsUsageError(f"{', '.join(ours)} goes with --enable-imds-restriction or "

@@ -49,10 +49,10 @@ def aks_update_imds(cmd, resource_group_name, name, **flags):
 
 
 @az_errors
-def aks_upgrade_node_images(cmd, resource_group_name, name, yes=False, no_wait=False, verify=False):
+def aks_upgrade_node_images(cmd, resource_group_name, name, yes=False, no_wait=False, verify_nodes=False):
     """`az aks upgrade --node-image-only`: every pool at once, waited for with progress unless --no-wait."""
     return handlers.upgrade_node_images(cf_imds(cmd.cli_ctx), resource_group_name, name, yes=yes, no_wait=no_wait,
-                                        verify=verify)
+                                        verify_nodes=verify_nodes)
 
 
 class RestrictingManagedClusters:

@@ -51,12 +51,12 @@ def load_arguments(loader, _command):
         c.argument("skip_node_image_upgrade", action="store_true", help=flags.SKIP_NODE_IMAGE_UPGRADE)
         c.argument("check_workloads", action="store_true", help=flags.CHECK_WORKLOADS)
         c.argument("force", action="store_true", help=flags.FORCE)
-        c.argument("verify", action="store_true", help=flags.VERIFY)
+        c.argument("verify_nodes", options_list=["--verify"], action="store_true", help=flags.VERIFY)
 
     with ArgumentsContext(loader, "aks upgrade") as c:
         c.argument("node_image_only", action="store_true",
                    help="Only upgrade the node image of every node pool.")
-        c.argument("verify", action="store_true", help=flags.VERIFY)
+        c.argument("verify_nodes", options_list=["--verify"], action="store_true", help=flags.VERIFY)
 
     with ArgumentsContext(loader, "aks nodepool") as c:
         c.argument("cluster_name", options_list=["--cluster-name"], help="The cluster name.")

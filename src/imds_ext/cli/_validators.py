@@ -72,5 +72,5 @@ def validate_update(namespace):
 def validate_node_image_upgrade(namespace):
     validate_cluster_names(namespace)
     validate_node_image_only(namespace)
-    if getattr(namespace, "verify", False) and getattr(namespace, "no_wait", False):
+    if getattr(namespace, "verify_nodes", False) and getattr(namespace, "no_wait", False):
         raise UsageError("--verify needs the nodes reimaged first: it cannot go with --no-wait.")

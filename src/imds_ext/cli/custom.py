@@ -35,20 +35,21 @@ def aks_create(cmd, resource_group_name, name, location=None, node_count=3, node
 
 def aks_update(cmd, resource_group_name, name, enable_imds_restriction=False, disable_imds_restriction=False,
                enable_oidc_issuer=False, aks_custom_headers=None, if_match=None, skip_node_image_upgrade=False,
-               check_workloads=False, force=False, verify=False, no_wait=False, yes=False, subscription=None):
+               check_workloads=False, force=False, verify_nodes=False, no_wait=False, yes=False, subscription=None):
     # knack builds the arguments from this signature, so every option is named here.
     return handlers.update_restriction(
         cf_imds(cmd.cli_ctx, subscription), resource_group_name, name,
         enable_imds_restriction=enable_imds_restriction, disable_imds_restriction=disable_imds_restriction,
         enable_oidc_issuer=enable_oidc_issuer, aks_custom_headers=aks_custom_headers, if_match=if_match,
-        skip_node_image_upgrade=skip_node_image_upgrade, check_workloads=check_workloads, force=force, verify=verify,
+        skip_node_image_upgrade=skip_node_image_upgrade, check_workloads=check_workloads, force=force,
+        verify_nodes=verify_nodes,
         no_wait=no_wait, yes=yes)
 
 
-def aks_upgrade(cmd, resource_group_name, name, node_image_only=False, verify=False, yes=False, no_wait=False,
+def aks_upgrade(cmd, resource_group_name, name, node_image_only=False, verify_nodes=False, yes=False, no_wait=False,
                 subscription=None):
     return handlers.upgrade_node_images(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, yes=yes,
-                                        no_wait=no_wait, verify=verify)
+                                        no_wait=no_wait, verify_nodes=verify_nodes)
 
 
 def aks_nodepool_upgrade(cmd, resource_group_name, cluster_name, nodepool_name, node_image_only=False,

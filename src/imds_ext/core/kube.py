@@ -49,15 +49,15 @@ class KubeClient:
                                      "to Kubernetes over TLS.")
         self.server = server.rstrip("/")
         self._ca_file = None
-        verify: Any = True
+        trust: Any = True  # connection_verify: the system CAs, or the kubeconfig's
         if ca_data:
             fd, self._ca_file = tempfile.mkstemp(prefix="imds-ext-kube-ca-", suffix=".pem")
             with os.fdopen(fd, "wb") as f:
                 f.write(base64.b64decode(ca_data))
-            verify = self._ca_file
+            trust = self._ca_file
         auth = _StaticToken(token) if token else BearerTokenCredentialPolicy(credential, AKS_SERVER_SCOPE)
         self._client = PipelineClient(self.server, policies=[HeadersPolicy(), RetryPolicy(), auth],
-                                      connection_verify=verify)
+                                      connection_verify=trust)
 
     @classmethod
     def from_kubeconfig(cls, config: dict, context: Optional[str] = None, credential: Any = None) -> "KubeClient":

@@ -54,7 +54,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
     def set_restriction(self, resource_group: str, name: str, enable: bool, *, enable_oidc_issuer=False,
                         headers: Optional[Dict[str, str]] = None, if_match: Optional[str] = None,
                         yes=False, no_wait=False, reimage=True, check_workloads=False, force=False,
-                        verify=False) -> UpdateOutcome:
+                        verify_nodes=False) -> UpdateOutcome:
         """Bring the cluster and its nodes to the setting; run again after any failure, it finishes what is left.
 
         The contract (docs/convergence.md): it waits for an operation in flight, writes the setting if the
@@ -67,7 +67,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         with self._staged(name):
             outcome = self._converge(resource_group, name, enable, desired, resume, dict(headers or {}),
                                      enable_oidc_issuer, if_match, yes, no_wait, reimage)
-        if verify and outcome.next_step is None:
+        if verify_nodes and outcome.next_step is None:
             self._verified(resource_group, name)
         return outcome
 
@@ -246,7 +246,8 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         flag = "--enable-imds-restriction" if enable else "--disable-imds-restriction"
         return f"{self.ui.cli_name} aks update -g {resource_group} -n {name} {flag} --yes"
 
-    def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False, verify=False):
+    def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False,
+                                    verify_nodes=False):
         """`aks upgrade --node-image-only`: every pool, as az does, after a confirmation unless `yes`. Once every
         pool is done, imds-ext's record of a reimage due is cleared."""
         resume = self._upgrade_command(resource_group, name)
@@ -269,7 +270,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                 raise NodeImageUpgradeFailed(failure_message(failures, resume))
             if marker.TAG in (mc.get("tags") or {}):
                 self.node_images.record(resource_group, name, pod_link_local_access(mc), [])
-        if verify:
+        if verify_nodes:
             self._verified(resource_group, name)
         return self.get_cluster(resource_group, name)
 

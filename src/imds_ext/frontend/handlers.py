@@ -62,23 +62,23 @@ def guided(func):
 def update_restriction(service, resource_group_name, name, enable_imds_restriction=False,
                        disable_imds_restriction=False, enable_oidc_issuer=False, aks_custom_headers=None,
                        if_match=None, skip_node_image_upgrade=False, no_wait=False, yes=False, check_workloads=False,
-                       force=False, verify=False):
+                       force=False, verify_nodes=False):
     """`aks update --enable/--disable-imds-restriction` (validated: exactly one is set): the checked update, then
     the reimage."""
     outcome = service.set_restriction(
         resource_group_name, name, enable=bool(enable_imds_restriction), enable_oidc_issuer=enable_oidc_issuer,
         headers=aks_custom_headers, if_match=if_match, yes=yes, no_wait=no_wait, reimage=not skip_node_image_upgrade,
-        check_workloads=check_workloads, force=force, verify=verify)
+        check_workloads=check_workloads, force=force, verify_nodes=verify_nodes)
     if outcome.next_step:
         logger.warning(outcome.next_step)
     return resource(outcome.cluster, flatten=True)
 
 
 @guided
-def upgrade_node_images(service, resource_group_name, name, yes=False, no_wait=False, verify=False):
+def upgrade_node_images(service, resource_group_name, name, yes=False, no_wait=False, verify_nodes=False):
     """`aks upgrade --node-image-only`: every pool at once, waited for unless --no-wait; then --verify."""
     return resource(service.upgrade_cluster_node_images(resource_group_name, name, yes=yes, no_wait=no_wait,
-                                                        verify=verify), flatten=True)
+                                                        verify_nodes=verify_nodes), flatten=True)
 
 
 def restriction_report(service, resource_group_name, name):

@@ -28,7 +28,7 @@ def validate_imds_toggle(namespace):
     if getattr(namespace, "force", False) and not getattr(namespace, "check_workloads", False):
         raise UsageError("--force goes with --check-workloads (it enables IMDS restriction although the scan found "
                          "workloads that break).")
-    if getattr(namespace, "verify", False) and (getattr(namespace, "no_wait", False)
+    if getattr(namespace, "verify_nodes", False) and (getattr(namespace, "no_wait", False)
                                                 or getattr(namespace, "skip_node_image_upgrade", False)):
         raise UsageError("--verify needs the nodes reimaged first: it cannot go with --no-wait or "
                          "--skip-node-image-upgrade.")
