@@ -1,7 +1,8 @@
 """Wait overhead with the service's own polling behaviour (no Retry-After): how long after an operation ends does
-the command notice, for `az-imds aks update --enable-imds-restriction` (its own polling: a quarter of the elapsed time) and for the real
-az's own long-running operation (`az aks update --tags`, azure-core's default 30 s interval), with the number of
-requests each made. The emulator runs in its faithful mode, every operation taking --lro-delay seconds.
+the command notice, for `az-imds aks update --enable-imds-restriction` (its own polling: a quarter of the elapsed
+time) and for the real az's own long-running operation (`az aks update --tags`, azure-core's default 30 s
+interval), with the number of requests each made.
+The emulator runs in its faithful mode, every operation taking --lro-delay seconds.
 
     python benchmarks/bench_wait.py [--lro-delay 20]
 

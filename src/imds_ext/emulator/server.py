@@ -46,6 +46,26 @@ class _Gateway(wsgi.Gateway_10):
         return environ
 
 
+@contextmanager
+def _signals_deferred():
+    """Ctrl-C or SIGTERM while cheroot starts its worker threads (not daemons) would leave threads it does not yet
+    know of, which stop() cannot end and which keep the process alive: such a signal is delivered once the server
+    is up, and start() then stops it cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received, previous = [], {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda signum, _frame: received.append(signum))
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in received[:1]:
+            signal.raise_signal(sig)
+
+
 class Emulator:
     """The emulator in-process: `with Emulator() as emu:` serves HTTPS on a background thread."""
 
@@ -79,20 +99,25 @@ class Emulator:
             adapter = BuiltinSSLAdapter(certs.server_pem_path, certs.server_pem_path)
             adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
             self._server.ssl_adapter = adapter
-            self._server.prepare()  # binds: port 0 becomes a real port here
+            with _signals_deferred():
+                self._server.prepare()  # binds, and starts the worker threads: port 0 becomes a real port here
+                self.port = self._server.bind_addr[1]
+                self._thread = threading.Thread(target=self._server.serve, name="imds-emulator", daemon=True)
+                self._thread.start()
         except (OSError, ValueError) as ex:
-            self._server = None
-            self._remove_certificates()  # the server key must not outlive a failed start
+            self._abandon_start()  # the server key must not outlive a failed start
             raise StartError(f"The emulator cannot listen on {self.host}:{self.port}: {_reason(ex)}. Choose another "
                              "--host or --port (--port 0 picks a free one).") from ex
         except BaseException:  # interrupted while starting: `with` will not call stop()
-            self._server = None
-            self._remove_certificates()
+            self._abandon_start()
             raise
-        self.port = self._server.bind_addr[1]
-        self._thread = threading.Thread(target=self._server.serve, name="imds-emulator", daemon=True)
-        self._thread.start()
         return self
+
+    def _abandon_start(self) -> None:
+        server, self._server, self._thread = self._server, None, None
+        if server is not None and server.ready:
+            server.stop()
+        self._remove_certificates()
 
     def stop(self) -> None:
         if self._server is None:
