@@ -1,10 +1,13 @@
 """The Azure SDK clients of one command: one credential, one set of settings, built when first used."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imds_ext.core.errors import ConfigurationError
 from imds_ext.core.settings import ArmSettings
+
+if TYPE_CHECKING:
+    from imds_ext.core.interaction import Interaction
 
 
 def default_credential(instance_discovery: bool = True):
@@ -71,3 +74,16 @@ class ArmClients:
         for client in self._cache.values():
             client.close()
         self._cache.clear()
+
+
+class ArmWork:
+    """What each part of the flow (reads, node-image upgrades, the service) holds: the ARM clients and the way
+    to talk to the user."""
+
+    def __init__(self, clients: ArmClients, ui: "Interaction"):
+        self.clients = clients
+        self.ui = ui
+
+    @property
+    def _aks(self):
+        return self.clients.container_service

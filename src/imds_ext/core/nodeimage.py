@@ -12,20 +12,12 @@ from typing import Dict, List
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from imds_ext.core import marker
-from imds_ext.core.clients import ArmClients
+from imds_ext.core.clients import ArmWork
 from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
-from imds_ext.core.interaction import Interaction
 from imds_ext.core.polling import BackoffPolling
 
 
-class NodeImageUpgrades:
-    def __init__(self, clients: ArmClients, ui: Interaction):
-        self.clients = clients
-        self.ui = ui
-
-    @property
-    def _aks(self):
-        return self.clients.container_service
+class NodeImageUpgrades(ArmWork):
 
     def start(self, resource_group: str, name: str, pools: List[str], no_wait: bool = False):
         """Start the upgrade of `pools`: ({pool: poller}, {pool: why it could not start})."""

@@ -12,23 +12,14 @@ from imds_ext.core import constants, plan as planning, preflight, scan
 from imds_ext.core.access import kube_client
 from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_restricted, oidc_issuer_enabled,
                                    pod_link_local_access, provisioning_state, workload_identity_enabled)
-from imds_ext.core.clients import ArmClients
+from imds_ext.core.clients import ArmWork
 from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
 from imds_ext.core.headers import names_feature
-from imds_ext.core.interaction import Interaction
 from imds_ext.core.polling import watch
 
 
-class ClusterReads:
-    def __init__(self, clients: ArmClients, ui: Interaction):
-        self.clients = clients
-        self.ui = ui
-
+class ClusterReads(ArmWork):
     # -- reads ---------------------------------------------------------------------------------------
-    @property
-    def _aks(self):
-        return self.clients.container_service
-
     def get_cluster(self, resource_group: str, name: str):
         try:
             return self._aks.managed_clusters.get(resource_group, name)
