@@ -121,11 +121,11 @@ def test_a_state_file_with_wrong_inner_types_is_refused_at_start(tmp_path):
     with Emulator(state_file=str(path)) as emu:
         emu.backend.seed({"resourceGroups": [{"name": "rg", "location": "westus2"}]})
     state = json.loads(path.read_text())
-    state["resourceGroups"]["rg"]["location"] = 5
+    state["resourceGroups"][f"{SUB}/rg"]["location"] = 5
     path.write_text(json.dumps(state))
     with pytest.raises(StateFileError) as e:
         Emulator(state_file=str(path))
-    assert "resourceGroups['rg'].location" in str(e.value) and "left untouched" in str(e.value)
+    assert f"resourceGroups['{SUB}/rg'].location" in str(e.value) and "left untouched" in str(e.value)
     assert json.loads(path.read_text()) == state
 
 

@@ -61,7 +61,7 @@ class Backend:
         self.kubernetes = KubernetesBackend(self.store, self.container_service)
         # Loads (and checks) the state file: a corrupt one raises StateFileError before anything is served.
         if not self.store.load():
-            self.features.initial_state()
+            self.resources.initial_state()  # the well-known subscription, with its registrations
 
     def _versions(self) -> KubernetesVersions:
         given = self.config.kubernetes_versions
@@ -72,7 +72,7 @@ class Backend:
         with self.store.lock:
             self.config = dataclasses.replace(self._initial_config)
             self.store.clear()
-            self.features.initial_state()
+            self.resources.initial_state()
             self.store.persist()
 
     def configure(self, lro_delay=None, registration_delay=None, retry_after=..., kubernetes_versions=...,

@@ -28,6 +28,7 @@ class Operation(Record):
     kind: str  # e.g. "cluster.put": picks the completion handlers
     title: str  # "update managed cluster": how 409s name it
     resource: str  # key of the resource it runs on
+    subscription: str  # the subscription it runs in: its status URLs are under it
     location: str
     api_version: str
     start: float
@@ -49,6 +50,10 @@ class Operation(Record):
         return body
 
 
+def operation_not_found(op_id: str) -> EmulatorError:
+    return EmulatorError(404, "NotFound", f"The operation '{op_id}' could not be found.")
+
+
 # (on success, on failure): each gets the operation and may return another final status than the one it is for
 # (Canceled, when the resource went away under it); None keeps Succeeded / Failed.
 Handler = Callable[[Operation], Optional[str]]
@@ -66,11 +71,12 @@ class OperationEngine:
         self._handlers[kind] = (on_success, on_failure)
 
     def start(self, kind: str, title: str, resource: str, location: str, api_version: str,
-              child: Optional[str] = None, failure: Optional[dict] = None) -> Operation:
+              child: Optional[str] = None, failure: Optional[dict] = None, *, subscription: str) -> Operation:
         if kind not in self._handlers:
             raise ValueError(f"no handlers for operations of kind {kind!r}")
         now = self.store.clock()
-        op = Operation(id=str(uuid.uuid4()), kind=kind, title=title, resource=resource, location=location,
+        op = Operation(id=str(uuid.uuid4()), kind=kind, title=title, resource=resource,
+                       subscription=subscription.lower(), location=location,
                        api_version=api_version, start=now, due=now + self.delay(), child=child, failure=failure)
         self.rows[op.id] = op
         self._forget_old()
@@ -84,7 +90,7 @@ class OperationEngine:
         with self.store.tx():
             op = self.rows.get(op_id.lower())
             if op is None:
-                raise EmulatorError(404, "NotFound", f"The operation '{op_id}' could not be found.")
+                raise operation_not_found(op_id)
             return dataclasses.replace(op)
 
     def _advance(self, now: float) -> None:

@@ -19,7 +19,7 @@ from imds_ext.emulator.errors import EmulatorError, StateFileError
 from imds_ext.emulator.records import Record
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: several subscriptions (keys and records carry theirs)
 
 
 class Store:

@@ -2,7 +2,8 @@
 unregistered namespace answers 409 MissingSubscriptionRegistration.
 
 Both registrations move through a transitional state (Registering, Unregistering) over the configured
-registration delay, as the service does (docs/arm-protocol.md, "Features and providers").
+registration delay, as the service does (docs/arm-protocol.md, "Features and providers"). Each subscription has its
+own: features keyed `subscription/namespace/name`, providers `subscription/namespace`.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Callable, Dict, Optional
 
 from imds_ext.emulator.constants import (
     AKS_API_VERSIONS, CONTAINER_SERVICE, DEFAULT_FEATURES, REGISTERED_PROVIDERS, UNREGISTERED_PROVIDERS,
-    WELL_KNOWN_SUBSCRIPTION_ID,
 )
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.resources import ResourcesBackend
@@ -24,6 +24,7 @@ NOT_REGISTERED_STATES = ("NotRegistered", "Unregistered")
 
 @dataclasses.dataclass
 class Registration(Record):
+    subscription: str
     namespace: str
     state: str
     target: Optional[str] = None  # the state it is moving to, and when it gets there
@@ -55,7 +56,7 @@ class Feature(Registration):
     name: str = ""
 
     def render(self) -> dict:
-        return {"id": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/providers/Microsoft.Features/providers/"
+        return {"id": f"/subscriptions/{self.subscription}/providers/Microsoft.Features/providers/"
                       f"{self.namespace}/features/{self.name}",
                 "name": f"{self.namespace}/{self.name}", "type": FEATURE_TYPE, "properties": {"state": self.state}}
 
@@ -71,13 +72,18 @@ class Provider(Registration):
                       "capabilities": "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, "
                                       "SupportsTags, SupportsLocation"}
                      for t in ("managedClusters", "managedClusters/agentPools")]
-        return {"id": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/providers/{self.namespace}",
+        return {"id": f"/subscriptions/{self.subscription}/providers/{self.namespace}",
                 "namespace": self.namespace, "registrationState": self.state,
                 "registrationPolicy": "RegistrationRequired", "resourceTypes": types}
 
 
-def _feature_key(namespace: str, name: str) -> str:
-    return f"{namespace}/{name}".lower()
+def feature_key(sub: str, feature_id: str) -> str:
+    """`feature_id` is `namespace/name`."""
+    return f"{sub}/{feature_id}".lower()
+
+
+def provider_key(sub: str, namespace: str) -> str:
+    return f"{sub}/{namespace}".lower()
 
 
 class FeaturesBackend:
@@ -88,15 +94,19 @@ class FeaturesBackend:
         self.features: Dict[str, Feature] = store.table("features", Feature)
         self.providers: Dict[str, Provider] = store.table("providers", Provider)
         store.on_advance(self._advance)
+        resources.on_subscription_added(self.initial_state)
 
-    def initial_state(self) -> None:
+    def initial_state(self, sub: str) -> None:
+        """The registrations a subscription starts with (every subscription the same)."""
         for feature_id, state in DEFAULT_FEATURES.items():
             namespace, name = feature_id.split("/", 1)
-            self.features[feature_id.lower()] = Feature(namespace=namespace, name=name, state=state)
-        for namespace in REGISTERED_PROVIDERS:
-            self.providers[namespace.lower()] = Provider(namespace=namespace, state="Registered")
-        for namespace in UNREGISTERED_PROVIDERS:
-            self.providers[namespace.lower()] = Provider(namespace=namespace, state="NotRegistered")
+            self.features[feature_key(sub, feature_id)] = Feature(subscription=sub, namespace=namespace, name=name,
+                                                                  state=state)
+        for namespace in REGISTERED_PROVIDERS + UNREGISTERED_PROVIDERS:
+            self.providers[provider_key(sub, namespace)] = Provider(
+                subscription=sub, namespace=namespace,
+                state="Registered" if namespace in REGISTERED_PROVIDERS else "NotRegistered")
+        self.store.changed()
 
     def _advance(self, now: float) -> None:
         for rec in list(self.features.values()) + list(self.providers.values()):
@@ -108,8 +118,7 @@ class FeaturesBackend:
 
     # ---- providers ------------------------------------------------------------------------------
     def provider(self, sub: str, namespace: str) -> Provider:
-        self.resources.check_subscription(sub)
-        rec = self.providers.get(namespace.lower())
+        rec = self.providers.get(provider_key(self.resources.check_subscription(sub), namespace))
         if rec is None:
             raise EmulatorError(404, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid.")
         return rec
@@ -130,9 +139,9 @@ class FeaturesBackend:
             return self.provider(sub, namespace).render()
 
     def list_providers(self, sub: str) -> list:
-        self.resources.check_subscription(sub)
         with self.store.tx():
-            return [rec.render() for rec in self.providers.values()]
+            sub = self.resources.check_subscription(sub)
+            return [rec.render() for rec in self.providers.values() if rec.subscription == sub]
 
     def register_provider(self, sub: str, namespace: str, register: bool = True) -> dict:
         """Registration is immediate when the delay is 0, as a provider already known to the subscription."""
@@ -145,22 +154,23 @@ class FeaturesBackend:
                 self.store.changed()
             return rec.render()
 
-    def seed_provider(self, namespace: str, state: str) -> None:
+    def seed_provider(self, sub: str, namespace: str, state: str) -> None:
         with self.store.tx():
-            self.providers.setdefault(namespace.lower(), Provider(namespace=namespace, state=state)).set(state)
+            sub = self.resources.check_subscription(sub)
+            self.providers.setdefault(provider_key(sub, namespace), Provider(
+                subscription=sub, namespace=namespace, state=state)).set(state)
             self.store.changed()
 
     # ---- features -------------------------------------------------------------------------------
     def feature(self, sub: str, namespace: str, name: str) -> Feature:
-        self.resources.check_subscription(sub)
-        rec = self.features.get(_feature_key(namespace, name))
+        rec = self.features.get(feature_key(self.resources.check_subscription(sub), f"{namespace}/{name}"))
         if rec is None:
             raise EmulatorError(404, "FeatureNotFound",
                                 f"The feature '{name}' could not be found in namespace '{namespace}'.")
         return rec
 
-    def feature_state(self, feature_id: str) -> str:
-        rec = self.features.get(feature_id.lower())
+    def feature_state(self, sub: str, feature_id: str) -> str:
+        rec = self.features.get(feature_key(sub, feature_id))
         return rec.state if rec else "NotRegistered"
 
     def get_feature(self, sub: str, namespace: str, name: str) -> dict:
@@ -168,10 +178,10 @@ class FeaturesBackend:
             return self.feature(sub, namespace, name).render()
 
     def list_features(self, sub: str, namespace: Optional[str] = None) -> list:
-        self.resources.check_subscription(sub)
         with self.store.tx():
-            return [rec.render() for rec in self.features.values()
-                    if namespace is None or rec.namespace.lower() == namespace.lower()]
+            sub = self.resources.check_subscription(sub)
+            return [rec.render() for rec in self.features.values() if rec.subscription == sub
+                    and (namespace is None or rec.namespace.lower() == namespace.lower())]
 
     def register_feature(self, sub: str, namespace: str, name: str, register: bool = True) -> dict:
         """Synchronous, as the service: the answer carries the transitional state (Registering/Unregistering)."""
@@ -185,9 +195,10 @@ class FeaturesBackend:
                 self.store.changed()
             return rec.render()
 
-    def seed_feature(self, feature_id: str, state: str) -> None:
+    def seed_feature(self, sub: str, feature_id: str, state: str) -> None:
         namespace, _, name = feature_id.partition("/")
         with self.store.tx():
-            self.features.setdefault(feature_id.lower(), Feature(namespace=namespace, name=name, state=state)).set(
-                state)
+            sub = self.resources.check_subscription(sub)
+            self.features.setdefault(feature_key(sub, feature_id), Feature(
+                subscription=sub, namespace=namespace, name=name, state=state)).set(state)
             self.store.changed()

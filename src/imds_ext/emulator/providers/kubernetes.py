@@ -64,7 +64,7 @@ def status_error(code: int, reason: str, message: str) -> KubernetesStatus:
 
 @dataclasses.dataclass
 class KubeObject(Record):
-    cluster: str  # the cluster's key
+    cluster: str  # the cluster's key (records.cluster_key: its subscription, group and name)
     api_version: str  # "v1", "apps/v1", "secrets-store.csi.x-k8s.io/v1", ...
     plural: str
     namespace: str  # "" for cluster-scoped objects
@@ -136,8 +136,8 @@ class KubernetesBackend:
     def nodes(self, rec: ManagedCluster) -> List[Tuple[Node, dict]]:
         """The nodes of every pool. During a pool's node-image upgrade its nodes are reimaged one after another
         over the operation's time: the first ones already enforce the cluster's current setting."""
-        upgrading = {op.child.lower(): op for op in self.container_service.operations.running(
-            cluster_key(rec.resource_group, rec.name)) if op.kind == "pool.upgrade" and op.child}
+        upgrading = {op.child.lower(): op for op in self.container_service.operations.running(rec.key)
+                     if op.kind == "pool.upgrade" and op.child}
         setting = rules_setting(rec.resource)
         now = self.store.clock()
         out = []
@@ -160,7 +160,7 @@ class KubernetesBackend:
         return "|".join((cluster, api_version, plural, namespace, name))
 
     def list(self, rec: ManagedCluster, api_version: str, plural: str, namespace: Optional[str]) -> dict:
-        key = cluster_key(rec.resource_group, rec.name)
+        key = rec.key
         if (api_version, plural) == ("v1", "nodes"):
             items = [node.render(rec, pool) for node, pool in self.nodes(rec)]
         elif (api_version, plural) == ("v1", "namespaces"):
@@ -180,7 +180,7 @@ class KubernetesBackend:
         raise status_error(404, "NotFound", f'{plural} "{name}" not found')
 
     def namespaces(self, rec: ManagedCluster) -> List[str]:
-        key = cluster_key(rec.resource_group, rec.name)
+        key = rec.key
         made = [o.body["metadata"]["name"] for o in self.objects.values()
                 if o.cluster == key and o.plural == "namespaces"]
         return list(dict.fromkeys([*BUILT_IN_NAMESPACES, *made]))
@@ -197,7 +197,7 @@ class KubernetesBackend:
             raise status_error(405, "MethodNotAllowed", "nodes are the cluster's: they come from its node pools")
         if plural not in CLUSTER_SCOPED and namespace not in self.namespaces(rec):
             raise status_error(404, "NotFound", f'namespaces "{namespace}" not found')
-        key = self._key(cluster_key(rec.resource_group, rec.name), api_version, plural, namespace, name)
+        key = self._key(rec.key, api_version, plural, namespace, name)
         if key in self.objects or (plural == "namespaces" and name in self.namespaces(rec)):
             raise status_error(409, "AlreadyExists", f'{plural} "{name}" already exists')
         stored = copy.deepcopy(body)
@@ -212,7 +212,7 @@ class KubernetesBackend:
         return self._with_status(rec, copy.deepcopy(stored))
 
     def delete(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, name: str) -> dict:
-        cluster = cluster_key(rec.resource_group, rec.name)
+        cluster = rec.key
         gone = self.objects.pop(self._key(cluster, api_version, plural, namespace, name), None)
         if gone is None:
             raise status_error(404, "NotFound", f'{plural} "{name}" not found')
@@ -257,12 +257,13 @@ class KubernetesBackend:
         return body
 
     # ---- seeding ---------------------------------------------------------------------------------
-    def seed(self, rg: str, name: str, objects: list) -> int:
+    def seed(self, sub: str, rg: str, name: str, objects: list) -> int:
         """Workloads as given (pods with owners, env and labels, service accounts, custom resources)."""
         with self.store.tx():
-            rec = self.container_service.clusters.get(cluster_key(rg, name))
+            rec = self.container_service.clusters.get(cluster_key(sub, rg, name))
             if rec is None:
-                raise EmulatorError(400, "InvalidSeed", f"No cluster '{rg}/{name}' to seed Kubernetes objects into.")
+                raise EmulatorError(400, "InvalidSeed", f"No cluster '{rg}/{name}' in the subscription '{sub}' to "
+                                    "seed Kubernetes objects into.")
             for body in objects:
                 api_version, kind = body.get("apiVersion", "v1"), body.get("kind", "")
                 plural = next((p for (v, p), k in KINDS.items() if v == api_version and k == kind), plural_of(kind))

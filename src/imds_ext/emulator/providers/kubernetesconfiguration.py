@@ -10,7 +10,7 @@ from imds_ext.emulator import validation
 from imds_ext.emulator.constants import CONTAINER_SERVICE
 from imds_ext.emulator.errors import EmulatorError, resource_not_found
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend, rules
-from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key
+from imds_ext.emulator.providers.containerservice.records import ManagedCluster
 from imds_ext.emulator.records import Record
 from imds_ext.emulator.store import Store
 
@@ -24,7 +24,7 @@ _EXTENSION_BODY = validation.schema({
 
 @dataclasses.dataclass
 class Extension(Record):
-    cluster: str  # the cluster's key
+    cluster: str  # the cluster's key (records.cluster_key: its subscription, group and name)
     name: str
     body: dict  # as PUT, with the server's provisioningState
 
@@ -56,12 +56,12 @@ class KubernetesConfigurationBackend:
     def list_extensions(self, sub: str, rg: str, cluster: str) -> list:
         with self.store.tx():
             rec = self.container_service.cluster(sub, rg, cluster)
-            return [ext.render(rec) for ext in self._of(cluster_key(rg, cluster))]
+            return [ext.render(rec) for ext in self._of(rec.key)]
 
     def get_extension(self, sub: str, rg: str, cluster: str, name: str) -> dict:
         with self.store.tx():
             rec = self.container_service.cluster(sub, rg, cluster)
-            ext = self.extensions.get(f"{cluster_key(rg, cluster)}/{name.lower()}")
+            ext = self.extensions.get(f"{rec.key}/{name.lower()}")
             if ext is None:
                 raise resource_not_found(f"{CONTAINER_SERVICE}/managedClusters/{cluster}/providers/{EXTENSION_TYPE}",
                                          name, rg)
@@ -74,9 +74,9 @@ class KubernetesConfigurationBackend:
                 400, "InvalidRequestContent", message, target=target or "properties.extensionType"))
             validation.check_name(name, validation.EXTENSION_NAME, "extension",
                                   "1-253 letters, digits, '-' or '.', starting with a letter or digit")
-            key = f"{cluster_key(rg, cluster)}/{name.lower()}"
+            key = f"{rec.key}/{name.lower()}"
             existing = self.extensions.get(key)
-            ext = Extension(cluster=cluster_key(rg, cluster), name=existing.name if existing else name,
+            ext = Extension(cluster=rec.key, name=existing.name if existing else name,
                             body=copy.deepcopy(body))
             ext.body["properties"]["provisioningState"] = "Succeeded"
             if not seeding and rules.is_restricted(rec.resource):
@@ -89,8 +89,8 @@ class KubernetesConfigurationBackend:
 
     def delete_extension(self, sub: str, rg: str, cluster: str, name: str) -> bool:
         with self.store.tx():
-            self.container_service.cluster(sub, rg, cluster)
-            gone = self.extensions.pop(f"{cluster_key(rg, cluster)}/{name.lower()}", None)
+            rec = self.container_service.cluster(sub, rg, cluster)
+            gone = self.extensions.pop(f"{rec.key}/{name.lower()}", None)
             if gone is not None:
                 self.store.changed()
             return gone is not None

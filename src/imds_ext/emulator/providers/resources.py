@@ -1,4 +1,7 @@
-"""Microsoft.Resources: the subscription and tenant of the well-known identity, and resource groups."""
+"""Microsoft.Resources: the subscriptions and tenant of the well-known identity, and resource groups.
+
+The well-known subscription always exists; the seed document declares more. All are visible to the well-known
+principal, and each has its own resource groups (keyed `subscription/group`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -24,15 +27,34 @@ def _invalid(message: str, target):
     return EmulatorError(400, "InvalidRequestContent", message, target=target)
 
 
+def group_key(sub: str, name: str) -> str:
+    return f"{sub}/{name}".lower()
+
+
+@dataclasses.dataclass
+class Subscription(Record):
+    subscription_id: str  # lower case: ids are compared case-insensitively and rendered as declared, lowered
+    display_name: str
+
+    def render(self) -> dict:
+        return {"id": f"/subscriptions/{self.subscription_id}", "subscriptionId": self.subscription_id,
+                "tenantId": WELL_KNOWN_TENANT_ID, "homeTenantId": WELL_KNOWN_TENANT_ID,
+                "displayName": self.display_name, "state": "Enabled", "authorizationSource": "RoleBased",
+                "managedByTenants": [],
+                "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
+                                         "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}}
+
+
 @dataclasses.dataclass
 class ResourceGroup(Record):
+    subscription: str
     name: str  # as first created: ARM keeps the casing of the creator
     location: str
     tags: Optional[dict] = None
     managed_by: Optional[str] = None
 
     def render(self) -> dict:
-        out = {"id": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/resourceGroups/{self.name}", "name": self.name,
+        out = {"id": f"/subscriptions/{self.subscription}/resourceGroups/{self.name}", "name": self.name,
                "type": GROUP_TYPE, "location": self.location, "properties": {"provisioningState": "Succeeded"}}
         if self.tags is not None:
             out["tags"] = self.tags
@@ -44,27 +66,55 @@ class ResourceGroup(Record):
 class ResourcesBackend:
     def __init__(self, store: Store):
         self.store = store
+        self.subscriptions: Dict[str, Subscription] = store.table("subscriptions", Subscription)
         self.groups: Dict[str, ResourceGroup] = store.table("resourceGroups", ResourceGroup)
-        self._on_group_deleted: List[Callable[[str], None]] = []
+        self._on_group_deleted: List[Callable[[str, str], None]] = []
+        self._on_subscription_added: List[Callable[[str], None]] = []
 
-    def on_group_deleted(self, callback: Callable[[str], None]) -> None:
-        """`callback(group_name)` runs inside the delete, so the resources in the group go with it."""
+    def on_group_deleted(self, callback: Callable[[str, str], None]) -> None:
+        """`callback(subscription, group_name)` runs inside the delete, so the resources in the group go with it."""
         self._on_group_deleted.append(callback)
 
+    def on_subscription_added(self, callback: Callable[[str], None]) -> None:
+        """`callback(subscription)` runs when a subscription is created, so that it starts with the registrations
+        every subscription has (Microsoft.Features plugs itself in here)."""
+        self._on_subscription_added.append(callback)
+
+    def initial_state(self) -> None:
+        """The start state: the well-known subscription alone."""
+        self.add_subscription(WELL_KNOWN_SUBSCRIPTION_ID, SUBSCRIPTION_DISPLAY_NAME)
+
     # ---- subscriptions and tenants --------------------------------------------------------------
-    @staticmethod
-    def check_subscription(sub: str) -> None:
-        if sub.lower() != WELL_KNOWN_SUBSCRIPTION_ID:
-            raise EmulatorError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+    def check_subscription(self, sub: str) -> str:
+        """The subscription's id as stored (lower case), or ARM's 404."""
+        with self.store.lock:  # a read: no transitions to run, nothing to save
+            if sub.lower() not in self.subscriptions:
+                raise EmulatorError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+        return sub.lower()
+
+    def add_subscription(self, sub: str, display_name: Optional[str] = None) -> bool:
+        """Declare a subscription (the seed document); False when it existed (its display name may change)."""
+        with self.store.tx():
+            existing = self.subscriptions.get(sub.lower())
+            if existing is not None:
+                if display_name:
+                    existing.display_name = display_name
+                    self.store.changed()
+                return False
+            self.subscriptions[sub.lower()] = Subscription(
+                subscription_id=sub.lower(), display_name=display_name or f"Emulated Subscription {sub.lower()}")
+            for callback in self._on_subscription_added:
+                callback(sub.lower())
+            self.store.changed()
+            return True
 
     def subscription(self, sub: str = WELL_KNOWN_SUBSCRIPTION_ID) -> dict:
-        self.check_subscription(sub)
-        return {"id": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}", "subscriptionId": WELL_KNOWN_SUBSCRIPTION_ID,
-                "tenantId": WELL_KNOWN_TENANT_ID, "homeTenantId": WELL_KNOWN_TENANT_ID,
-                "displayName": SUBSCRIPTION_DISPLAY_NAME, "state": "Enabled", "authorizationSource": "RoleBased",
-                "managedByTenants": [],
-                "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
-                                         "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}}
+        with self.store.tx():
+            return self.subscriptions[self.check_subscription(sub)].render()
+
+    def list_subscriptions(self) -> list:
+        with self.store.tx():
+            return [rec.render() for rec in self.subscriptions.values()]
 
     @staticmethod
     def tenants() -> list:
@@ -75,14 +125,13 @@ class ResourcesBackend:
     # ---- resource groups ------------------------------------------------------------------------
     def group(self, sub: str, name: str) -> ResourceGroup:
         """The group, or ARM's 404 (callers hold the transaction)."""
-        self.check_subscription(sub)
-        rec = self.groups.get(name.lower())
+        rec = self.groups.get(group_key(self.check_subscription(sub), name))
         if rec is None:
             raise resource_group_not_found(name)
         return rec
 
     def put_group(self, sub: str, name: str, body) -> tuple:
-        self.check_subscription(sub)
+        sub = self.check_subscription(sub)
         location = body.get("location") if isinstance(body, dict) else None
         if not location:
             raise EmulatorError(400, "LocationRequired", "The location property is required for this definition.")
@@ -91,41 +140,43 @@ class ResourcesBackend:
                               "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
                               code="InvalidResourceGroupName")
         with self.store.tx():
-            existing = self.groups.get(name.lower())
+            existing = self.groups.get(group_key(sub, name))
             if existing and existing.location.lower() != location.lower():
                 raise EmulatorError(409, "InvalidResourceGroupLocation",
                                     f"Invalid resource group location '{location}'. The Resource group already "
                                     f"exists in location '{existing.location}'.")
-            rec = ResourceGroup(name=existing.name if existing else name, location=location, tags=body.get("tags"),
-                                managed_by=body.get("managedBy"))
-            self.groups[name.lower()] = rec
+            rec = ResourceGroup(subscription=sub, name=existing.name if existing else name, location=location,
+                                tags=body.get("tags"), managed_by=body.get("managedBy"))
+            self.groups[group_key(sub, name)] = rec
             self.store.changed()
             return (200 if existing else 201), rec.render()
 
-    def seed_group(self, name: str, location: str, tags: Optional[dict] = None) -> ResourceGroup:
+    def seed_group(self, sub: str, name: str, location: str, tags: Optional[dict] = None) -> ResourceGroup:
         with self.store.tx():
-            rec = self.groups[name.lower()] = ResourceGroup(name=name, location=location, tags=tags)
+            sub = self.check_subscription(sub)
+            rec = self.groups[group_key(sub, name)] = ResourceGroup(subscription=sub, name=name, location=location,
+                                                                    tags=tags)
             self.store.changed()
             return rec
 
-    def ensure_group(self, name: str, location: str) -> ResourceGroup:
+    def ensure_group(self, sub: str, name: str, location: str) -> ResourceGroup:
         """The group, created when missing (seeding a cluster into a group nobody declared)."""
         with self.store.tx():
-            return self.groups.get(name.lower()) or self.seed_group(name, location)
+            return self.groups.get(group_key(sub, name)) or self.seed_group(sub, name, location)
 
     def get_group(self, sub: str, name: str) -> dict:
         with self.store.tx():
             return self.group(sub, name).render()
 
     def list_groups(self, sub: str) -> list:
-        self.check_subscription(sub)
         with self.store.tx():
-            return [rec.render() for rec in self.groups.values()]
+            sub = self.check_subscription(sub)
+            return [rec.render() for rec in self.groups.values() if rec.subscription == sub]
 
     def delete_group(self, sub: str, name: str) -> None:
         with self.store.tx():
             rec = self.group(sub, name)
             for callback in self._on_group_deleted:
-                callback(rec.name)
-            del self.groups[name.lower()]
+                callback(rec.subscription, rec.name)
+            del self.groups[group_key(rec.subscription, rec.name)]
             self.store.changed()

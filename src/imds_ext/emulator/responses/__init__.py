@@ -11,7 +11,6 @@ from typing import Any, Optional
 
 from werkzeug.wrappers import Request, Response
 
-from imds_ext.emulator.constants import WELL_KNOWN_SUBSCRIPTION_ID
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.validation import MAX_BODY_BYTES
 
@@ -86,8 +85,9 @@ def retry_after(ctx: Ctx) -> dict:
 
 
 def lro_response(ctx: Ctx, status: int, body, op: dict, with_location: bool) -> Response:
-    """201/200/202 of an AKS long-running operation: Azure-AsyncOperation (+ Location) and Retry-After."""
-    base = (f"{ctx.base}/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/providers/Microsoft.ContainerService/"
+    """201/200/202 of an AKS long-running operation: Azure-AsyncOperation (+ Location) and Retry-After, under the
+    subscription of the request that started it (the operation's)."""
+    base = (f"{ctx.base}/subscriptions/{op.subscription}/providers/Microsoft.ContainerService/"
             f"locations/{op.location}")
     headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={OPERATION_API_VERSION}",
                **retry_after(ctx)}

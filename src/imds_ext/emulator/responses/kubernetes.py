@@ -50,7 +50,8 @@ def api(ctx, sub, rg, cluster, path=None):
         if path == "/api":
             return json_response({"kind": "APIVersions", "versions": ["v1"]})
         if path == "/apis":
-            groups = sorted({*_GROUPS, *(o.api_version for o in backend.objects.values() if "/" in o.api_version)})
+            groups = sorted({*_GROUPS, *(o.api_version for o in backend.objects.values()
+                                         if o.cluster == rec.key and "/" in o.api_version)})
             return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
                 {"name": g.split("/")[0], "versions": [{"groupVersion": g, "version": g.split("/")[1]}],
                  "preferredVersion": {"groupVersion": g, "version": g.split("/")[1]}} for g in groups]})

@@ -6,7 +6,8 @@ from imds_ext.emulator.responses import json_body, json_response, listing
 
 
 def list_subscriptions(ctx):
-    return json_response({**listing([ctx.backend.resources.subscription()]), "count": {"type": "Total", "value": 1}})
+    subscriptions = ctx.backend.resources.list_subscriptions()
+    return json_response({**listing(subscriptions), "count": {"type": "Total", "value": len(subscriptions)}})
 
 
 def get_subscription(ctx, sub):

@@ -1,5 +1,6 @@
 """Microsoft.ContainerService: managed clusters, agent pools, node-image upgrades, their operations, and the
-service's IMDS-restriction rules (rules.py) applied to every change."""
+service's IMDS-restriction rules (rules.py) applied to every change. Clusters are keyed `subscription/group/name`
+(records.cluster_key): each subscription has its own."""
 from __future__ import annotations
 
 import copy
@@ -9,7 +10,7 @@ from typing import Callable, Dict, List, Optional
 from imds_ext.emulator import conditions
 from imds_ext.emulator.constants import AKS_API_VERSIONS, LATEST_NODE_IMAGE, LATEST_WINDOWS_NODE_IMAGE
 from imds_ext.emulator.errors import AKS, EmulatorError, bad_request, resource_not_found
-from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, utc_iso
+from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, operation_not_found, utc_iso
 from imds_ext.emulator.providers.containerservice import bodies, defaults, kubeconfig, rules
 from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
@@ -46,8 +47,8 @@ class ContainerServiceBackend:
 
     # ---- lookups (callers hold the transaction) ---------------------------------------------------
     def cluster(self, sub: str, rg: str, name: str) -> ManagedCluster:
-        self.resources.group(sub, rg)
-        rec = self.clusters.get(cluster_key(rg, name))
+        group = self.resources.group(sub, rg)
+        rec = self.clusters.get(cluster_key(group.subscription, rg, name))
         if rec is None:
             raise resource_not_found(CLUSTERS_TYPE, name, rg)
         return rec
@@ -81,10 +82,16 @@ class ContainerServiceBackend:
             callback(key)
         self.store.changed()
 
-    def _drop_group(self, group: str) -> None:
+    def _drop_group(self, sub: str, group: str) -> None:
         for key, rec in list(self.clusters.items()):
-            if rec.resource_group.lower() == group.lower():
+            if rec.subscription == sub and rec.resource_group.lower() == group.lower():
                 self._drop(key)
+
+    def _start(self, rec: ManagedCluster, kind: str, title: str, api_version: str, child: Optional[str] = None,
+               failure: Optional[dict] = None) -> Operation:
+        """An operation on the cluster (or one of its pools, `child`), in the cluster's subscription."""
+        return self.operations.start(kind, title, rec.key, rec.location, api_version, child=child, failure=failure,
+                                     subscription=rec.subscription)
 
     # ---- operation completions (registered with the engine) ---------------------------------------
     def _target(self, op: Operation):
@@ -111,7 +118,7 @@ class ContainerServiceBackend:
         rec.properties["provisioningState"] = "Succeeded"
         for pool in rec.pools:
             pool["provisioningState"] = "Succeeded"
-        defaults.effective_outbound_ips(rec.properties)
+        defaults.effective_outbound_ips(rec.subscription, rec.properties)
         return None
 
     def _delete_done(self, op: Operation) -> Optional[str]:
@@ -149,18 +156,19 @@ class ContainerServiceBackend:
 
     def list_clusters(self, sub: str, api_version: str, rg: Optional[str] = None) -> list:
         with self.store.tx():
-            if rg is not None:
-                self.resources.group(sub, rg)
-            else:
+            sub = self.resources.group(sub, rg).subscription if rg is not None else \
                 self.resources.check_subscription(sub)
             return [rec.render(api_version) for rec in self.clusters.values()
-                    if rg is None or rec.resource_group.lower() == rg.lower()]
+                    if rec.subscription == sub and (rg is None or rec.resource_group.lower() == rg.lower())]
 
-    def _enforce_rules(self, new: dict, existing: Optional[ManagedCluster], key: str, custom_features: str) -> None:
+    def _enforce_rules(self, new: dict, existing: Optional[ManagedCluster], sub: str, key: str,
+                       custom_features: str) -> None:
         if not rules.is_restricted(new):
             return
         turning_on = existing is None or not rules.is_restricted(existing.resource)
-        if turning_on and not rules.feature_allowed(self.features.feature_state(rules.FEATURE_ID), custom_features):
+        # The feature registration of the cluster's own subscription.
+        if turning_on and not rules.feature_allowed(self.features.feature_state(sub, rules.FEATURE_ID),
+                                                    custom_features):
             raise rules.feature_refusal()
         blockers = rules.cluster_blockers(new, self.extensions_of(key))
         if blockers:
@@ -173,7 +181,8 @@ class ContainerServiceBackend:
         """Create or update. Returns (status, rendered cluster, operation)."""
         with self.store.tx():
             group = self.resources.group(sub, rg)
-            key = cluster_key(rg, name)
+            sub = group.subscription
+            key = cluster_key(sub, rg, name)
             existing = self.clusters.get(key)
             if existing is None:
                 bodies.validate_cluster_name(name)
@@ -182,18 +191,18 @@ class ContainerServiceBackend:
             if existing:
                 self._busy(key)
             bodies.validate_cluster(body, existing and existing.resource)
-            new = bodies.build_cluster(existing.resource_group if existing else group.name, name, body, api_version,
-                                       existing and existing.resource, self.versions())
-            self._enforce_rules(new, existing, key, custom_features)
+            new = bodies.build_cluster(sub, existing.resource_group if existing else group.name, name, body,
+                                       api_version, existing and existing.resource, self.versions())
+            self._enforce_rules(new, existing, sub, key, custom_features)
             pools = {p["name"].lower() for p in new["properties"]["agentPoolProfiles"]}
             enforced = {k: v for k, v in (existing.enforced if existing else {}).items() if k in pools}
-            rec = ManagedCluster(resource_group=existing.resource_group if existing else group.name, resource=new,
-                                 enforced=enforced)
+            rec = ManagedCluster(subscription=sub, resource_group=existing.resource_group if existing else group.name,
+                                 resource=new, enforced=enforced)
             for pool in pools - set(enforced):  # new pools' nodes enforce the setting of their birth
                 rec.reimaged(pool)
             self.clusters[key] = rec
-            op = self.operations.start("cluster.put", "update managed cluster" if existing else
-                                       "create managed cluster", key, rec.location, api_version, failure=failure)
+            op = self._start(rec, "cluster.put", "update managed cluster" if existing else "create managed cluster",
+                             api_version, failure=failure)
             return (200 if existing else 201), rec.render(api_version), op
 
     def update_tags(self, sub: str, rg: str, name: str, body, api_version: str, *,
@@ -202,46 +211,44 @@ class ContainerServiceBackend:
         bodies.validate_tags_patch(body)
         with self.store.tx():
             rec = self.cluster(sub, rg, name)
-            key = cluster_key(rg, name)
-            self._busy(key)
+            self._busy(rec.key)
             rec.resource["tags"] = dict(body["tags"])
             rec.resource["eTag"] = conditions.new_etag()
             rec.properties["provisioningState"] = "Updating"
-            op = self.operations.start("cluster.put", "update managed cluster", key, rec.location, api_version,
-                                       failure=failure)
+            op = self._start(rec, "cluster.put", "update managed cluster", api_version, failure=failure)
             return rec.render(api_version), op
 
     def delete_cluster(self, sub: str, rg: str, name: str, *, if_match: Optional[str] = None,
                        failure: Optional[dict] = None) -> Optional[Operation]:
         """The operation, or None when there was nothing to delete (204)."""
         with self.store.tx():
-            self.resources.group(sub, rg)
-            key = cluster_key(rg, name)
+            key = cluster_key(self.resources.group(sub, rg).subscription, rg, name)
             rec = self.clusters.get(key)
             if rec is None:
                 return None
             conditions.check(rec.resource.get("eTag"), if_match, None, "managed cluster", name)
             self._busy(key)
             rec.properties["provisioningState"] = "Deleting"
-            return self.operations.start("cluster.delete", "delete managed cluster", key, rec.location,
-                                         LATEST_PREVIEW, failure=failure)
+            return self._start(rec, "cluster.delete", "delete managed cluster", LATEST_PREVIEW, failure=failure)
 
-    def seed_cluster(self, rg: str, name: str, body, enforced: Optional[Dict[str, str]] = None) -> None:
+    def seed_cluster(self, sub: str, rg: str, name: str, body, enforced: Optional[Dict[str, str]] = None) -> None:
         """A cluster as given, bypassing the rules; `enforced` says what pools' nodes enforce (default: the
         setting)."""
         with self.store.tx():
+            sub = self.resources.check_subscription(sub)
             bodies.validate_cluster(body, None)
-            group = self.resources.ensure_group(rg, body["location"])
-            resource = bodies.build_cluster(group.name, name, body, LATEST_PREVIEW, None, self.versions(), seeding=True)
-            defaults.effective_outbound_ips(resource["properties"])  # a seeded cluster is built already
-            rec = ManagedCluster(resource_group=group.name, resource=resource, enforced={})
+            group = self.resources.ensure_group(sub, rg, body["location"])
+            resource = bodies.build_cluster(sub, group.name, name, body, LATEST_PREVIEW, None, self.versions(),
+                                            seeding=True)
+            defaults.effective_outbound_ips(sub, resource["properties"])  # a seeded cluster is built already
+            rec = ManagedCluster(subscription=sub, resource_group=group.name, resource=resource, enforced={})
             given = {k.lower(): v for k, v in (enforced or {}).items()}
             for pool in rec.pools:
                 rec.reimaged(pool["name"])
                 if pool["name"].lower() in given:
                     rec.enforced[pool["name"].lower()] = given[pool["name"].lower()]
-            self._drop(cluster_key(rg, name))
-            self.clusters[cluster_key(rg, name)] = rec
+            self._drop(rec.key)
+            self.clusters[rec.key] = rec
             self.store.changed()
 
     def node_report(self, sub: str, rg: str, name: str) -> dict:
@@ -264,7 +271,7 @@ class ContainerServiceBackend:
                  failure: Optional[dict] = None):
         with self.store.tx():
             rec = self.cluster(sub, rg, cluster)
-            key = cluster_key(rg, cluster)
+            key = rec.key
             old = rec.pool(pool)
             conditions.check(old and old.get("eTag"), if_match, if_none_match, "agent pool", pool)
             self._busy(key, pool)
@@ -283,8 +290,8 @@ class ContainerServiceBackend:
             else:
                 rec.pools.append(new)
                 rec.reimaged(pool)
-            op = self.operations.start("pool.put", "update node pool" if old else "create node pool", key,
-                                       rec.location, api_version, child=new["name"], failure=failure)
+            op = self._start(rec, "pool.put", "update node pool" if old else "create node pool", api_version,
+                             child=new["name"], failure=failure)
             return (200 if old else 201), rec.render_pool(new), op
 
     def delete_pool(self, sub: str, rg: str, cluster: str, pool: str, *, if_match: Optional[str] = None,
@@ -300,22 +307,22 @@ class ContainerServiceBackend:
                 raise bad_request("OperationNotAllowed", f"Cannot delete the agent pool '{found['name']}': it is the "
                                   "last System node pool of the cluster, and a cluster needs at least one.",
                                   target="agentPoolProfile.mode")
-            self._busy(cluster_key(rg, cluster), pool)
+            self._busy(rec.key, pool)
             found["provisioningState"] = "Deleting"
             self.store.changed()
-            return self.operations.start("pool.delete", "delete node pool", cluster_key(rg, cluster), rec.location,
-                                         LATEST_PREVIEW, child=found["name"], failure=failure)
+            return self._start(rec, "pool.delete", "delete node pool", LATEST_PREVIEW, child=found["name"],
+                               failure=failure)
 
     def upgrade_node_image(self, sub: str, rg: str, cluster: str, pool: str, api_version: str,
                            failure: Optional[dict] = None):
         with self.store.tx():
             rec = self.cluster(sub, rg, cluster)
             found = self._pool(rec, rg, pool)
-            self._busy(cluster_key(rg, cluster), pool)
+            self._busy(rec.key, pool)
             found["provisioningState"] = "UpgradingNodeImageVersion"
             found["eTag"] = conditions.new_etag()
-            op = self.operations.start("pool.upgrade", "upgrade node image version", cluster_key(rg, cluster),
-                                       rec.location, api_version, child=found["name"], failure=failure)
+            op = self._start(rec, "pool.upgrade", "upgrade node image version", api_version, child=found["name"],
+                             failure=failure)
             return rec.render_pool(found), op
 
     # ---- credentials ----------------------------------------------------------------------------
@@ -331,21 +338,24 @@ class ContainerServiceBackend:
             if kind not in rec.tokens:  # static tokens of the local accounts, made once per cluster
                 rec.tokens[kind] = secrets.token_hex(32)
                 self.store.changed()
-            server = f"{base}/kubernetes/{rec.resource['id'].split('/')[2]}/{rec.resource_group}/{rec.name}"
+            server = f"{base}/kubernetes/{rec.subscription}/{rec.resource_group}/{rec.name}"
             config = kubeconfig.kubeconfig(rec.resource, server, ca_pem, kind, rec.tokens[kind], entra and not admin)
             return kubeconfig.credential_results(kind, config)
 
     # ---- operations and versions ----------------------------------------------------------------
     def operation(self, sub: str, op_id: str) -> Operation:
-        self.resources.check_subscription(sub)
-        return self.operations.get(op_id)
+        """An operation of the subscription; another subscription's is not found, as one that never was."""
+        sub = self.resources.check_subscription(sub)
+        op = self.operations.get(op_id)
+        if op.subscription != sub:
+            raise operation_not_found(op_id)
+        return op
 
     def cluster_operation(self, sub: str, rg: str, name: str, op_id: str) -> dict:
         """An operation of a cluster as `az aks operation show` reads it; `latest` is the most recent one."""
         with self.store.tx():
             rec = self.cluster(sub, rg, name)
-            key = cluster_key(rg, name)
-            ops = sorted((o for o in self.operations.rows.values() if o.resource == key), key=lambda o: o.start)
+            ops = sorted((o for o in self.operations.rows.values() if o.resource == rec.key), key=lambda o: o.start)
             found = ops[-1] if op_id.lower() == "latest" and ops else next(
                 (o for o in ops if o.id == op_id.lower()), None)
             if found is None:

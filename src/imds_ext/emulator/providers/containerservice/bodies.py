@@ -13,7 +13,7 @@ from typing import Optional
 from imds_ext.emulator.conditions import new_etag
 from imds_ext.emulator.constants import (
     DEFAULT_KUBERNETES_VERSION, DEFAULT_VM_SIZE, LATEST_NODE_IMAGE, LATEST_WINDOWS_NODE_IMAGE, POD_LINK_LOCAL_ACCESS,
-    PREVIOUS_NODE_IMAGE, RESTRICTED, UNRESTRICTED, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
+    PREVIOUS_NODE_IMAGE, RESTRICTED, UNRESTRICTED, WELL_KNOWN_TENANT_ID,
     supports_pod_link_local_access,
 )
 from imds_ext.emulator import validation
@@ -142,7 +142,7 @@ def _cluster_versions(props: dict, old_props: dict, seeding: bool, table: Kubern
     return table.resolve(requested, current)
 
 
-def build_cluster(rg: str, name: str, body: dict, api_version: str, existing: Optional[dict],
+def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, existing: Optional[dict],
                   table: KubernetesVersions, seeding: bool = False) -> dict:
     """The stored cluster for a PUT body: every given field kept, what the service fills in, its own fields."""
     new = copy.deepcopy(body)
@@ -170,9 +170,9 @@ def build_cluster(rg: str, name: str, body: dict, api_version: str, existing: Op
     defaults.cluster(props, new.get("identity"))
     if new.get("sku") is None:
         new["sku"] = (existing or {}).get("sku") or {"name": "Base", "tier": "Free"}
-    _server_set(props, old_props, rg, name, new["location"], state)
-    _identities(new, props, existing, old_props, name)
-    head = {"id": cluster_id(rg, existing["name"] if existing else name), "location": new["location"],
+    _server_set(props, old_props, sub, rg, name, new["location"], state)
+    _identities(new, props, existing, old_props, sub, name)
+    head = {"id": cluster_id(sub, rg, existing["name"] if existing else name), "location": new["location"],
             "name": existing["name"] if existing else name, "type": CLUSTER_TYPE}
     new = {**head, **{k: v for k, v in new.items() if k not in head}}
     new["eTag"] = new_etag()
@@ -220,10 +220,11 @@ def _oidc_issuer(props: dict, old_props: dict, location: str, seeding: bool) -> 
                 f"https://{location}.oic.prod-aks.azure.com/{WELL_KNOWN_TENANT_ID}/{uuid.uuid4()}/")
 
 
-def _server_set(props: dict, old_props: dict, rg: str, name: str, location: str, state: str) -> None:
+def _server_set(props: dict, old_props: dict, sub: str, rg: str, name: str, location: str, state: str) -> None:
     """FQDNs, node resource group, resource UID: made once, then kept."""
-    dns_prefix = props.setdefault("dnsPrefix", old_props.get("dnsPrefix") or f"{name[:10]}-{rg[:16]}-000000")
-    suffix = hashlib.sha256(f"{rg}/{name}".lower().encode()).hexdigest()[:8]
+    dns_prefix = props.setdefault("dnsPrefix", old_props.get("dnsPrefix") or f"{name[:10]}-{rg[:16]}-{sub[:6]}")
+    # The subscription is in the hash: the same group and cluster names in two subscriptions are two servers.
+    suffix = hashlib.sha256(f"{sub}/{rg}/{name}".lower().encode()).hexdigest()[:8]
     props["fqdn"] = old_props.get("fqdn") or f"{dns_prefix}-{suffix}.hcp.{location}.azmk8s.io"
     props["azurePortalFQDN"] = old_props.get("azurePortalFQDN") or (
         f"{dns_prefix}-{suffix}.portal.hcp.{location}.azmk8s.io")
@@ -235,7 +236,7 @@ def _server_set(props: dict, old_props: dict, rg: str, name: str, location: str,
     props["resourceUID"] = old_props.get("resourceUID") or uuid.uuid4().hex[:24]
 
 
-def _identities(new: dict, props: dict, existing: Optional[dict], old_props: dict, name: str) -> None:
+def _identities(new: dict, props: dict, existing: Optional[dict], old_props: dict, sub: str, name: str) -> None:
     """The cluster's system-assigned identity and, for managed-identity clusters, the kubelet identity AKS creates
     in the node resource group (az's own `aks update` reads it)."""
     identity = new.get("identity")
@@ -248,7 +249,7 @@ def _identities(new: dict, props: dict, existing: Optional[dict], old_props: dic
         identity["tenantId"] = WELL_KNOWN_TENANT_ID
     if "assigned" in kind:
         kubelet = (old_props.get("identityProfile") or {}).get("kubeletidentity") or {
-            "resourceId": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/resourcegroups/"
+            "resourceId": f"/subscriptions/{sub}/resourcegroups/"
                           f"{props['nodeResourceGroup']}/providers/Microsoft.ManagedIdentity/"
                           f"userAssignedIdentities/{name}-agentpool",
             "clientId": str(uuid.uuid4()), "objectId": str(uuid.uuid4())}

@@ -6,8 +6,6 @@ import copy
 import uuid
 from typing import Optional
 
-from imds_ext.emulator.constants import WELL_KNOWN_SUBSCRIPTION_ID
-
 _POOL = {
     "kubeletDiskType": "OS", "workloadRuntime": "OCIContainer", "osDiskType": "Managed", "scaleDownMode": "Delete",
     "nodeLabels": {}, "enableNodePublicIP": False, "enableCustomCATrust": False, "enableEncryptionAtHost": False,
@@ -97,10 +95,10 @@ def cluster(properties: dict, identity: Optional[dict]) -> dict:
     return properties
 
 
-def effective_outbound_ips(properties: dict) -> None:
+def effective_outbound_ips(sub: str, properties: dict) -> None:
     """Once a cluster is built, its load balancer has the public IP it created in the node resource group."""
     balancer = (properties.get("networkProfile") or {}).get("loadBalancerProfile")
     if isinstance(balancer, dict) and balancer.get("managedOutboundIPs") and not balancer.get("effectiveOutboundIPs"):
         balancer["effectiveOutboundIPs"] = [{
-            "id": f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/resourceGroups/{properties.get('nodeResourceGroup')}/"
+            "id": f"/subscriptions/{sub}/resourceGroups/{properties.get('nodeResourceGroup')}/"
                   f"providers/Microsoft.Network/publicIPAddresses/{uuid.uuid4()}"}]

@@ -11,8 +11,7 @@ import dataclasses
 from typing import Dict, List, Optional
 
 from imds_ext.emulator.constants import (
-    CONTAINER_SERVICE, POD_LINK_LOCAL_ACCESS, UNRESTRICTED, WELL_KNOWN_SUBSCRIPTION_ID,
-    supports_pod_link_local_access,
+    CONTAINER_SERVICE, POD_LINK_LOCAL_ACCESS, UNRESTRICTED, supports_pod_link_local_access,
 )
 from imds_ext.emulator.providers.containerservice import rules
 from imds_ext.emulator.records import Record
@@ -21,21 +20,27 @@ CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters"
 POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools"
 
 
-def cluster_key(resource_group: str, name: str) -> str:
-    return f"{resource_group}/{name}".lower()
+def cluster_key(sub: str, resource_group: str, name: str) -> str:
+    """A cluster's key, also the key its extensions, Kubernetes objects and operations refer to it by."""
+    return f"{sub}/{resource_group}/{name}".lower()
 
 
-def cluster_id(resource_group: str, name: str) -> str:
-    return (f"/subscriptions/{WELL_KNOWN_SUBSCRIPTION_ID}/resourcegroups/{resource_group}/providers/"
+def cluster_id(sub: str, resource_group: str, name: str) -> str:
+    return (f"/subscriptions/{sub}/resourcegroups/{resource_group}/providers/"
             f"{CONTAINER_SERVICE}/managedClusters/{name}")
 
 
 @dataclasses.dataclass
 class ManagedCluster(Record):
+    subscription: str  # lower case, as every stored subscription id
     resource_group: str
     resource: dict  # the cluster as the service returns it at the newest preview api-version
     enforced: Dict[str, str]  # pool name (lower case) -> podLinkLocalAccess its nodes enforce
     tokens: Dict[str, str] = dataclasses.field(default_factory=dict)  # static tokens of the local accounts
+
+    @property
+    def key(self) -> str:
+        return cluster_key(self.subscription, self.resource_group, self.name)
 
     @property
     def name(self) -> str:
