@@ -31,6 +31,7 @@ STANDALONE = [
     "azure-mgmt-containerservice>=40.0.0",
     "azure-mgmt-resource>=23.0.0",
     "azure-mgmt-resource-features>=1.0.0",
+    "azure-mgmt-resource-subscriptions>=1.0.0",  # --all-subscriptions (split out of azure-mgmt-resource 24)
     "werkzeug>=3.0",
     "cheroot>=10.0",
     "humanfriendly>=10.0",

@@ -5,7 +5,8 @@ SDK's models are such mappings over the JSON they were read from). Pure function
 """
 from __future__ import annotations
 
-from typing import List, Mapping
+import re
+from typing import List, Mapping, Tuple
 
 from imds_ext.core import constants
 
@@ -51,3 +52,16 @@ def is_in_progress(state: str) -> bool:
 def busy_pools(cluster: Mapping) -> List[str]:
     """Names of the pools an operation is running on."""
     return [p.get("name") for p in agent_pools(cluster) if is_in_progress(p.get("provisioningState"))]
+
+
+_CLUSTER_ID = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
+                         r"Microsoft\.ContainerService/managedClusters/(?P<name>[^/]+)/?$", re.IGNORECASE)
+
+
+def parse_cluster_id(value: str) -> Tuple[str, str, str]:
+    """(subscription, resource group, name) of a managed cluster's resource ID; ValueError otherwise."""
+    match = _CLUSTER_ID.match(value.strip())
+    if not match:
+        raise ValueError(f"'{value}' is not the resource ID of a managed cluster (/subscriptions/<id>/resourceGroups/"
+                         "<group>/providers/Microsoft.ContainerService/managedClusters/<name>)")
+    return match.group("sub").lower(), match.group("rg"), match.group("name")

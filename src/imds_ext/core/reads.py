@@ -27,6 +27,9 @@ class ClusterReads(ArmWork):
             raise ResourceNotFound(service_message(ex)) from ex
 
     def feature_state(self) -> Optional[str]:
+        return self.clients.memo.get("feature", self._read_feature_state)
+
+    def _read_feature_state(self) -> Optional[str]:
         try:
             feature = self.clients.features.features.get(constants.CONTAINER_SERVICE_NAMESPACE,
                                                          constants.FEATURE_NAME)
@@ -34,11 +37,14 @@ class ClusterReads(ArmWork):
             return "NotRegistered"
         return (feature.properties.state if feature.properties else None) or "NotRegistered"
 
-    def provider_state(self) -> Optional[str]:
-        provider = self.clients.resources.providers.get(constants.CONTAINER_SERVICE_NAMESPACE)
-        return provider.registration_state
+    def provider_state(self, namespace: str = constants.CONTAINER_SERVICE_NAMESPACE) -> Optional[str]:
+        return self.clients.memo.get(("provider", namespace.lower()), lambda: self.clients.resources.providers.get(
+            namespace).registration_state)
 
     def list_extensions(self, cluster_id: str) -> List[dict]:
+        return self.clients.memo.get(("extensions", cluster_id.lower()), lambda: self._read_extensions(cluster_id))
+
+    def _read_extensions(self, cluster_id: str) -> List[dict]:
         """Cluster extensions, through the SDK pipeline (auth, retries) of the container service client.
 
         az's core does not ship the KubernetesConfiguration SDK, so a raw request over an SDK client's
@@ -49,7 +55,7 @@ class ClusterReads(ArmWork):
         # on the user's subscription (azure-mgmt-core does that on 409 MissingSubscriptionRegistration): a
         # side effect a read must not have.
         namespace = constants.KUBERNETES_CONFIGURATION_NAMESPACE
-        if self.clients.resources.providers.get(namespace).registration_state in ("NotRegistered", "Unregistered"):
+        if self.provider_state(namespace) in ("NotRegistered", "Unregistered"):
             return []
         url = (f"{cluster_id}/providers/{namespace}/extensions"
                f"?api-version={constants.KUBERNETES_CONFIGURATION_API_VERSION}")

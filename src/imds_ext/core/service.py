@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
@@ -44,9 +44,13 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
     """The core's entry point for both command lines: the reads and the report (reads.py), the create
     (create.py), and here the update flow and the node-image upgrades."""
 
-    def __init__(self, clients: ArmClients, ui: Interaction):
+    def __init__(self, clients: ArmClients, ui: Interaction,
+                 on_step: Optional[Callable[[str, dict], None]] = None):
         super().__init__(clients, ui)
         self.node_images = NodeImageUpgrades(clients, ui)
+        # Told as each step of the update ends ("updated", "reimaged"): a fleet rollout journals them.
+        self._on_step = on_step or (lambda step, detail: None)
+        self.name_subscription = False
         self._stage = ""  # what is true of the cluster if the user interrupts now, and the command that finishes
         self._workload_check = (False, False)  # (--check-workloads, --force) of the update running
 
@@ -210,6 +214,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                     f"The service accepted the update but the cluster reports podLinkLocalAccess="
                     f"'{pod_link_local_access(result)}', not '{plan.desired}'. The AKS api-version in use must be a "
                     "preview that has the field (2024-04-02-preview or later); check AZIMDS_AKS_API_VERSION.")
+            self._on_step("updated", {"podLinkLocalAccess": plan.desired})
             return result, True
         raise ConcurrentModification(
             f"Cluster '{name}' kept changing under us ({MAX_ETAG_ATTEMPTS} ETag mismatches); nothing was "
@@ -234,17 +239,23 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                        "but imds-ext's record of the reimage due could not be updated. Run "
                        f"'{resume}' to finish the job (it may reimage those pools once more).")
         self.node_images.record(resource_group, name, desired, list(failures))
+        self._on_step("reimaged", {"pools": done, "failed": sorted(failures)})
         if failures:
             raise NodeImageUpgradeFailed(failure_message(failures, resume))
         return self.get_cluster(resource_group, name)
 
     # -- node images -----------------------------------------------------------------------------------
     def _upgrade_command(self, resource_group: str, name: str) -> str:
-        return f"{self.ui.cli_name} aks upgrade -g {resource_group} -n {name} --node-image-only --yes"
+        return f"{self.ui.cli_name} aks upgrade -g {resource_group} -n {name} --node-image-only --yes{self._sub_arg}"
 
     def _update_command(self, resource_group: str, name: str, enable: bool) -> str:
         flag = "--enable-imds-restriction" if enable else "--disable-imds-restriction"
-        return f"{self.ui.cli_name} aks update -g {resource_group} -n {name} {flag} --yes"
+        return f"{self.ui.cli_name} aks update -g {resource_group} -n {name} {flag} --yes{self._sub_arg}"
+
+    @property
+    def _sub_arg(self) -> str:
+        """The commands we tell the user name the subscription when the flow runs in one of several."""
+        return f" --subscription {self.clients.settings.subscription_id}" if self.name_subscription else ""
 
     def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False,
                                     verify_nodes=False):

@@ -83,7 +83,7 @@ def _azure_cli_subscriptions() -> list:
         return []
 
 
-def _subscription_id(value: str) -> str:
+def resolve_subscription(value: str) -> str:
     """An ID as given; a name looked up in the Azure CLI's profile, as `az --subscription NAME` does."""
     if _GUID.match(value):
         return value
@@ -104,4 +104,4 @@ def resolve_settings(subscription: Optional[str] = None) -> ArmSettings:
         raise ConfigurationError(
             "No subscription given. Pass --subscription, set AZURE_SUBSCRIPTION_ID, "
             "or choose one with 'az account set --subscription <id>'.")
-    return ArmSettings(endpoint=endpoint, subscription_id=_subscription_id(sub))
+    return ArmSettings(endpoint=endpoint, subscription_id=resolve_subscription(sub))

@@ -1,0 +1,422 @@
+"""Fleet rollout: IMDS restriction over many clusters across subscriptions, planned first, in waves, journaled.
+
+Discovery lists the clusters of every selected subscription and resource group concurrently. The plan classifies
+each cluster with the single-cluster rules (plan.py, preflight.py, marker.py): already done, to change, to finish
+(its reimage is still due), or blocked, with every blocker and its fix; nothing changes before the plan is shown.
+The rollout then runs the single-cluster flow (service.py) on each cluster to change: a canary wave that must fully
+succeed, then the rest with at most `max_parallel` clusters at once, starting no new cluster once `max_failures`
+have failed. Each step of each cluster goes to the journal as it ends. Interrupted, the running flows stop at their
+next wait and say what is true of their cluster; running the same command again finishes the job, since each
+cluster's flow converges (docs/convergence.md).
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+from imds_ext.core import constants, journal as journaling, marker, preflight
+from imds_ext.core.clients import ArmClients, Memo
+from imds_ext.core.cluster import agent_pools, parse_cluster_id, pod_link_local_access, provisioning_state
+from imds_ext.core.errors import (ConfigurationError, ImdsExtError, Interrupted, PreflightFailed, ResourceNotFound,
+                                  Unfinished, service_message)
+from imds_ext.core.interaction import Interaction
+from imds_ext.core.reads import ClusterReads
+from imds_ext.core.service import ImdsRestrictionService
+
+# What the plan does with a cluster.
+CHANGE, FINISH, NONE, BLOCKED = "change", "finish", "none", "blocked"
+# How a cluster ends: its flow ran to the end, or not (and why).
+DONE, FAILED, INTERRUPTED, NOT_STARTED, PLANNED = "done", "failed", "interrupted", "notStarted", "planned"
+
+_DISCOVERY_THREADS = 8  # concurrent list and read requests (below requests' 10 connections per client)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which clusters: explicit IDs, or those of the subscriptions (all visible ones with `all_subscriptions`)
+    and resource groups given, carrying every tag given (a tag given without value: any value)."""
+
+    subscriptions: Tuple[str, ...] = ()
+    all_subscriptions: bool = False
+    resource_groups: Tuple[str, ...] = ()
+    tags: Tuple[Tuple[str, Optional[str]], ...] = ()
+    ids: Tuple[str, ...] = ()
+
+    def matches(self, cluster: Mapping) -> bool:
+        have = {k.lower(): v for k, v in (cluster.get("tags") or {}).items()}
+        return all(key.lower() in have and (value is None or have[key.lower()] == value) for key, value in self.tags)
+
+    def to_dict(self) -> dict:
+        return {"subscriptions": list(self.subscriptions), "allSubscriptions": self.all_subscriptions,
+                "resourceGroups": list(self.resource_groups),
+                "tags": {k: v for k, v in self.tags}, "ids": list(self.ids)}
+
+
+@dataclass
+class Target:
+    """One cluster of the rollout: what the plan says, then how it ended."""
+
+    subscription: str
+    resource_group: str
+    name: str
+    cluster: Mapping = field(repr=False, default_factory=dict)  # as discovered
+    action: str = ""
+    blockers: List[preflight.Finding] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    result: str = PLANNED
+    wave: Optional[str] = None
+    error: Optional[str] = None
+    seconds: Optional[float] = None
+    setting: str = constants.UNRESTRICTED  # podLinkLocalAccess, as discovered then as left
+
+    @property
+    def id(self) -> str:
+        return self.cluster.get("id") or (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+                                          f"/providers/Microsoft.ContainerService/managedClusters/{self.name}")
+
+    @property
+    def key(self) -> Tuple[str, str, str]:
+        return self.subscription.lower(), self.resource_group.lower(), self.name.lower()
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "subscription": self.subscription, "resourceGroup": self.resource_group,
+                "name": self.name, "podLinkLocalAccess": self.setting, "action": self.action, "result": self.result,
+                "wave": self.wave, "blockers": [b.to_dict() for b in self.blockers], "warnings": self.warnings,
+                "error": self.error, "seconds": None if self.seconds is None else round(self.seconds, 1)}
+
+
+def classify(cluster: Mapping, env: Optional[preflight.Environment], enable: bool, resource_group: str,
+             name: str) -> Tuple[str, List[preflight.Finding], List[preflight.Finding]]:
+    """(action, blockers, warnings) of one cluster, by the single-cluster rules. `env` is needed only for a cluster
+    to change (`needs_environment`). An operation in progress is no blocker here: the flow waits for it."""
+    desired = constants.RESTRICTED if enable else constants.UNRESTRICTED
+    if not needs_environment(cluster, enable):
+        due = marker.pending(cluster.get("tags"), desired) is not None or _failed(cluster)
+        return (FINISH if due else NONE), [], []
+    check = (preflight.check_enable if enable else preflight.check_disable)(
+        cluster, env or preflight.Environment(), resource_group, name)
+    blockers = [b for b in check.blockers if b.code != "OperationInProgress"]
+    return (BLOCKED if blockers else CHANGE), blockers, check.warnings
+
+
+def needs_environment(cluster: Mapping, enable: bool) -> bool:
+    """True when the cluster does not carry the setting yet (its preflight then needs the subscription's
+    registrations and the cluster's extensions)."""
+    desired = constants.RESTRICTED if enable else constants.UNRESTRICTED
+    return pod_link_local_access(cluster) != desired
+
+
+def _failed(cluster: Mapping) -> bool:
+    return provisioning_state(cluster).lower() == "failed" or any(
+        (p.get("provisioningState") or "").lower() == "failed" for p in agent_pools(cluster))
+
+
+class _FlowInteraction:
+    """How one cluster's flow talks during a rollout: the rollout was confirmed as a whole, so it never asks;
+    its warnings are kept for the result; its waits end (as Ctrl-C would) once the rollout is stopped."""
+
+    def __init__(self, cli_name: str, stop: threading.Event):
+        self.cli_name = cli_name
+        self.stop = stop
+        self.warnings: List[str] = []
+
+    def confirm(self, message: str) -> bool:
+        return True
+
+    def wait(self, message: str, pollers) -> None:
+        for poller in pollers:
+            while not poller.done():
+                if self.stop.is_set():
+                    raise KeyboardInterrupt
+                poller.wait(0.2)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+class Waves:
+    """The schedule: the canary wave, then the rest with bounded concurrency and a failure budget.
+
+    `run_one(target, stop)` runs one cluster's flow and sets `target.result`. The schedule knows nothing of ARM,
+    so it is tested on its own."""
+
+    def __init__(self, run_one: Callable[[Target, threading.Event], None], *, canary: int, max_parallel: int,
+                 max_failures: Optional[int], on_change: Callable[[], None] = lambda: None):
+        self.run_one = run_one
+        self.canary, self.max_parallel, self.max_failures = canary, max_parallel, max_failures
+        self.on_change = on_change
+        self.stop = threading.Event()
+        self.stopped_why: Optional[str] = None
+
+    def run(self, targets: Sequence[Target]) -> None:
+        canary, rest = list(targets[:self.canary]), list(targets[self.canary:])
+        if canary:
+            self._wave(canary, "canary", min(self.max_parallel, len(canary)), failures_allowed=0)
+            if any(t.result != DONE for t in canary):
+                self.stopped_why = self.stopped_why or (
+                    "the canary wave did not fully succeed ("
+                    + ", ".join(f"{t.name}: {t.result}" for t in canary if t.result != DONE)
+                    + "), so no other cluster was started")
+                self._not_started(rest)
+                return
+        self._wave(rest, "main", self.max_parallel, self.max_failures)
+
+    def _wave(self, targets: List[Target], wave: str, parallel: int, failures_allowed: Optional[int]) -> None:
+        queue = list(targets)
+        running: Dict[Future, Target] = {}
+        failures = 0
+        with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix=f"rollout-{wave}") as pool:
+            try:
+                while queue or running:
+                    budget_left = failures_allowed is None or failures < failures_allowed or wave == "canary"
+                    while queue and len(running) < parallel and budget_left and not self.stop.is_set():
+                        target = queue.pop(0)
+                        target.wave = wave
+                        running[pool.submit(self.run_one, target, self.stop)] = target
+                        self.on_change()
+                    if not running:
+                        break
+                    finished, _ = wait(list(running), timeout=0.25, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        target = running.pop(future)
+                        error = future.exception()
+                        if error is not None:  # a bug in run_one: the cluster failed, the rollout goes on
+                            target.result, target.error = FAILED, f"{type(error).__name__}: {error}"
+                        if target.result != DONE:
+                            failures += 1
+                        self.on_change()
+                    if failures_allowed is not None and failures >= failures_allowed and queue and wave != "canary":
+                        self.stopped_why = self.stopped_why or (
+                            f"{failures} cluster(s) failed (--max-failures {failures_allowed}), so no new cluster "
+                            "was started")
+            except KeyboardInterrupt:
+                self.stop.set()  # the running flows end at their next wait, saying what is true of their cluster
+                self.stopped_why = "interrupted"
+                for future in running:
+                    future.exception()  # wait for each to end
+                self._not_started(queue)
+                self.on_change()
+                raise
+        self._not_started(queue)
+
+    def _not_started(self, targets: Sequence[Target]) -> None:
+        for target in targets:
+            if target.result == PLANNED:
+                target.result = NOT_STARTED
+
+
+class Rollout:
+    """Discover, plan, roll out: the fleet's entry point for the command line."""
+
+    def __init__(self, clients: ArmClients, ui: Interaction, *, enable: bool, enable_oidc_issuer: bool = False,
+                 headers: Optional[Dict[str, str]] = None, journal: Optional[journaling.Journal] = None,
+                 on_change: Callable[[List[Target]], None] = lambda targets: None):
+        self.clients = clients
+        self.ui = ui
+        self.enable = enable
+        self.enable_oidc_issuer = enable_oidc_issuer
+        self.headers = dict(headers or {})
+        self.journal = journal
+        self.on_change = on_change
+        self._subs: Dict[str, ArmClients] = {}
+        self._lock = threading.Lock()
+        self.targets: List[Target] = []
+        self.stopped_why: Optional[str] = None
+
+    @property
+    def action(self) -> str:
+        return "enable" if self.enable else "disable"
+
+    def _clients(self, subscription: str) -> ArmClients:
+        """The clients of a subscription; their memo (registrations, extensions) is shared by its clusters."""
+        with self._lock:
+            if subscription not in self._subs:
+                self._subs[subscription] = self.clients.for_subscription(subscription, Memo())
+            return self._subs[subscription]
+
+    def close(self) -> None:
+        for clients in self._subs.values():
+            clients.close()
+
+    # -- discovery -----------------------------------------------------------------------------------
+    def subscriptions(self, selection: Selection) -> List[str]:
+        if selection.all_subscriptions:
+            found = [s.subscription_id.lower() for s in self.clients.subscriptions.subscriptions.list()
+                     if str(getattr(s.state, "value", s.state) or "Enabled").lower() == "enabled"]
+            if not found:
+                raise ConfigurationError("--all-subscriptions: the credential in use sees no enabled subscription.")
+            return sorted(found)
+        return list(dict.fromkeys(s.lower() for s in selection.subscriptions)) or [
+            self.clients.settings.subscription_id.lower()]
+
+    def discover(self, selection: Selection) -> List[Target]:
+        """The selected clusters, sorted by subscription, group and name (the canary wave is the first ones)."""
+        if selection.ids:
+            results = _concurrently([functools.partial(self._read_one, *parse_cluster_id(i))
+                                     for i in dict.fromkeys(selection.ids)])
+        else:
+            places = [(sub, group) for sub in self.subscriptions(selection)
+                      for group in (selection.resource_groups or (None,))]
+            results = _concurrently([functools.partial(self._list, sub, group) for sub, group in places])
+            found = {group.lower() for (_, group), result in zip(places, results, strict=True)
+                     if group and not isinstance(result, _MissingGroup)}
+            missing = [group for group in selection.resource_groups if group.lower() not in found]
+            if missing:
+                raise ResourceNotFound(f"Resource group(s) {', '.join(missing)} could not be found in the selected "
+                                       "subscription(s). Nothing was changed.")
+        targets, seen = [], set()
+        for result in results:
+            for target in ([] if isinstance(result, _MissingGroup) else result):
+                if target.key not in seen and selection.matches(target.cluster):
+                    seen.add(target.key)
+                    targets.append(target)
+        return sorted(targets, key=lambda t: t.key)
+
+    def _list(self, subscription: str, group: Optional[str]):
+        clusters = self._clients(subscription).container_service.managed_clusters
+        try:
+            pages = clusters.list_by_resource_group(group) if group else clusters.list()
+            return [self._target(subscription, mc) for mc in pages]
+        except ResourceNotFoundError as ex:
+            code = (getattr(getattr(ex, "error", None), "code", None) or "").lower()
+            if group and code == "resourcegroupnotfound":
+                return _MissingGroup(group)  # it may exist in another selected subscription
+            raise ResourceNotFound(f"{service_message(ex)} Nothing was changed.") from ex
+
+    def _read_one(self, subscription: str, group: str, name: str) -> List[Target]:
+        reads = ClusterReads(self._clients(subscription), self.ui)
+        return [self._target(subscription, reads.get_cluster(group, name))]
+
+    @staticmethod
+    def _target(subscription: str, mc) -> Target:
+        _, group, name = parse_cluster_id(mc["id"])
+        return Target(subscription, group, mc.get("name") or name, mc, setting=pod_link_local_access(mc))
+
+    # -- the plan ------------------------------------------------------------------------------------
+    def plan(self, targets: List[Target]) -> List[Target]:
+        """Classify every cluster (reading, for those to change, the registrations once per subscription and the
+        cluster's extensions); journal the plan. No change is made."""
+        _concurrently([functools.partial(self._classify, t) for t in targets])
+        self.targets = targets
+        for target in targets:
+            if target.action == BLOCKED:
+                target.result = BLOCKED
+            elif target.action == NONE:
+                target.result = DONE
+        return targets
+
+    def journal_plan(self, selection: Selection) -> None:
+        """Open the journal's record of this run with its plan (once the user has confirmed it)."""
+        if self.journal is None:
+            return
+        self.journal.write("run", action=self.action, selection=selection.to_dict(), clusters=len(self.targets))
+        for target in self.targets:
+            blockers = [b.to_dict() for b in target.blockers]
+            self.journal.write("planned", target.id, action=target.action, podLinkLocalAccess=target.setting,
+                               **({"blockers": blockers} if blockers else {}))
+            if target.action == BLOCKED:
+                self.journal.write(BLOCKED, target.id, blockers=blockers)
+            elif target.action == NONE:
+                self.journal.write(DONE, target.id, podLinkLocalAccess=target.setting)
+
+    def _classify(self, target: Target) -> None:
+        env = None
+        if needs_environment(target.cluster, self.enable) and self.enable:
+            reads = ClusterReads(self._clients(target.subscription), self.ui)
+            env = reads.environment(target.cluster, self.headers, self.enable_oidc_issuer)
+        target.action, target.blockers, warnings = classify(target.cluster, env, self.enable, target.resource_group,
+                                                            target.name)
+        target.warnings = [f"{w.message} Fix: {w.fix}" for w in warnings]
+
+    # -- the rollout ---------------------------------------------------------------------------------
+    def run(self, *, canary: int, max_parallel: int, max_failures: Optional[int]) -> List[Target]:
+        """Run the flow on every cluster the plan changes or finishes, in waves; each ends with its result."""
+        to_do = [t for t in self.targets if t.action in (CHANGE, FINISH)]
+        waves = Waves(self._run_one, canary=canary, max_parallel=max_parallel, max_failures=max_failures,
+                      on_change=lambda: self.on_change(self.targets))
+        try:
+            waves.run(to_do)
+        except KeyboardInterrupt:
+            self._journal_not_started(to_do)
+            raise Interrupted(self.interrupted_message()) from None
+        finally:
+            self.stopped_why = waves.stopped_why
+        self._journal_not_started(to_do)
+        return self.targets
+
+    def _journal_not_started(self, targets: Sequence[Target]) -> None:
+        if self.journal is not None:
+            for target in targets:
+                if target.result == NOT_STARTED:
+                    self.journal.write(NOT_STARTED, target.id, why=self.stopped_why)
+
+    def interrupted_message(self) -> str:
+        counts = summary(self.targets)
+        return (f"Interrupted: {counts[DONE]} cluster(s) done, {counts[INTERRUPTED]} stopped mid-way (each one's "
+                f"state is in the result and the journal), {counts[NOT_STARTED]} not started. Run the same command "
+                "again to finish the job.")
+
+    def _run_one(self, target: Target, stop: threading.Event) -> None:
+        """One cluster's flow (service.py), its steps journaled; its result set however it ends."""
+        ui = _FlowInteraction(self.ui.cli_name, stop)
+        clients = self.clients.for_subscription(target.subscription, self._clients(target.subscription).memo)
+
+        def step(name: str, detail: dict) -> None:
+            if self.journal is not None:
+                self.journal.write(name, target.id, **detail)
+
+        service = ImdsRestrictionService(clients, ui, on_step=step)
+        service.name_subscription = True
+        started = time.monotonic()
+        try:
+            outcome = service.set_restriction(target.resource_group, target.name, self.enable,
+                                              enable_oidc_issuer=self.enable_oidc_issuer, headers=self.headers,
+                                              yes=True)
+            target.result, target.setting = DONE, pod_link_local_access(outcome.cluster)
+        except PreflightFailed as ex:  # the cluster changed since the plan
+            target.result, target.error = BLOCKED, str(ex)
+            target.blockers = ex.blockers
+        except Interrupted as ex:
+            target.result, target.error = INTERRUPTED, str(ex)
+        except Unfinished as ex:
+            target.result, target.error = FAILED, f"{service_message(ex.__cause__).rstrip('.')}. {ex.stage}"
+        except (ImdsExtError, AzureError) as ex:
+            target.result, target.error = FAILED, service_message(ex)
+        finally:
+            target.seconds = time.monotonic() - started
+            target.warnings += [w for w in ui.warnings if w not in target.warnings]
+            clients.close()
+        if self.journal is not None:
+            detail = {"podLinkLocalAccess": target.setting} if target.result == DONE else {"error": target.error}
+            if target.result == BLOCKED:
+                detail["blockers"] = [b.to_dict() for b in target.blockers]
+            self.journal.write(target.result, target.id, seconds=round(target.seconds, 1), **detail)
+
+
+def summary(targets: Sequence[Target]) -> Dict[str, int]:
+    counts = {state: 0 for state in (DONE, BLOCKED, FAILED, INTERRUPTED, NOT_STARTED, PLANNED)}
+    for target in targets:
+        counts[target.result] = counts.get(target.result, 0) + 1
+    counts["total"] = len(targets)
+    return counts
+
+
+@dataclass(frozen=True)
+class _MissingGroup:
+    group: str
+
+
+def _concurrently(jobs: List[Callable]) -> list:
+    """Run the read jobs a few at a time; their results in order. The first error is raised once all have
+    ended (a read error stops the plan: nothing has been changed yet)."""
+    if not jobs:
+        return []
+    with ThreadPoolExecutor(max_workers=min(_DISCOVERY_THREADS, len(jobs)), thread_name_prefix="discover") as pool:
+        futures = [pool.submit(job) for job in jobs]
+        return [future.result() for future in futures]

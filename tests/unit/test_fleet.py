@@ -1,0 +1,157 @@
+"""The fleet rollout's pure parts: the classification of each cluster, the selection, the wave schedule, the
+journal."""
+import threading
+import time
+
+import pytest
+
+from imds_ext.core import fleet, journal as journaling, marker, preflight
+from imds_ext.core.cluster import parse_cluster_id
+from imds_ext.core.errors import ConfigurationError
+
+READY = preflight.Environment(feature_state="Registered", provider_state="Registered")
+
+
+def cluster(setting="IMDS", oidc=True, tags=None, state="Succeeded", pools=(("nodepool1", "Linux"),)):
+    return {"id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c",
+            "name": "c", "tags": tags or {},
+            "properties": {"provisioningState": state, "oidcIssuerProfile": {"enabled": oidc},
+                           "networkProfile": {"podLinkLocalAccess": setting},
+                           "agentPoolProfiles": [{"name": n, "osType": os, "mode": "System", "count": 1}
+                                                 for n, os in pools]}}
+
+
+def test_a_ready_cluster_is_to_change_and_one_already_restricted_is_done():
+    assert fleet.classify(cluster(), READY, True, "rg", "c")[0] == fleet.CHANGE
+    assert fleet.classify(cluster(setting="None"), None, True, "rg", "c")[0] == fleet.NONE
+    assert fleet.classify(cluster(setting="None"), None, False, "rg", "c")[0] == fleet.CHANGE
+
+
+def test_a_restricted_cluster_whose_reimage_is_recorded_due_is_to_finish():
+    tags = marker.with_record({}, "None", ["nodepool1"])
+    assert fleet.classify(cluster(setting="None", tags=tags), None, True, "rg", "c")[0] == fleet.FINISH
+    # a record for the other setting is stale: nothing is due for this one
+    assert fleet.classify(cluster(setting="None", tags=marker.with_record({}, "IMDS", ["x"])), None, True, "rg",
+                          "c")[0] == fleet.NONE
+    assert fleet.classify(cluster(setting="None", state="Failed"), None, True, "rg", "c")[0] == fleet.FINISH
+
+
+def test_every_blocker_is_named_and_an_operation_in_progress_is_not_one():
+    action, blockers, _ = fleet.classify(
+        cluster(oidc=False, state="Updating", pools=(("nodepool1", "Linux"), ("win", "Windows"))),
+        preflight.Environment(feature_state="NotRegistered"), True, "rg", "c")
+    assert action == fleet.BLOCKED
+    assert [b.code for b in blockers] == ["FeatureNotRegistered", "OIDCIssuerDisabled", "WindowsNodePool"]
+    assert all(b.fix for b in blockers)
+    action, blockers, _ = fleet.classify(cluster(state="Updating"), READY, True, "rg", "c")
+    assert (action, blockers) == (fleet.CHANGE, [])
+
+
+def test_tags_select_clusters_carrying_every_one():
+    selection = fleet.Selection(tags=(("env", "prod"), ("team", None)))
+    assert selection.matches({"tags": {"Env": "prod", "team": "a"}})
+    assert not selection.matches({"tags": {"env": "prod"}})
+    assert not selection.matches({"tags": {"env": "dev", "team": "a"}})
+    assert fleet.Selection().matches({"tags": None})
+
+
+def test_cluster_ids_parse_and_bad_ones_are_named():
+    assert parse_cluster_id("/subscriptions/ABC/resourcegroups/rg/providers/microsoft.containerservice/"
+                            "managedClusters/c1") == ("abc", "rg", "c1")
+    with pytest.raises(ValueError, match="not the resource ID of a managed cluster"):
+        parse_cluster_id("/subscriptions/abc/resourceGroups/rg")
+
+
+# -- the wave schedule ---------------------------------------------------------------------------------------
+def targets(n):
+    return [fleet.Target("s", "rg", f"c{i:02d}") for i in range(n)]
+
+
+class Runner:
+    """A stand-in for one cluster's flow: it fails the clusters named, and tracks how many run at once."""
+
+    def __init__(self, failing=(), seconds=0.02):
+        self.failing, self.seconds = set(failing), seconds
+        self.lock = threading.Lock()
+        self.running = self.peak = 0
+        self.order = []
+
+    def __call__(self, target, stop):
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            self.order.append(target.name)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.running -= 1
+        target.result = fleet.FAILED if target.name in self.failing else fleet.DONE
+
+
+def test_the_canary_goes_alone_first_then_the_rest_at_most_max_parallel_at_once():
+    run = Runner(seconds=0.05)
+    todo = targets(12)
+    fleet.Waves(run, canary=2, max_parallel=4, max_failures=None).run(todo)
+    assert run.order[:2] == ["c00", "c01"]
+    assert [t.wave for t in todo] == ["canary"] * 2 + ["main"] * 10
+    assert all(t.result == fleet.DONE for t in todo)
+    assert run.peak == 4
+
+
+def test_a_failed_canary_starts_no_other_cluster():
+    run = Runner(failing={"c01"})
+    todo = targets(6)
+    waves = fleet.Waves(run, canary=2, max_parallel=8, max_failures=None)
+    waves.run(todo)
+    assert [t.result for t in todo] == [fleet.DONE, fleet.FAILED] + [fleet.NOT_STARTED] * 4
+    assert "canary wave did not fully succeed (c01: failed)" in waves.stopped_why
+
+
+def test_max_failures_stops_starting_new_clusters():
+    run = Runner(failing={"c01", "c02", "c03"})
+    todo = targets(10)
+    waves = fleet.Waves(run, canary=0, max_parallel=1, max_failures=2)
+    waves.run(todo)
+    assert [t.result for t in todo[:3]] == [fleet.DONE, fleet.FAILED, fleet.FAILED]
+    assert all(t.result == fleet.NOT_STARTED for t in todo[3:])
+    assert "2 cluster(s) failed (--max-failures 2)" in waves.stopped_why
+
+
+def test_a_bug_in_one_flow_fails_that_cluster_only():
+    def run(target, stop):
+        if target.name == "c01":
+            raise RuntimeError("boom")
+        target.result = fleet.DONE
+
+    todo = targets(3)
+    fleet.Waves(run, canary=0, max_parallel=2, max_failures=None).run(todo)
+    assert [t.result for t in todo] == [fleet.DONE, fleet.FAILED, fleet.DONE]
+    assert todo[1].error == "RuntimeError: boom"
+
+
+# -- the journal -----------------------------------------------------------------------------------------------
+def test_the_journal_tells_each_clusters_latest_state_and_a_torn_last_line_is_skipped(tmp_path):
+    path = str(tmp_path / "j.jsonl")
+    journal = journaling.Journal(path)
+    journal.write("run", action="enable")
+    journal.write("planned", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/a", action="change")
+    journal.write("updated", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/a")
+    journal.write("failed", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/a", error="boom")
+    journal.write("planned", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/b", action="none")
+    journal.write("done", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/b")
+    journal.close()
+    with open(path, "a", encoding="utf-8") as f:
+        f.write('{"time": "2026-11-30T00:00:00+00:00", "event": "upd')  # killed mid-write
+    entries = journaling.read(path)
+    assert journaling.action_of(entries) == "enable"
+    stories = journaling.clusters(entries)
+    a = stories["/subscriptions/s/resourcegroups/rg/providers/x/managedclusters/a"]
+    assert (a["state"], a["steps"], a["detail"]["error"]) == ("failed", ["planned", "updated", "failed"], "boom")
+    assert stories["/subscriptions/s/resourcegroups/rg/providers/x/managedclusters/b"]["state"] == "done"
+
+
+def test_a_file_that_is_not_a_journal_is_refused_naming_the_line(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n{\"event\": \"run\"}\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="line 1 is not one of its entries"):
+        journaling.read(str(path))
+    assert journaling.read(str(tmp_path / "missing.jsonl")) == []
