@@ -79,6 +79,12 @@ class ImdsCLI(CLI):
 
         return SpinnerProgress()
 
+    def invoke(self, args, initial_invocation_data=None, out_file=None):
+        """knack's invoke; a command that printed its result but did not fully succeed (a rollout with clusters
+        not done) sets `data["exit_code"]`, as az's commands over several --ids exit 1 after their output."""
+        code = super().invoke(args, initial_invocation_data=initial_invocation_data, out_file=out_file)
+        return code or self.data["exit_code"] or 0
+
     def exception_handler(self, ex):
         """Errors as az prints them, with az's exit codes; never a stack trace unless --debug."""
         from imds_ext.frontend.errors import exit_code, unexpected

@@ -25,13 +25,19 @@ def cf_arm(cli_ctx, subscription=None):
     return clients
 
 
-def cf_imds(cli_ctx, subscription=None):
-    """The IMDS restriction service, talking to the user through the terminal."""
+def cf_console(cli_ctx):
+    """The terminal, as the core's Interaction."""
     from imds_ext.cli import CLI_NAME
-    from imds_ext.core.service import ImdsRestrictionService
     from imds_ext.frontend.interaction import ConsoleInteraction
 
-    return ImdsRestrictionService(cf_arm(cli_ctx, subscription), ConsoleInteraction(cli_ctx, CLI_NAME))
+    return ConsoleInteraction(cli_ctx, CLI_NAME)
+
+
+def cf_imds(cli_ctx, subscription=None):
+    """The IMDS restriction service, talking to the user through the terminal."""
+    from imds_ext.core.service import ImdsRestrictionService
+
+    return ImdsRestrictionService(cf_arm(cli_ctx, subscription), cf_console(cli_ctx))
 
 
 def cf_registrations(cli_ctx, subscription=None):

@@ -3,7 +3,8 @@
 Each step is a real `az-imds` command run through the same CLI a user types, against the emulator over
 HTTPS with a real token flow: the workload scan finds a workload that would break, the team moves it to Workload
 ID, the scan is clean, enable runs with the workload check and the proof of every node, and a skipped reimage
-shows up in `verify`. The demo checks each step's outcome and fails loudly if one is wrong.
+shows up in `verify`. Part two rolls it out over a fleet of two subscriptions: the plan, the waves, a blocked cluster
+left alone then fixed, the journal. The demo checks each step's outcome and fails loudly if one is wrong.
 """
 from __future__ import annotations
 
@@ -148,4 +149,51 @@ def run_demo(lro_delay: float = 0.5, out=None) -> None:
         demo.run(["aks", "upgrade", "-g", RG, "-n", CLUSTER, "--node-image-only", "--verify", "--yes", "--query",
                   SHOW])
         demo.nodes(expected="IMDS")
+
+        _fleet(demo, emulator)
         out.write("\nDone: every step behaved as expected.\n")
+
+
+PROD = "11111111-1111-1111-1111-111111111111"  # a second subscription the demo's identity sees
+FLEET = [("00000000-0000-0000-0000-000000000000", "team-a", "shop-eu", True),
+         ("00000000-0000-0000-0000-000000000000", "team-a", "shop-us", True),
+         ("00000000-0000-0000-0000-000000000000", "team-b", "search", False),  # its OIDC issuer is off
+         (PROD, "payments", "pay-eu", True), (PROD, "payments", "pay-us", True)]
+
+
+def _fleet_body(name: str, oidc: bool) -> dict:
+    return {"location": "westus2", "tags": {"env": "prod"}, "identity": {"type": "SystemAssigned"},
+            "properties": {"dnsPrefix": name, "kubernetesVersion": "1.33.1", "oidcIssuerProfile": {"enabled": oidc},
+                           "securityProfile": {"workloadIdentity": {"enabled": True}},
+                           "agentPoolProfiles": [{"name": pool, "count": 2, "vmSize": "Standard_DS2_v2",
+                                                  "osType": "Linux", "mode": mode}
+                                                 for pool, mode in (("system", "System"), ("user", "User"))]}}
+
+
+def _fleet(demo, emulator) -> None:
+    """Part two: the production clusters of two subscriptions, planned, rolled out in waves, one blocked until
+    fixed, the journal telling the story."""
+    import tempfile
+
+    from imds_ext.emulator.client import AdminClient
+
+    AdminClient.for_emulator(emulator).seed(
+        subscriptions=[{"subscriptionId": PROD, "displayName": "Contoso Prod",
+                        "features": {"Microsoft.ContainerService/IMDSRestrictionPreview": "Registered"}}],
+        resourceGroups=[{"name": g, "location": "westus2", "subscription": s} for s, g in {(s, g) for s, g, _, _ in
+                                                                                          FLEET}],
+        clusters=[{"subscription": s, "resourceGroup": g, "name": n, "cluster": _fleet_body(n, oidc)}
+                  for s, g, n, oidc in FLEET])
+    with tempfile.TemporaryDirectory() as folder:
+        journal = f"{folder}/rollout.jsonl"
+        rollout = ["aks", "imds-restriction", "rollout", "start", "--enable", "--all-subscriptions", "--tag",
+                   "env=prod", "--canary", "1", "--max-parallel", "4", "--journal", journal]
+        demo.say("A fleet: the production clusters of two subscriptions. What would enabling it everywhere do?")
+        demo.run(rollout + ["--dry-run", "-o", "table"], expect_exit=1)
+        demo.say("Roll it out: a canary cluster first, then the rest four at a time; the blocked one is left alone.")
+        demo.run(rollout + ["--yes", "-o", "table"], expect_exit=1)
+        demo.say("Fix the blocker (turn the OIDC issuer on with the same run) and run the same command again: the "
+                 "done clusters are skipped, the rest is finished.")
+        demo.run(rollout + ["--enable-oidc-issuer", "--yes", "-o", "table"])
+        demo.say("The journal tells every cluster's story.")
+        demo.run(["aks", "imds-restriction", "rollout", "status", "--journal", journal, "-o", "table"])

@@ -3,7 +3,7 @@ from knack.commands import CommandGroup
 
 from imds_ext.cli import _validators as v
 from imds_ext.frontend import output as f
-from imds_ext.frontend.validators import validate_verify
+from imds_ext.frontend.validators import validate_rollout, validate_rollout_status, validate_verify
 
 CUSTOM = "imds_ext.cli.custom#{}"
 
@@ -22,6 +22,11 @@ def load_command_table(loader):
                   table_transformer=f.imds_report_table)
         g.command("verify", "aks_imds_restriction_verify", validator=validate_verify, table_transformer=f.verify_table)
         g.command("scan", "aks_imds_restriction_scan", validator=validate_verify, table_transformer=f.scan_table)
+    with CommandGroup(loader, "aks imds-restriction rollout", CUSTOM) as g:
+        g.command("start", "aks_imds_restriction_rollout_start", validator=validate_rollout,
+                  table_transformer=f.rollout_table)
+        g.command("status", "aks_imds_restriction_rollout_status", validator=validate_rollout_status,
+                  table_transformer=f.rollout_status_table)
     with CommandGroup(loader, "feature", CUSTOM) as g:
         g.command("register", "feature_register", table_transformer=f.feature_table)
         g.command("unregister", "feature_unregister", table_transformer=f.feature_table)

@@ -4,10 +4,11 @@ import sys
 from knack.log import get_logger
 from knack.util import CLIError
 
-from imds_ext.cli._client_factory import cf_arm, cf_imds, cf_registrations
+from imds_ext.cli._client_factory import cf_arm, cf_console, cf_imds, cf_registrations
 from imds_ext.cli._create import cluster_body
 from imds_ext.core.errors import ResourceNotFound
 from imds_ext.frontend import handlers
+from imds_ext.frontend.errors import EXIT_ERROR
 from imds_ext.frontend.output import resource
 
 logger = get_logger(__name__)
@@ -82,6 +83,42 @@ def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubec
                               subscription=None):
     return handlers.scan_workloads(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, admin=admin,
                                    kubeconfig=kubeconfig, context=context)
+
+
+def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disable_imds_restriction=False,
+                                       subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None,
+                                       ids=None, canary=1, max_parallel=8, max_failures=None, journal=None,
+                                       dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
+                                       subscription=None):
+    from imds_ext.core.cluster import parse_cluster_id
+    from imds_ext.core.fleet import Selection
+    from imds_ext.core.settings import resolve_subscription
+
+    subs = tuple(dict.fromkeys(resolve_subscription(s).lower() for s in subscriptions or ()))
+    # The clients start in the first subscription named (--subscription, else the current one, is the default).
+    first = subs[0] if subs else (parse_cluster_id(ids[0])[0] if ids else subscription)
+    selection = Selection(subscriptions=subs, all_subscriptions=all_subscriptions,
+                          resource_groups=tuple(resource_groups or ()), tags=tags or (), ids=tuple(ids or ()))
+    outcome = handlers.rollout_start(
+        cf_arm(cmd.cli_ctx, first), cf_console(cmd.cli_ctx), selection, bool(enable_imds_restriction),
+        enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
+        max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes,
+        show_progress=not cmd.cli_ctx.config.getboolean("core", "disable_progress_bar", fallback=False))
+    return _with_exit_code(cmd, outcome)
+
+
+def aks_imds_restriction_rollout_status(cmd, journal):
+    return _with_exit_code(cmd, handlers.rollout_status(journal))
+
+
+def _with_exit_code(cmd, outcome):
+    """(rows, ok): the rows are the output; not ok, the exit code is 1 (as az's commands over several --ids)."""
+    if outcome is None:  # cancelled at the prompt
+        return None
+    rows, ok = outcome
+    if not ok:
+        cmd.cli_ctx.data["exit_code"] = EXIT_ERROR
+    return rows
 
 
 # -- feature / provider -----------------------------------------------------------------------------------

@@ -38,3 +38,12 @@ CHECK_WORKLOADS = ("With --enable-imds-restriction: scan the cluster's workloads
 FORCE = "With --check-workloads: enable IMDS restriction even though the scan found workloads that break."
 VERIFY = ("At the end, prove through the cluster's Kubernetes API that every Linux node behaves as the setting says "
           "('aks imds-restriction verify'); exit 1 naming each node that does not.")
+
+ROLLOUT_SUBSCRIPTIONS = ("The subscriptions (IDs or names) whose clusters to select, listed concurrently. Default: the "
+                         "current subscription (--subscription, AZURE_SUBSCRIPTION_ID, or the Azure CLI's default).")
+ROLLOUT_TAGS = ("Only the clusters carrying every tag given: key=value, or key alone for any value. "
+                "Space-separated, e.g. --tag env=prod team=payments.")
+ROLLOUT_CANARY = ("How many clusters go first, as a canary wave that must fully succeed (setting and reimage) "
+                  "before any other starts. 0: no canary wave.")
+ROLLOUT_JOURNAL = ("A file (JSON lines) where each step of each cluster is recorded as it ends. Run the same command "
+                   "with the same journal to finish an interrupted rollout; 'rollout status --journal' reports it.")

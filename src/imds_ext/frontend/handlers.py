@@ -99,3 +99,80 @@ def verify_nodes(service, resource_group_name, name, sample=None, probe_image=No
 def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=None, context=None):
     """`aks imds-restriction scan`: the workloads and their verdicts; exit 1 (naming each) when some break."""
     return service.scan(resource_group_name, name, admin=admin, kubeconfig=kubeconfig, context=context)
+
+
+# -- fleet rollout -------------------------------------------------------------------------------------------
+@guided
+def rollout_start(clients, ui, selection, enable, *, enable_oidc_issuer=False, headers=None, canary=1,
+                  max_parallel=8, max_failures=None, journal_path=None, dry_run=False, yes=False,
+                  show_progress=True):
+    """`aks imds-restriction rollout start`: discover, plan (shown on stderr), confirm, roll out in waves. Returns
+    (rows, ok): ok when every selected cluster is done (a dry run: when none is blocked)."""
+    from imds_ext.core import fleet, journal as journaling
+    from imds_ext.core.errors import ConfigurationError
+    from imds_ext.frontend.output import rollout_plan
+    from imds_ext.frontend.progress import FleetProgress
+
+    action = "enable" if enable else "disable"
+    if journal_path:
+        recorded = journaling.action_of(journaling.read(journal_path))
+        if recorded and recorded != action:
+            raise ConfigurationError(f"The journal '{journal_path}' records a rollout that {recorded}s IMDS "
+                                     f"restriction; this command would {action} it. Pass another --journal.")
+    rollout = fleet.Rollout(clients, ui, enable=enable, enable_oidc_issuer=enable_oidc_issuer, headers=headers)
+    try:
+        targets = rollout.plan(rollout.discover(selection))
+        rows = [t.to_dict() for t in targets]
+        if not targets:
+            logger.warning("No cluster matches the selection; nothing to do.")
+            return [], True
+        logger.warning(rollout_plan(rows, enable, canary, max_parallel, max_failures))
+        to_do = sum(t.action in (fleet.CHANGE, fleet.FINISH) for t in targets)
+        if dry_run:
+            logger.warning("--dry-run: nothing was changed.")
+            return rows, not any(t.action == fleet.BLOCKED for t in targets)
+        if to_do and not yes and not ui.confirm(f"{action.capitalize()} IMDS restriction on {to_do} cluster(s) as "
+                                                "planned above?"):
+            raise Cancelled("Cancelled: no change was made.")
+        rollout.journal = journaling.Journal(journal_path) if journal_path else None
+        rollout.journal_plan(selection)
+        progress = FleetProgress(len(targets), enabled=show_progress)
+        rollout.on_change = lambda all_targets: progress.update(
+            fleet.summary(all_targets), sum(1 for t in all_targets if t.wave and t.result == fleet.PLANNED))
+        try:
+            rollout.run(canary=canary, max_parallel=max_parallel, max_failures=max_failures)
+        finally:
+            progress.end()
+        counts = fleet.summary(targets)
+        line = (f"Rollout: {counts['done']} of {counts['total']} cluster(s) done, {counts['blocked']} blocked, "
+                f"{counts['failed']} failed, {counts['notStarted']} not started")
+        if rollout.stopped_why:
+            line += f" ({rollout.stopped_why})"
+        if counts["done"] != counts["total"]:
+            line += ". Fix what the result names, then run the same command again to finish the job."
+        logger.warning(line)
+        return [t.to_dict() for t in targets], counts["done"] == counts["total"]
+    finally:
+        if rollout.journal is not None:
+            rollout.journal.close()
+        rollout.close()
+
+
+def rollout_status(journal_path):
+    """`aks imds-restriction rollout status`: each cluster's story from the journal. Returns (rows, ok): ok when
+    every cluster in it is done."""
+    from imds_ext.core import journal as journaling
+    from imds_ext.core.cluster import parse_cluster_id
+    from imds_ext.core.errors import ConfigurationError
+
+    entries = journaling.read(journal_path)
+    if not any(e["event"] == "run" for e in entries):
+        raise ConfigurationError(f"The journal '{journal_path}' records no rollout yet.")
+    rows = []
+    for story in journaling.clusters(entries).values():
+        sub, group, name = parse_cluster_id(story["id"])
+        rows.append({"id": story["id"], "subscription": sub, "resourceGroup": group, "name": name,
+                     "state": story["state"], "steps": story["steps"], "updated": story["updated"],
+                     **story["detail"]})
+    rows.sort(key=lambda r: (r["subscription"], r["resourceGroup"].lower(), r["name"].lower()))
+    return rows, all(r["state"] == "done" for r in rows)

@@ -83,3 +83,60 @@ def scan_table(report):
 
     return [OrderedDict([("Namespace", w["namespace"]), ("Kind", w["kind"]), ("Name", w["name"]),
                          ("Verdict", w["verdict"]), ("Reason", "; ".join(w["reasons"]))]) for w in report["workloads"]]
+
+
+# -- fleet rollout -------------------------------------------------------------------------------------------
+def _detail(row) -> str:
+    if row.get("blockers"):
+        return ", ".join(b["code"] for b in row["blockers"])
+    error = row.get("error") or ""
+    return error if len(error) <= 100 else error[:97] + "..."
+
+
+def rollout_table(rows):
+    from collections import OrderedDict
+
+    return [OrderedDict([("Subscription", r["subscription"]), ("ResourceGroup", r["resourceGroup"]),
+                         ("Name", r["name"]), ("PodLinkLocalAccess", r["podLinkLocalAccess"]), ("Action", r["action"]),
+                         ("Result", r["result"]), ("Detail", _detail(r))]) for r in rows]
+
+
+def rollout_status_table(rows):
+    from collections import OrderedDict
+
+    return [OrderedDict([("Subscription", r["subscription"]), ("ResourceGroup", r["resourceGroup"]),
+                         ("Name", r["name"]), ("State", r["state"]), ("Steps", " > ".join(r["steps"])),
+                         ("Updated", r["updated"]), ("Detail", _detail(r))]) for r in rows]
+
+
+_ACTIONS = {"change": "{verb}", "finish": "finish the node-image upgrade still due", "none": "nothing (done)",
+            "blocked": "blocked"}
+
+
+def rollout_plan(rows, enable: bool, canary: int, max_parallel: int, max_failures) -> str:
+    """The plan as the user reads it before confirming: every cluster, its state, its action, each blocker with
+    its fix, and the waves."""
+    verb = "enable" if enable else "disable"
+    subs = len({r["subscription"] for r in rows})
+    lines = [f"Rollout plan: {verb} IMDS restriction on {len(rows)} cluster(s) in {subs} subscription(s)."]
+    for r in rows:
+        action = _ACTIONS[r["action"]].format(verb=verb)
+        lines.append(f"  {r['subscription']}/{r['resourceGroup']}/{r['name']}: podLinkLocalAccess="
+                     f"{r['podLinkLocalAccess']} -> {action}")
+        for blocker in r["blockers"]:
+            lines.append(f"      [{blocker['code']}] {blocker['message']}")
+            if blocker.get("fix"):
+                lines.append(f"      Fix: {blocker['fix']}")
+    to_do = sum(r["action"] in ("change", "finish") for r in rows)
+    blocked = sum(r["action"] == "blocked" for r in rows)
+    if to_do:
+        first = min(canary, to_do)
+        waves = (f"all {to_do}" if not first else f"a canary wave of {first} cluster(s)" if first == to_do else
+                 f"a canary wave of {first} cluster(s) that must fully succeed, then the other {to_do - first}")
+        limit = (f"; no new cluster is started after {max_failures} failure(s)" if max_failures else "")
+        lines.append(f"{to_do} cluster(s) to change: {waves}, at most {max_parallel} at a time{limit}. Each gets "
+                     "the update, then a node-image upgrade of its Linux pools (nodes are reimaged, workloads are "
+                     "drained).")
+    if blocked:
+        lines.append(f"{blocked} cluster(s) blocked: they are left as they are until their blockers are fixed.")
+    return "\n".join(lines)

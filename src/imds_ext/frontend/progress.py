@@ -31,3 +31,31 @@ class SpinnerProgress:
             self._spinner = None
 
     stop = end
+
+
+class FleetProgress:
+    """A rollout's live progress on a terminal: how many clusters are done, running, failed, of how many; drawn
+    with humanfriendly's spinner (with a total, it shows the share done). Nothing is drawn when `stream` is not a
+    terminal (CI logs get the result instead)."""
+
+    def __init__(self, total: int, stream=None, enabled: bool = True):
+        self.stream = stream or sys.stderr
+        self.total = total
+        self._spinner = None
+        if enabled and total and self.stream.isatty():
+            from humanfriendly.terminal.spinners import Spinner
+
+            self._spinner = Spinner(label="Rollout", total=total, stream=self.stream, hide_cursor=False)
+
+    def update(self, counts: dict, running: int) -> None:
+        if self._spinner is None:
+            return
+        finished = counts["total"] - counts["planned"]
+        self._spinner.step(progress=finished, label=(
+            f"Rollout: {counts['done']} done, {running} running, {counts['failed']} failed, {counts['blocked']} "
+            f"blocked, {counts['notStarted']} not started, of {counts['total']}"))
+
+    def end(self) -> None:
+        if self._spinner is not None:
+            self._spinner.clear()
+            self._spinner = None

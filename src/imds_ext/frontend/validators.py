@@ -2,10 +2,12 @@
 
 Each takes the parsed namespace and raises `UsageError` naming what is wrong and how to put it right.
 """
+import os
 import re
 
 from knack.util import CLIError
 
+from imds_ext.core.cluster import parse_cluster_id
 from imds_ext.core.headers import parse_custom_headers
 
 
@@ -110,3 +112,52 @@ def validate_verify(namespace):
     if getattr(namespace, "admin", False) and getattr(namespace, "kubeconfig", None):
         raise UsageError("--admin and --kubeconfig cannot be combined: --admin asks ARM for the local admin "
                          "account's kubeconfig.")
+
+
+def validate_rollout(namespace):
+    """`aks imds-restriction rollout start`: the action, the selection and the limits, before any request."""
+    validate_imds_toggle(namespace)
+    validate_custom_headers(namespace)
+    ids = getattr(namespace, "ids", None) or []
+    selectors = [option for option, attr in (("--subscriptions", "subscriptions"),
+                                             ("--all-subscriptions", "all_subscriptions"),
+                                             ("--resource-groups", "resource_groups"), ("--tag", "tags"),
+                                             ("--subscription", "subscription"))
+                 if getattr(namespace, attr, None)]
+    if ids and selectors:
+        raise UsageError(f"--ids names the clusters itself: it cannot go with {', '.join(selectors)}.")
+    for value in ids:
+        try:
+            parse_cluster_id(value)
+        except ValueError as ex:
+            raise UsageError(f"--ids: {ex}.") from None
+    if getattr(namespace, "all_subscriptions", False) and (getattr(namespace, "subscriptions", None)
+                                                           or getattr(namespace, "subscription", None)):
+        raise UsageError("--all-subscriptions cannot go with --subscriptions or --subscription.")
+    if getattr(namespace, "subscriptions", None) and getattr(namespace, "subscription", None):
+        raise UsageError("Use --subscriptions for several subscriptions (--subscription names one); not both.")
+    for group in getattr(namespace, "resource_groups", None) or []:
+        _check_name(group, _RESOURCE_GROUP, "--resource-groups",
+                    "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'")
+    tags = []
+    for item in getattr(namespace, "tags", None) or []:
+        key, equals, value = item.partition("=")
+        if not key.strip() or _CONTROL.search(item):
+            raise UsageError(f"--tag '{_printable(item)}' has no key. Expected key=value (or key: any value).")
+        tags.append((key.strip(), value if equals else None))
+    namespace.tags = tuple(tags)
+    for option, attr, least in (("--canary", "canary", 0), ("--max-parallel", "max_parallel", 1),
+                                ("--max-failures", "max_failures", 1)):
+        value = getattr(namespace, attr, None)
+        if value is not None and value < least:
+            raise UsageError(f"{option} must be {least} or more, got {value}.")
+    journal = getattr(namespace, "journal", None)
+    if journal is not None and (not journal.strip() or os.path.isdir(journal)):
+        raise UsageError(f"--journal '{_printable(journal)}' must be a file path (it is created if missing).")
+
+
+def validate_rollout_status(namespace):
+    journal = getattr(namespace, "journal", None)
+    if not journal or not os.path.isfile(journal):
+        raise UsageError(f"--journal '{_printable(journal or '')}' is not a file: give the journal of a rollout "
+                         "(its --journal path).")

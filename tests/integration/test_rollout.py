@@ -1,0 +1,221 @@
+"""`az-imds aks imds-restriction rollout start/status`: a fleet across subscriptions, planned, in waves, journaled."""
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support.clusters import cluster_body
+from tests.support.constants import FEATURE, SUB
+
+OTHER = "11111111-1111-1111-1111-111111111111"
+START = ("aks", "imds-restriction", "rollout", "start")
+STATUS = ("aks", "imds-restriction", "rollout", "status")
+
+
+def cluster_id(sub, group, name):
+    return f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name}"
+
+
+def seed_fleet(admin, clusters, other_feature="Registered"):
+    """clusters: (subscription, group, name, body options). The well-known subscription has the feature registered;
+    OTHER has `other_feature`."""
+    groups = {(sub, group) for sub, group, _, _ in clusters}
+    admin.seed(
+        subscriptions=[{"subscriptionId": OTHER, "displayName": "Contoso Prod", "features": {FEATURE: other_feature}}],
+        features={FEATURE: "Registered"},
+        resourceGroups=[{"name": group, "location": "westus2", "subscription": sub} for sub, group in sorted(groups)],
+        clusters=[{"subscription": sub, "resourceGroup": group, "name": name, "cluster": body(options)}
+                  for sub, group, name, options in clusters])
+    admin.clear_requests()
+
+
+def body(options):
+    """cluster_body's options, and the cluster's tags."""
+    options = dict(options)
+    tags = options.pop("tags", None)
+    return {**cluster_body(**options), **({"tags": tags} if tags else {})}
+
+
+def enforced(admin, group, name, sub=SUB):
+    """What each pool's nodes enforce, in any subscription."""
+    return {pool: v["podLinkLocalAccess"] for pool, v in admin.nodes(group, name, subscription=sub)["pools"].items()}
+
+
+def by_name(rows):
+    return {row["name"]: row for row in rows}
+
+
+def changes(admin):
+    return [r for r in admin.requests() if r["method"] in ("PUT", "POST", "PATCH", "DELETE")
+            and "/subscriptions/" in r["path"] and "listCluster" not in r["path"]]  # not the token requests
+
+
+MIXED = [
+    (SUB, "rg-a", "ready", {}),
+    (SUB, "rg-a", "nooidc", {"oidc": False}),
+    (SUB, "rg-b", "already", {"restricted": True}),
+    (OTHER, "rg-a", "unregistered", {}),
+]
+
+
+def test_dry_run_plans_every_cluster_of_two_subscriptions_and_changes_nothing(az_imds, admin):
+    seed_fleet(admin, MIXED, other_feature="NotRegistered")
+    r = az_imds(*START, "--enable", "--subscriptions", SUB, OTHER, "--dry-run", "-o", "json")
+    assert r.code == 1, r.err  # blocked clusters: the plan cannot fully succeed
+    rows = by_name(r.json)
+    assert {n: row["action"] for n, row in rows.items()} == {
+        "ready": "change", "nooidc": "blocked", "already": "none", "unregistered": "blocked"}
+    assert rows["unregistered"]["subscription"] == OTHER
+    assert [b["code"] for b in rows["nooidc"]["blockers"]] == ["OIDCIssuerDisabled"]
+    assert [b["code"] for b in rows["unregistered"]["blockers"]] == ["FeatureNotRegistered"]
+    # The plan on stderr names each cluster, its blockers and their fixes.
+    assert "Rollout plan: enable IMDS restriction on 4 cluster(s) in 2 subscription(s)." in r.err
+    assert f"{OTHER}/rg-a/unregistered: podLinkLocalAccess=IMDS -> blocked" in r.err
+    assert "Fix: az-imds feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview" in r.err
+    assert "--dry-run: nothing was changed." in r.err
+    assert changes(admin) == []
+    # The subscription-level reads are made once per subscription, not once per cluster.
+    assert len(admin.requests("GET", f"/subscriptions/{SUB}/providers/Microsoft.Features/")) == 1
+
+
+def test_rollout_changes_the_ready_clusters_leaves_the_blocked_and_journals_it(az_imds, admin, tmp_path):
+    seed_fleet(admin, MIXED + [(OTHER, "rg-c", "ready2", {})])
+    journal = str(tmp_path / "rollout.jsonl")
+    r = az_imds(*START, "--enable", "--subscriptions", SUB, OTHER, "--journal", journal, "--yes", "-o", "json")
+    assert r.code == 1, r.err  # one cluster is blocked
+    rows = by_name(r.json)
+    assert {n: row["result"] for n, row in rows.items()} == {
+        "ready": "done", "nooidc": "blocked", "already": "done", "unregistered": "done", "ready2": "done"}
+    assert rows["ready"]["wave"] == "canary" and rows["ready2"]["wave"] == "main"
+    for sub, group, name in ((SUB, "rg-a", "ready"), (OTHER, "rg-a", "unregistered"), (OTHER, "rg-c", "ready2")):
+        assert set(enforced(admin, group, name, sub).values()) == {"None"}, name
+    # The blocked cluster was not touched.
+    assert not [c for c in changes(admin) if "/managedClusters/nooidc" in c["path"]]
+    assert "Rollout: 4 of 5 cluster(s) done, 1 blocked, 0 failed, 0 not started" in r.err
+
+    s = az_imds(*STATUS, "--journal", journal, "-o", "json")
+    assert s.code == 1  # not every cluster is done
+    stories = by_name(s.json)
+    assert stories["ready"]["steps"] == ["planned", "updated", "reimaged", "done"]
+    assert stories["already"]["steps"] == ["planned", "done"]
+    assert stories["nooidc"]["state"] == "blocked"
+    assert stories["nooidc"]["blockers"][0]["code"] == "OIDCIssuerDisabled"
+    table = az_imds(*STATUS, "--journal", journal, "-o", "table")
+    assert "planned > updated > reimaged > done" in table.out
+
+
+def test_every_subscription_and_tag_filter_selects_and_all_done_exits_0(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg-a", "prod1", {"tags": {"env": "prod"}}),
+                       (SUB, "rg-a", "dev1", {"tags": {"env": "dev"}}),
+                       (OTHER, "rg-z", "prod2", {"tags": {"Env": "prod", "team": "x"}})])
+    r = az_imds(*START, "--enable", "--all-subscriptions", "--tag", "env=prod", "--canary", "0", "--yes", "-o",
+                "json")
+    assert r.code == 0, r.err
+    assert {row["name"]: row["result"] for row in r.json} == {"prod1": "done", "prod2": "done"}
+    assert enforced(admin, "rg-a", "dev1") == {"nodepool1": "IMDS", "userpool": "IMDS"}
+    again = az_imds(*START, "--enable", "--all-subscriptions", "--tag", "env=prod", "--yes", "-o", "json")
+    assert again.code == 0 and {row["action"] for row in again.json} == {"none"}
+
+
+def test_a_failed_canary_starts_no_other_cluster(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(4)])
+    admin.fault(method="PUT", path="/managedClusters/c0", failOperation={"code": "InternalError", "message": "boom"})
+    r = az_imds(*START, "--enable", "--canary", "1", "--yes", "-o", "json")
+    assert r.code == 1
+    rows = by_name(r.json)
+    assert rows["c0"]["result"] == "failed" and "boom" in rows["c0"]["error"]
+    assert {rows[n]["result"] for n in ("c1", "c2", "c3")} == {"notStarted"}
+    assert "the canary wave did not fully succeed" in r.err
+    assert not [c for c in changes(admin) if "/managedClusters/c0" not in c["path"]]
+
+
+def test_max_failures_stops_new_starts_and_the_same_command_finishes_the_job(az_imds, admin, tmp_path):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(4)])
+    admin.fault(method="POST", path="/managedClusters/c1/agentPools/userpool/upgradeNodeImageVersion", status=500,
+                count=50)
+    journal = str(tmp_path / "j.jsonl")
+    args = (*START, "--enable", "--canary", "1", "--max-parallel", "1", "--max-failures", "1", "--journal", journal,
+            "--yes", "-o", "json")
+    r = az_imds(*args)
+    assert r.code == 1
+    rows = by_name(r.json)
+    assert [rows[f"c{i}"]["result"] for i in range(4)] == ["done", "failed", "notStarted", "notStarted"]
+    assert "userpool" in rows["c1"]["error"]
+    assert "--max-failures 1" in r.err
+    admin.clear_faults()
+    again = az_imds(*args)
+    assert again.code == 0, again.err
+    assert {row["name"]: row["action"] for row in again.json} == {"c0": "none", "c1": "finish", "c2": "change",
+                                                                  "c3": "change"}
+    assert enforced(admin, "rg", "c1") == {"nodepool1": "None", "userpool": "None"}
+    assert az_imds(*STATUS, "--journal", journal).code == 0
+
+
+def test_an_interrupted_rollout_is_finished_by_the_same_command(cli_env, az_imds, admin, tmp_path):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(3)])
+    admin.config(lro_delay=2)
+    journal = tmp_path / "j.jsonl"
+    args = (*START, "--enable", "--canary", "0", "--max-parallel", "1", "--journal", str(journal), "--yes")
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *args], env=cli_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and '"event": "updated"' not in (journal.read_text() if journal.exists() else ""):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "Interrupted: 0 cluster(s) done, 1 stopped mid-way" in err and "2 not started" in err
+    assert "Run the same command again to finish the job." in err
+    status = az_imds(*STATUS, "--journal", str(journal), "-o", "json")
+    assert {row["name"]: row["state"] for row in status.json} == {"c0": "interrupted", "c1": "notStarted",
+                                                                 "c2": "notStarted"}
+    admin.config(lro_delay=0)
+    again = az_imds(*args, "-o", "json")
+    assert again.code == 0, again.err
+    assert by_name(again.json)["c0"]["action"] == "finish"  # the setting was in place, its reimage was due
+    for name in ("c0", "c1", "c2"):
+        assert enforced(admin, "rg", name) == {"nodepool1": "None", "userpool": "None"}
+    assert az_imds(*STATUS, "--journal", str(journal)).code == 0
+
+
+def test_without_a_terminal_and_without_yes_nothing_changes(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "c0", {})])
+    r = az_imds(*START, "--enable")
+    assert r.code == 1 and "Pass --yes" in r.err
+    assert changes(admin) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--enable", "--ids", cluster_id(SUB, "rg", "c0"), "--subscriptions", SUB), "--ids names the clusters itself"),
+    (("--enable", "--ids", "/subscriptions/x/resourceGroups/rg"), "is not the resource ID of a managed cluster"),
+    (("--enable", "--disable"), "Cannot specify"),
+    (("--enable", "--max-parallel", "0"), "--max-parallel must be 1 or more"),
+    (("--enable", "--canary", "-1"), "--canary must be 0 or more"),
+    (("--enable", "--max-failures", "0"), "--max-failures must be 1 or more"),
+    (("--enable", "--tag", "=prod"), "--tag '=prod' has no key"),
+    (("--enable", "--all-subscriptions", "--subscriptions", SUB), "--all-subscriptions cannot go with"),
+    (("--enable", "--resource-groups", "bad/name"), "--resource-groups 'bad/name' is not a valid name"),
+    (("--disable", "--enable-oidc-issuer"), "--enable-oidc-issuer goes with --enable-imds-restriction"),
+])
+def test_bad_input_is_a_usage_error_before_any_request(az_imds, admin, args, message):
+    r = az_imds(*START, *args, "--yes")
+    assert r.code == 2, r.err
+    assert message in r.err
+    assert admin.requests() == []
+
+
+def test_unknown_subscription_or_group_exits_3_and_a_journal_of_the_other_action_is_refused(az_imds, admin,
+                                                                                           tmp_path):
+    seed_fleet(admin, [(SUB, "rg", "c0", {})])
+    r = az_imds(*START, "--enable", "--subscriptions", "22222222-2222-2222-2222-222222222222", "--yes")
+    assert r.code == 3 and "22222222-2222-2222-2222-222222222222" in r.err
+    r = az_imds(*START, "--enable", "--resource-groups", "nope", "--yes")
+    assert r.code == 3 and "nope" in r.err
+    journal = tmp_path / "j.jsonl"
+    journal.write_text(json.dumps({"time": "t", "event": "run", "action": "disable"}) + "\n", encoding="utf-8")
+    r = az_imds(*START, "--enable", "--journal", str(journal), "--yes")
+    assert r.code == 1 and "records a rollout that disables IMDS restriction" in r.err
+    assert changes(admin) == []
