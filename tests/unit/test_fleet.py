@@ -2,10 +2,11 @@
 journal."""
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
-from imds_ext.core import fleet, journal as journaling, marker, preflight
+from imds_ext.core import budget, fleet, journal as journaling, marker, preflight
 from imds_ext.core.cluster import parse_cluster_id
 from imds_ext.core.errors import ConfigurationError
 
@@ -155,3 +156,54 @@ def test_a_file_that_is_not_a_journal_is_refused_naming_the_line(tmp_path):
     with pytest.raises(ConfigurationError, match="line 1 is not one of its entries"):
         journaling.read(str(path))
     assert journaling.read(str(tmp_path / "missing.jsonl")) == []
+
+
+# -- the request budget ------------------------------------------------------------------------------------------
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_bucket_lets_a_burst_through_then_paces_requests_at_its_rate():
+    clock = Clock()
+    bucket = budget.TokenBucket(rate=10, burst=3, clock=clock)
+    assert [bucket.take() for _ in range(3)] == [0, 0, 0]
+    assert bucket.take() == pytest.approx(0.1)  # the fourth waits for a token
+    assert bucket.take() == pytest.approx(0.2)  # and the fifth queues behind it
+    clock.now = 10.0  # long idle: the bucket is full again, not fuller
+    assert [bucket.take() for _ in range(3)] == [0, 0, 0] and bucket.take() > 0
+
+
+def test_reads_and_writes_draw_on_their_own_buckets_and_zero_means_no_limit():
+    slept = []
+    policy = budget.RequestBudget(reads_per_second=1, writes_per_second=0, sleep=slept.append)
+
+    def request(method):
+        return SimpleNamespace(http_request=SimpleNamespace(method=method))
+
+    for _ in range(11):
+        policy.on_request(request("GET"))
+    assert slept == [pytest.approx(1.0, abs=0.05)]  # a burst of ten seconds' worth, then one per second
+    for _ in range(100):
+        policy.on_request(request("PUT"))
+    assert len(slept) == 1
+
+
+def test_a_rollouts_clients_carry_the_budget_of_their_subscription(monkeypatch):
+    from imds_ext.core.clients import ArmClients
+    from imds_ext.core.settings import ArmSettings
+
+    monkeypatch.setenv("AZIMDS_ARM_READS_PER_SECOND", "5")
+    clients = ArmClients(ArmSettings("https://arm.example", "s1", aks_api_version="2026-05-02-preview"),
+                         credential=object())
+    rollout = fleet.Rollout(clients, None, enable=True)
+    sdk = rollout._clients("s2").container_service
+    budgets = [p for p in sdk._client._pipeline._impl_policies if isinstance(getattr(p, "_policy", p),
+                                                                             budget.RequestBudget)]
+    assert len(budgets) == 1 and budgets[0]._policy._reads.rate == 5
+    monkeypatch.setenv("AZIMDS_ARM_READS_PER_SECOND", "fast")
+    with pytest.raises(ConfigurationError, match="AZIMDS_ARM_READS_PER_SECOND='fast'"):
+        fleet.Rollout(clients, None, enable=True)

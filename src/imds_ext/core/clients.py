@@ -64,11 +64,12 @@ class ArmClients:
         )
         self._cache: dict = {}
 
-    def for_subscription(self, subscription_id: str, memo: Optional[Memo] = None) -> "ArmClients":
+    def for_subscription(self, subscription_id: str, memo: Optional[Memo] = None, **client_kwargs: Any
+                         ) -> "ArmClients":
         """Clients of another subscription (or a second set for the same one: each has its own connections)
-        over the same credential and settings."""
+        over the same credential, settings and client options (plus `client_kwargs`)."""
         return ArmClients(dataclasses.replace(self.settings, subscription_id=subscription_id), self.credential,
-                          memo, **self._client_kwargs)
+                          memo, **{**self._client_kwargs, **client_kwargs})
 
     def _get(self, key, factory):
         if key not in self._cache:

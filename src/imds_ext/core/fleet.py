@@ -21,6 +21,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from imds_ext.core import constants, journal as journaling, marker, preflight
+from imds_ext.core.budget import RequestBudget
 from imds_ext.core.clients import ArmClients, Memo
 from imds_ext.core.cluster import agent_pools, parse_cluster_id, pod_link_local_access, provisioning_state
 from imds_ext.core.errors import (ConfigurationError, ImdsExtError, Interrupted, PreflightFailed, ResourceNotFound,
@@ -28,6 +29,7 @@ from imds_ext.core.errors import (ConfigurationError, ImdsExtError, Interrupted,
 from imds_ext.core.interaction import Interaction
 from imds_ext.core.reads import ClusterReads
 from imds_ext.core.service import ImdsRestrictionService
+from imds_ext.core.settings import request_rates
 
 # What the plan does with a cluster.
 CHANGE, FINISH, NONE, BLOCKED = "change", "finish", "none", "blocked"
@@ -225,6 +227,7 @@ class Rollout:
         self.journal = journal
         self.on_change = on_change
         self._subs: Dict[str, ArmClients] = {}
+        self._rates = request_rates()  # checked before any request
         self._lock = threading.Lock()
         self.targets: List[Target] = []
         self.stopped_why: Optional[str] = None
@@ -234,10 +237,12 @@ class Rollout:
         return "enable" if self.enable else "disable"
 
     def _clients(self, subscription: str) -> ArmClients:
-        """The clients of a subscription; their memo (registrations, extensions) is shared by its clusters."""
+        """The clients of a subscription. Its clusters' flows share their memo (registrations, extensions) and
+        their request budget (ARM's limits are per subscription)."""
         with self._lock:
             if subscription not in self._subs:
-                self._subs[subscription] = self.clients.for_subscription(subscription, Memo())
+                self._subs[subscription] = self.clients.for_subscription(
+                    subscription, Memo(), per_retry_policies=[RequestBudget(*self._rates)])
             return self._subs[subscription]
 
     def close(self) -> None:
@@ -365,7 +370,8 @@ class Rollout:
     def _run_one(self, target: Target, stop: threading.Event) -> None:
         """One cluster's flow (service.py), its steps journaled; its result set however it ends."""
         ui = _FlowInteraction(self.ui.cli_name, stop)
-        clients = self.clients.for_subscription(target.subscription, self._clients(target.subscription).memo)
+        shared = self._clients(target.subscription)
+        clients = shared.for_subscription(target.subscription, shared.memo)  # its own connections
 
         def step(name: str, detail: dict) -> None:
             if self.journal is not None:

@@ -21,6 +21,12 @@ ENV_ARM_ENDPOINT = "AZIMDS_ARM_ENDPOINT"
 ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
 ENV_AKS_API_VERSION = "AZIMDS_AKS_API_VERSION"
 ENV_AZURE_CONFIG_DIR = "AZURE_CONFIG_DIR"
+ENV_READS_PER_SECOND = "AZIMDS_ARM_READS_PER_SECOND"
+ENV_WRITES_PER_SECOND = "AZIMDS_ARM_WRITES_PER_SECOND"
+# A fleet rollout's pace per subscription: ARM allows 25 reads and 10 writes per second per principal and
+# subscription (docs/fleet.md); a fifth is left to whatever else runs under the same identity.
+DEFAULT_READS_PER_SECOND = 20.0
+DEFAULT_WRITES_PER_SECOND = 8.0
 
 
 # The first AKS api-version that carries networkProfile.podLinkLocalAccess (docs/aks-imds-restriction.md).
@@ -54,6 +60,23 @@ def arm_endpoint() -> str:
         raise ConfigurationError(f"{ENV_ARM_ENDPOINT}='{value}' is not an https:// URL of Azure Resource Manager "
                                  f"(for example {constants.ARM_ENDPOINT}); tokens are only sent over TLS.")
     return value.rstrip("/")
+
+
+def request_rates() -> tuple:
+    """(reads, writes) per second a fleet rollout allows itself per subscription; 0 means no limit."""
+    rates = []
+    for name, default in ((ENV_READS_PER_SECOND, DEFAULT_READS_PER_SECOND),
+                          (ENV_WRITES_PER_SECOND, DEFAULT_WRITES_PER_SECOND)):
+        value = os.environ.get(name)
+        try:
+            rate = default if value is None or not value.strip() else float(value)
+        except ValueError:
+            rate = -1.0
+        if not 0 <= rate < float("inf"):
+            raise ConfigurationError(f"{name}='{value}' is not a number of requests per second (0 or more; 0 means "
+                                     f"no limit). Unset it for the default, {default:g}.")
+        rates.append(rate)
+    return tuple(rates)
 
 
 @dataclass(frozen=True)
