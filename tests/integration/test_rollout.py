@@ -1,5 +1,7 @@
 """`az-imds aks imds-restriction rollout start/status`: a fleet across subscriptions, planned, in waves, journaled."""
 import json
+import os
+import pty
 import signal
 import subprocess
 import sys
@@ -7,6 +9,7 @@ import time
 
 import pytest
 
+from tests.support.cli import read_terminal
 from tests.support.clusters import cluster_body
 from tests.support.constants import FEATURE, SUB
 
@@ -219,3 +222,19 @@ def test_unknown_subscription_or_group_exits_3_and_a_journal_of_the_other_action
     r = az_imds(*START, "--enable", "--journal", str(journal), "--yes")
     assert r.code == 1 and "records a rollout that disables IMDS restriction" in r.err
     assert changes(admin) == []
+
+
+def test_live_progress_on_a_terminal_only(cli_env, az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(3)])
+    admin.config(lro_delay=1)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *START, "--enable", "--canary", "0", "--yes", "-o",
+                             "none"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=cli_env)
+    os.close(slave)
+    proc.communicate(timeout=120)
+    text = read_terminal(master)
+    assert proc.returncode == 0, text
+    assert "running" in text and "of 3" in text  # the live line: done, running, failed, ... of the total
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(3)])
+    piped = az_imds(*START, "--enable", "--canary", "0", "--yes", "-o", "none")
+    assert piped.code == 0 and "running" not in piped.err

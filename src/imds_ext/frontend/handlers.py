@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from knack.log import get_logger
 
-from imds_ext.core.errors import Cancelled
+from imds_ext.core.errors import Cancelled, Interrupted
 from imds_ext.frontend.output import resource
 
 logger = get_logger(__name__)
@@ -121,7 +121,10 @@ def rollout_start(clients, ui, selection, enable, *, enable_oidc_issuer=False, h
                                      f"restriction; this command would {action} it. Pass another --journal.")
     rollout = fleet.Rollout(clients, ui, enable=enable, enable_oidc_issuer=enable_oidc_issuer, headers=headers)
     try:
-        targets = rollout.plan(rollout.discover(selection))
+        try:
+            targets = rollout.plan(rollout.discover(selection))
+        except KeyboardInterrupt:
+            raise Interrupted("Interrupted while reading the clusters: nothing was changed.") from None
         rows = [t.to_dict() for t in targets]
         if not targets:
             logger.warning("No cluster matches the selection; nothing to do.")
