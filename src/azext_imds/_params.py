@@ -29,3 +29,11 @@ def load_arguments(loader, _command):
     with loader.argument_context("aks imds-restriction verify") as c:
         c.argument("sample", type=int, help=flags.SAMPLE)
         c.argument("probe_image", help=flags.PROBE_IMAGE)
+
+    with loader.argument_context("aks imds-restriction rollout start") as c:
+        flags.rollout_arguments(c)
+        c.argument("enable_oidc_issuer", action="store_true", help="Enable the OIDC issuer as well.")
+        c.argument("aks_custom_headers", help=flags.CUSTOM_HEADERS)
+        c.argument("yes", options_list=["--yes", "-y"], action="store_true", help="Do not prompt for confirmation.")
+    with loader.argument_context("aks imds-restriction rollout status") as c:
+        c.argument("journal", help=flags.ROLLOUT_STATUS_JOURNAL)

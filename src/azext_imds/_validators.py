@@ -66,3 +66,12 @@ def validate_show(namespace):
 def validate_verify(namespace):
     """`az aks imds-restriction verify`: names, --sample and the credential options."""
     _usage(shared.validate_verify, namespace)
+
+
+def validate_rollout(namespace):
+    """`az aks imds-restriction rollout start`: the action, the selection and the limits."""
+    _usage(shared.validate_rollout, namespace)
+
+
+def validate_rollout_status(namespace):
+    _usage(shared.validate_rollout_status, namespace)

@@ -1,6 +1,6 @@
-"""The extension's own command table: one command. `aks create` / `aks update` stay az's (see _augment.py)."""
-from azext_imds._validators import validate_show, validate_verify
-from imds_ext.frontend.output import scan_table, verify_table
+"""The extension's own commands, `aks imds-restriction ...`; az's `aks create`/`aks update` get flags (_augment.py)."""
+from azext_imds._validators import validate_rollout, validate_rollout_status, validate_show, validate_verify
+from imds_ext.frontend.output import rollout_status_table, rollout_table, scan_table, verify_table
 
 
 def load_command_table(loader, _args):
@@ -9,6 +9,11 @@ def load_command_table(loader, _args):
         g.custom_command("verify", "aks_imds_restriction_verify", validator=validate_verify,
                          table_transformer=verify_table)
         g.custom_command("scan", "aks_imds_restriction_scan", validator=validate_verify, table_transformer=scan_table)
+    with loader.command_group("aks imds-restriction rollout", is_preview=True) as g:
+        g.custom_command("start", "aks_imds_restriction_rollout_start", validator=validate_rollout,
+                         table_transformer=rollout_table)
+        g.custom_command("status", "aks_imds_restriction_rollout_status", validator=validate_rollout_status,
+                         table_transformer=rollout_status_table)
     # Registering 'aks imds-restriction' also put a bare 'aks' entry in our group table; the 'aks' group is
     # az's (acs module): do not let our empty entry replace its metadata when az merges the tables.
     if not loader.command_group_table.get("aks"):

@@ -1,13 +1,18 @@
 """Handlers: the extension's own command, and the IMDS paths of az's `aks create` / `aks update`."""
 import functools
+import re
 
-from azext_imds._client_factory import cf_imds
+from azext_imds._client_factory import cf_arm, cf_imds
 from imds_ext.core import plan as planning
 from imds_ext.core.errors import ImdsExtError
 from imds_ext.core.create import check_created_restricted
 from imds_ext.frontend import handlers
 from imds_ext.frontend.errors import as_az_error
+from imds_ext.frontend.interaction import ConsoleInteraction
 from imds_ext.frontend.output import resource
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 def az_errors(func):
@@ -40,6 +45,52 @@ def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, pro
 def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubeconfig=None, context=None):
     return handlers.scan_workloads(cf_imds(cmd.cli_ctx), resource_group_name, name, admin=admin,
                                    kubeconfig=kubeconfig, context=context)
+
+
+@az_errors
+def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disable_imds_restriction=False,
+                                       subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None,
+                                       ids=None, canary=1, max_parallel=8, max_failures=None, journal=None,
+                                       dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False):
+    from azure.cli.core._profile import Profile
+
+    from imds_ext.core.fleet import Selection
+
+    profile = Profile(cli_ctx=cmd.cli_ctx)
+    # IDs as given (the credential of az's login reaches every subscription of its tenant); names through az's
+    # profile, as --subscription.
+    subs = tuple(dict.fromkeys((s if _GUID.match(s) else profile.get_subscription(s)["id"]).lower()
+                               for s in subscriptions or ()))
+    selection = Selection(subscriptions=subs, all_subscriptions=all_subscriptions,
+                          resource_groups=tuple(resource_groups or ()), tags=tags or (), ids=tuple(ids or ()))
+    outcome = handlers.rollout_start(
+        cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"), selection, bool(enable_imds_restriction),
+        enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
+        max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes,
+        show_progress=not cmd.cli_ctx.config.getboolean("core", "disable_progress_bar", fallback=False))
+    return _exit_1_unless(cmd, outcome)
+
+
+@az_errors
+def aks_imds_restriction_rollout_status(cmd, journal):
+    return _exit_1_unless(cmd, handlers.rollout_status(journal))
+
+
+def _exit_1_unless(cmd, outcome):
+    """(rows, ok): the rows are the output; not ok, az exits 1 once it has printed them. az's invoker has no exit
+    code for a result, so the extension ends the process after the output, as az's own code that calls sys.exit
+    does (az's main logs it and exits with that code)."""
+    if outcome is None:  # cancelled at the prompt
+        return None
+    rows, ok = outcome
+    if not ok:
+        from knack.events import EVENT_CLI_SUCCESSFUL_EXECUTE
+
+        def _exit(_cli_ctx, **_kwargs):
+            raise SystemExit(1)
+
+        cmd.cli_ctx.register_event(EVENT_CLI_SUCCESSFUL_EXECUTE, _exit)
+    return rows
 
 
 @az_errors

@@ -102,21 +102,7 @@ def load_arguments(loader, _command):
         c.argument("lro_delay", type=float, help="Seconds each emulated long-running operation takes.")
 
     with ArgumentsContext(loader, "aks imds-restriction rollout start") as c:
-        c.argument("enable_imds_restriction", options_list=["--enable", "--enable-imds-restriction"],
-                   action="store_true", help="Enable IMDS restriction on every selected cluster.")
-        c.argument("disable_imds_restriction", options_list=["--disable", "--disable-imds-restriction"],
-                   action="store_true", help="Disable IMDS restriction on every selected cluster.")
-        c.argument("subscriptions", nargs="+", help=flags.ROLLOUT_SUBSCRIPTIONS)
-        c.argument("all_subscriptions", action="store_true", help="Every enabled subscription the credential sees.")
-        c.argument("resource_groups", options_list=["--resource-groups"], nargs="+",
-                   help="Only the clusters of these resource groups (in each selected subscription).")
-        c.argument("tags", options_list=["--tag"], nargs="+", help=flags.ROLLOUT_TAGS)
-        c.argument("ids", nargs="+", help="Resource IDs of the clusters; instead of the other selectors.")
-        c.argument("canary", type=int, help=flags.ROLLOUT_CANARY)
-        c.argument("max_parallel", type=int, help="How many clusters change at once after the canary wave.")
-        c.argument("max_failures", type=int, help="Start no new cluster once this many have failed. Default: go on.")
-        c.argument("journal", help=flags.ROLLOUT_JOURNAL)
-        c.argument("dry_run", action="store_true", help="Show the plan and stop: nothing is changed.")
+        flags.rollout_arguments(c)
 
     with ArgumentsContext(loader, "aks imds-restriction rollout status") as c:
-        c.argument("journal", help="The journal the rollout wrote (its --journal).")
+        c.argument("journal", help=flags.ROLLOUT_STATUS_JOURNAL)

@@ -1,4 +1,5 @@
-"""The help of the IMDS flags, written once for both command lines (`az-imds` and az with the extension)."""
+"""The help of the IMDS flags (and the rollout's arguments), written once for both command lines (`az-imds` and az
+with the extension)."""
 
 _ENABLE = ("Enable IMDS restriction in the cluster: non-hostNetwork pods cannot reach the Azure Instance Metadata "
            "Service")
@@ -47,3 +48,27 @@ ROLLOUT_CANARY = ("How many clusters go first, as a canary wave that must fully 
                   "before any other starts. 0: no canary wave.")
 ROLLOUT_JOURNAL = ("A file (JSON lines) where each step of each cluster is recorded as it ends. Run the same command "
                    "with the same journal to finish an interrupted rollout; 'rollout status --journal' reports it.")
+
+
+def rollout_arguments(c) -> None:
+    """The arguments of `aks imds-restriction rollout start`, declared once for both command lines: `c` is knack's
+    argument context (az-imds) or az's, which take the same keywords."""
+    c.argument("enable_imds_restriction", options_list=["--enable", "--enable-imds-restriction"],
+               action="store_true", help="Enable IMDS restriction on every selected cluster.")
+    c.argument("disable_imds_restriction", options_list=["--disable", "--disable-imds-restriction"],
+               action="store_true", help="Disable IMDS restriction on every selected cluster.")
+    c.argument("subscriptions", nargs="+", help=ROLLOUT_SUBSCRIPTIONS)
+    c.argument("all_subscriptions", action="store_true", help="Every enabled subscription the credential sees.")
+    c.argument("resource_groups", options_list=["--resource-groups"], nargs="+",
+               help="Only the clusters of these resource groups (in each selected subscription).")
+    c.argument("tags", options_list=["--tag"], nargs="+", help=ROLLOUT_TAGS)
+    c.argument("ids", options_list=["--ids"], nargs="+",
+               help="Resource IDs of the clusters; instead of the other selectors.")
+    c.argument("canary", type=int, help=ROLLOUT_CANARY)
+    c.argument("max_parallel", type=int, help="How many clusters change at once after the canary wave.")
+    c.argument("max_failures", type=int, help="Start no new cluster once this many have failed. Default: go on.")
+    c.argument("journal", help=ROLLOUT_JOURNAL)
+    c.argument("dry_run", action="store_true", help="Show the plan and stop: nothing is changed.")
+
+
+ROLLOUT_STATUS_JOURNAL = "The journal the rollout wrote (its --journal)."
