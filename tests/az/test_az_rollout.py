@@ -27,9 +27,11 @@ def test_a_rollout_over_two_subscriptions_inside_az(az_logged_in, admin, tmp_pat
     status = az_logged_in("aks", "imds-restriction", "rollout", "status", "--journal", journal, "-o", "json")
     assert status.code == 1 and by_name(status.json)["other"]["state"] == "done"
 
-    fixed = az_logged_in(*START, "--enable", "--subscriptions", SUB, OTHER, "--journal", journal,
-                         "--enable-oidc-issuer", "--yes", "-o", "json")
+    fixed = az_logged_in(*START, "--enable", "--all-subscriptions", "--journal", journal, "--enable-oidc-issuer",
+                         "--yes", "-o", "json")  # az's own SubscriptionClient lists both
     assert fixed.code == 0, fixed.err
+    assert {n: row["action"] for n, row in by_name(fixed.json).items()} == {"ready": "none", "nooidc": "change",
+                                                                           "other": "none"}
     assert az_logged_in("aks", "imds-restriction", "rollout", "status", "--journal", journal).code == 0
 
 
