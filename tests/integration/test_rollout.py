@@ -238,3 +238,29 @@ def test_live_progress_on_a_terminal_only(cli_env, az_imds, admin):
     seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(3)])
     piped = az_imds(*START, "--enable", "--canary", "0", "--yes", "-o", "none")
     assert piped.code == 0 and "running" not in piped.err
+
+
+FORBIDDEN = {"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization."}}
+
+
+def test_what_cannot_be_read_holds_only_its_own_cluster_or_subscription(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "c0", {}), (SUB, "rg", "c1", {"workload_identity": False}),
+                       (OTHER, "rg", "c2", {})])
+    admin.fault(method="GET", path="/managedClusters/c0/providers/Microsoft.KubernetesConfiguration/extensions",
+                status=403, body=FORBIDDEN, count=100)
+    admin.fault(method="GET", path=f"/subscriptions/{OTHER}/providers/Microsoft.ContainerService/managedClusters",
+                status=403, body=FORBIDDEN, count=100)
+    r = az_imds(*START, "--enable", "--all-subscriptions", "--canary", "0", "--yes", "-o", "json")
+    assert r.code == 1
+    rows = by_name(r.json)
+    assert set(rows) == {"c0", "c1"}  # OTHER's clusters could not be listed
+    assert f"Subscription {OTHER} was skipped: its clusters could not be listed ((AuthorizationFailed)" in r.err
+    assert rows["c0"]["result"] == "blocked" and rows["c0"]["blockers"][0]["code"] == "ReadFailed"
+    assert "AuthorizationFailed" in rows["c0"]["blockers"][0]["message"]
+    assert rows["c1"]["result"] == "done"
+    assert "Warning: Workload identity is off" in r.err  # the plan shows each cluster's warnings
+    # Named explicitly, a subscription that cannot be listed is an error, before any change.
+    admin.clear_requests()
+    explicit = az_imds(*START, "--enable", "--subscriptions", SUB, OTHER, "--yes")
+    assert explicit.code == 1 and "AuthorizationFailed" in explicit.err
+    assert changes(admin) == []

@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from imds_ext.core import constants, journal as journaling, marker, preflight
 from imds_ext.core.budget import RequestBudget
@@ -228,6 +228,7 @@ class Rollout:
         self.on_change = on_change
         self._subs: Dict[str, ArmClients] = {}
         self._rates = request_rates()  # checked before any request
+        self._all_subscriptions = False
         self._lock = threading.Lock()
         self.targets: List[Target] = []
         self.stopped_why: Optional[str] = None
@@ -262,6 +263,7 @@ class Rollout:
 
     def discover(self, selection: Selection) -> List[Target]:
         """The selected clusters, sorted by subscription, group and name (the canary wave is the first ones)."""
+        self._all_subscriptions = selection.all_subscriptions
         if selection.ids:
             results = _concurrently([functools.partial(self._read_one, *parse_cluster_id(i))
                                      for i in dict.fromkeys(selection.ids)])
@@ -293,6 +295,13 @@ class Rollout:
             if group and code == "resourcegroupnotfound":
                 return _MissingGroup(group)  # it may exist in another selected subscription
             raise ResourceNotFound(f"{service_message(ex)} Nothing was changed.") from ex
+        except HttpResponseError as ex:
+            if ex.status_code != 403 or not self._all_subscriptions:
+                raise
+            # Among every subscription the identity sees, some it may not read clusters in: say so, go on.
+            self.ui.warn(f"Subscription {subscription} was skipped: its clusters could not be listed "
+                         f"({service_message(ex)}).")
+            return []
 
     def _read_one(self, subscription: str, group: str, name: str) -> List[Target]:
         reads = ClusterReads(self._clients(subscription), self.ui)
@@ -334,7 +343,15 @@ class Rollout:
         env = None
         if needs_environment(target.cluster, self.enable) and self.enable:
             reads = ClusterReads(self._clients(target.subscription), self.ui)
-            env = reads.environment(target.cluster, self.headers, self.enable_oidc_issuer)
+            try:
+                env = reads.environment(target.cluster, self.headers, self.enable_oidc_issuer)
+            except (AzureError, ImdsExtError) as ex:  # one cluster unreadable (its access, say) holds no one else
+                target.action, target.result = BLOCKED, BLOCKED
+                target.blockers = [preflight.Finding(
+                    "ReadFailed", f"What the preflight needs could not be read: {service_message(ex)}",
+                    "give the identity in use read access to the cluster, its extensions and the subscription's "
+                    "feature registrations, then run the same command again")]
+                return
         target.action, target.blockers, warnings = classify(target.cluster, env, self.enable, target.resource_group,
                                                             target.name)
         target.warnings = [f"{w.message} Fix: {w.fix}" for w in warnings]

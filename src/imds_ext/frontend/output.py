@@ -127,6 +127,7 @@ def rollout_plan(rows, enable: bool, canary: int, max_parallel: int, max_failure
             lines.append(f"      [{blocker['code']}] {blocker['message']}")
             if blocker.get("fix"):
                 lines.append(f"      Fix: {blocker['fix']}")
+        lines += [f"      Warning: {warning}" for warning in r["warnings"]]
     to_do = sum(r["action"] in ("change", "finish") for r in rows)
     blocked = sum(r["action"] == "blocked" for r in rows)
     if to_do:
