@@ -192,7 +192,7 @@ class Waves:
                             target.result, target.error = FAILED, f"{type(error).__name__}: {error}"
                         if target.result != DONE:
                             failures += 1
-                        self.on_change()
+                    self.on_change()  # every tick, so that the progress on a terminal keeps moving
                     if failures_allowed is not None and failures >= failures_allowed and queue and wave != "canary":
                         self.stopped_why = self.stopped_why or (
                             f"{failures} cluster(s) failed (--max-failures {failures_allowed}), so no new cluster "
