@@ -18,7 +18,8 @@ from knack.arguments import CLICommandArgument
 from knack.log import get_logger
 
 from azext_imds import _params as params
-from azext_imds._validators import EXTENSION_ARGS, UPDATE_COMPANIONS, validate_update
+from azext_imds._validators import (EXTENSION_ARGS, NODE_IMAGE_COMPANIONS, UPDATE_COMPANIONS, validate_update,
+                                   validate_upgrade)
 
 logger = get_logger(__name__)
 
@@ -35,10 +36,7 @@ ADDED = {
 }
 # Our flags whose option another owner may use for something else: never taken over, only added when free.
 OWN_MEANING = {"force"}
-# `az aks upgrade` arguments that keep the node-image-only path ours; any other one given means az's own.
-NODE_IMAGE_COMPANIONS = {"cmd", "client", "resource_group_name", "name", "node_image_only", "no_wait", "yes",
-                         "verify_nodes"}
-VALIDATORS = {"aks update": validate_update}
+VALIDATORS = {"aks update": validate_update, "aks upgrade": validate_upgrade}
 
 _HOOKED = "_imds_ext_hooks"
 

@@ -6,6 +6,9 @@ shared validators' usage errors are re-raised as `ImdsUsageError`.
 """
 from imds_ext.frontend import validators as shared
 
+# `az aks upgrade` arguments that keep the node-image-only path ours; any other one given means az's own.
+NODE_IMAGE_COMPANIONS = {"cmd", "client", "resource_group_name", "name", "node_image_only", "no_wait", "yes",
+                         "verify_nodes"}
 EXTENSION_ARGS = ("enable_imds_restriction", "disable_imds_restriction", "skip_node_image_upgrade", "check_workloads",
                   "force", "verify_nodes")
 
@@ -75,3 +78,18 @@ def validate_rollout(namespace):
 
 def validate_rollout_status(namespace):
     _usage(shared.validate_rollout_status, namespace)
+
+
+def validate_upgrade(cmd, namespace):
+    """`az aks upgrade --verify`: it proves a node-image-only upgrade, so it goes with `--node-image-only` alone
+    (az's other upgrades run az's own handler, which would ignore it)."""
+    if not getattr(namespace, "verify_nodes", False):
+        return
+    given = getattr(getattr(namespace, "_parser", None), "specified_arguments", None) or []
+    others = sorted({dest for dest in given if dest not in NODE_IMAGE_COMPANIONS})
+    if not getattr(namespace, "node_image_only", False) or others:
+        extra = f" (also given: {' '.join(_option(cmd, dest) for dest in others)})" if others else ""
+        raise ImdsUsageError(f"{_option(cmd, 'verify_nodes')} proves a node-image-only upgrade: it goes with "
+                             f"--node-image-only and no other 'az aks upgrade' option{extra}. Nothing was changed.")
+    if getattr(namespace, "no_wait", False):
+        raise ImdsUsageError("--verify needs the nodes reimaged first: it cannot go with --no-wait.")

@@ -201,6 +201,18 @@ def test_kubernetes_version_upgrade_stays_azs_own(az_logged_in, admin):
     assert put["query"]["api-version"] != PREVIEW_API and put["headers"]["CommandName"] == "aks upgrade"
 
 
+@pytest.mark.parametrize("args, also", [(("--kubernetes-version", "1.33.1", "--verify"), " (also given: "
+                                                                                     "--kubernetes-version)"),
+                                         (("--verify",), "")])
+def test_verify_goes_with_a_node_image_only_upgrade_alone(az_logged_in, admin, args, also):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", *args, "--yes")
+    assert result.code == 2, result.err
+    assert f"--verify proves a node-image-only upgrade: it goes with --node-image-only and no other 'az aks " \
+           f"upgrade' option{also}. Nothing was changed." in result.err
+    assert admin.requests("PUT") == [] and admin.requests("POST") == []
+
+
 @pytest.mark.parametrize("answer, changed", [("n", False), ("y", True)])
 def test_update_asks_with_azs_prompt_on_a_terminal(az_logged_in, admin, answer, changed):
     import os
