@@ -51,7 +51,8 @@ def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubec
 def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disable_imds_restriction=False,
                                        subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None,
                                        ids=None, canary=1, max_parallel=8, max_failures=None, journal=None,
-                                       dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False):
+                                       dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
+                                       check_workloads=False, force=False):
     from azure.cli.core._profile import Profile
 
     from imds_ext.core.fleet import Selection
@@ -66,7 +67,8 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"), selection, bool(enable_imds_restriction),
         enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
-        max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes,
+        max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes, check_workloads=check_workloads,
+        force=force,
         show_progress=not cmd.cli_ctx.config.getboolean("core", "disable_progress_bar", fallback=False))
     return _exit_1_unless(cmd, outcome)
 

@@ -264,3 +264,36 @@ def test_what_cannot_be_read_holds_only_its_own_cluster_or_subscription(az_imds,
     explicit = az_imds(*START, "--enable", "--subscriptions", SUB, OTHER, "--yes")
     assert explicit.code == 1 and "AuthorizationFailed" in explicit.err
     assert changes(admin) == []
+
+
+LEGACY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "legacy", "namespace": "shop"},
+          "spec": {"template": {"metadata": {"labels": {"aadpodidbinding": "legacy"}}, "spec": {"containers": []}}}}
+
+
+def test_check_workloads_blocks_the_clusters_whose_workloads_would_break_unless_force(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "c0", {}), (SUB, "rg", "c1", {}), (OTHER, "rg", "c2", {})])
+    admin.seed(kubernetes=[{"resourceGroup": "rg", "cluster": "c1", "objects": [LEGACY]}])
+    admin.clear_requests()
+    r = az_imds(*START, "--enable", "--all-subscriptions", "--check-workloads", "--yes", "-o", "json")
+    assert r.code == 1
+    rows = by_name(r.json)
+    assert {n: row["result"] for n, row in rows.items()} == {"c0": "done", "c1": "blocked", "c2": "done"}
+    [blocker] = rows["c1"]["blockers"]
+    assert blocker["code"] == "WorkloadsWouldBreak" and "Deployment shop/legacy" in blocker["message"]
+    assert "az-imds aks imds-restriction scan -g rg -n c1" in blocker["fix"]
+    assert not [c for c in changes(admin) if "/managedClusters/c1" in c["path"] and "listCluster" not in c["path"]]
+    forced = az_imds(*START, "--enable", "--all-subscriptions", "--check-workloads", "--force", "--yes", "-o", "json")
+    assert forced.code == 0, forced.err
+    assert any("--force:" in w and "shop/legacy" in w for w in by_name(forced.json)["c1"]["warnings"])
+
+
+def test_check_workloads_blocks_a_cluster_that_cannot_be_scanned(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "c0", {}), (SUB, "rg", "c1", {})])
+    admin.fault(method="GET", path=f"/kubernetes/{SUB}/rg/c1/", status=403, count=100,
+                body={"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+                      "message": "forbidden: the API server refused the scan", "code": 403})
+    r = az_imds(*START, "--enable", "--check-workloads", "--canary", "0", "--yes", "-o", "json")
+    assert r.code == 1
+    rows = by_name(r.json)
+    assert rows["c0"]["result"] == "done"
+    assert rows["c1"]["result"] == "blocked" and rows["c1"]["blockers"][0]["code"] == "ScanFailed"

@@ -89,7 +89,7 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
                                        subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None,
                                        ids=None, canary=1, max_parallel=8, max_failures=None, journal=None,
                                        dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
-                                       subscription=None):
+                                       check_workloads=False, force=False, subscription=None):
     from imds_ext.core.cluster import parse_cluster_id
     from imds_ext.core.fleet import Selection
     from imds_ext.core.settings import resolve_subscription
@@ -102,7 +102,8 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx, first), cf_console(cmd.cli_ctx), selection, bool(enable_imds_restriction),
         enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
-        max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes,
+        max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes, check_workloads=check_workloads,
+        force=force,
         show_progress=not cmd.cli_ctx.config.getboolean("core", "disable_progress_bar", fallback=False))
     return _with_exit_code(cmd, outcome)
 

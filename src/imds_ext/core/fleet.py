@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
-from imds_ext.core import constants, journal as journaling, marker, preflight
+from imds_ext.core import constants, journal as journaling, marker, preflight, scan
 from imds_ext.core.budget import RequestBudget
 from imds_ext.core.clients import ArmClients, Memo
 from imds_ext.core.cluster import agent_pools, parse_cluster_id, pod_link_local_access, provisioning_state
@@ -218,11 +218,13 @@ class Rollout:
 
     def __init__(self, clients: ArmClients, ui: Interaction, *, enable: bool, enable_oidc_issuer: bool = False,
                  headers: Optional[Dict[str, str]] = None, journal: Optional[journaling.Journal] = None,
-                 on_change: Callable[[List[Target]], None] = lambda targets: None):
+                 on_change: Callable[[List[Target]], None] = lambda targets: None, check_workloads: bool = False,
+                 force: bool = False):
         self.clients = clients
         self.ui = ui
         self.enable = enable
         self.enable_oidc_issuer = enable_oidc_issuer
+        self.check_workloads, self.force = check_workloads and enable, force
         self.headers = dict(headers or {})
         self.journal = journal
         self.on_change = on_change
@@ -346,7 +348,7 @@ class Rollout:
             try:
                 env = reads.environment(target.cluster, self.headers, self.enable_oidc_issuer)
             except (AzureError, ImdsExtError) as ex:  # one cluster unreadable (its access, say) holds no one else
-                target.action, target.result = BLOCKED, BLOCKED
+                target.action = BLOCKED
                 target.blockers = [preflight.Finding(
                     "ReadFailed", f"What the preflight needs could not be read: {service_message(ex)}",
                     "give the identity in use read access to the cluster, its extensions and the subscription's "
@@ -355,6 +357,30 @@ class Rollout:
         target.action, target.blockers, warnings = classify(target.cluster, env, self.enable, target.resource_group,
                                                             target.name)
         target.warnings = [f"{w.message} Fix: {w.fix}" for w in warnings]
+        if self.check_workloads and target.action == CHANGE:
+            self._scan(target)
+
+    def _scan(self, target: Target) -> None:
+        """--check-workloads: the workloads that take tokens from IMDS block their cluster, unless --force (then
+        they are warnings). A cluster that cannot be scanned is blocked likewise: nobody could tell."""
+        scan_command = f"{self.ui.cli_name} aks imds-restriction scan -g {target.resource_group} -n {target.name}"
+        try:
+            found = scan.breaking(ClusterReads(self._clients(target.subscription), self.ui).scan(
+                target.resource_group, target.name, fail_on_breaks=False))
+            finding = found and preflight.Finding(
+                "WorkloadsWouldBreak", f"{len(found)} workload(s) or component(s) take tokens from IMDS and would "
+                "break: " + "; ".join(found), f"move them to Microsoft Entra Workload ID ('{scan_command}' gives "
+                "each one's fix), or pass --force")
+        except (AzureError, ImdsExtError) as ex:
+            finding = preflight.Finding(
+                "ScanFailed", f"The workloads could not be scanned: {service_message(ex)}",
+                f"make the cluster's API server reachable from here and run '{scan_command}', or pass --force")
+        if not finding:
+            return
+        if self.force:
+            target.warnings.append(f"--force: {finding.message}")
+        else:
+            target.action, target.blockers = BLOCKED, [finding]
 
     # -- the rollout ---------------------------------------------------------------------------------
     def run(self, *, canary: int, max_parallel: int, max_failures: Optional[int]) -> List[Target]:

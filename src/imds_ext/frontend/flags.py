@@ -46,6 +46,9 @@ ROLLOUT_TAGS = ("Only the clusters carrying every tag given: key=value, or key a
                 "Space-separated, e.g. --tag env=prod team=payments.")
 ROLLOUT_CANARY = ("How many clusters go first, as a canary wave that must fully succeed (setting and reimage) "
                   "before any other starts. 0: no canary wave.")
+ROLLOUT_CHECK_WORKLOADS = ("With --enable: scan the workloads of every cluster to change, in the plan ('aks "
+                           "imds-restriction scan'); a cluster whose workloads take tokens from IMDS, or that cannot "
+                           "be scanned, is blocked (unless --force).")
 ROLLOUT_JOURNAL = ("A file (JSON lines) where each step of each cluster is recorded as it ends. Run the same command "
                    "with the same journal to finish an interrupted rollout; 'rollout status --journal' reports it.")
 
@@ -69,6 +72,9 @@ def rollout_arguments(c) -> None:
     c.argument("max_failures", type=int, help="Start no new cluster once this many have failed. Default: go on.")
     c.argument("journal", help=ROLLOUT_JOURNAL)
     c.argument("dry_run", action="store_true", help="Show the plan and stop: nothing is changed.")
+    c.argument("check_workloads", action="store_true", help=ROLLOUT_CHECK_WORKLOADS)
+    c.argument("force", action="store_true", help="With --check-workloads: what the scan finds is a warning, not a "
+                                                   "blocker.")
 
 
 ROLLOUT_STATUS_JOURNAL = "The journal the rollout wrote (its --journal)."

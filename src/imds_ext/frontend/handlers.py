@@ -105,7 +105,7 @@ def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=N
 @guided
 def rollout_start(clients, ui, selection, enable, *, enable_oidc_issuer=False, headers=None, canary=1,
                   max_parallel=8, max_failures=None, journal_path=None, dry_run=False, yes=False,
-                  show_progress=True):
+                  show_progress=True, check_workloads=False, force=False):
     """`aks imds-restriction rollout start`: discover, plan (shown on stderr), confirm, roll out in waves. Returns
     (rows, ok): ok when every selected cluster is done (a dry run: when none is blocked)."""
     from imds_ext.core import fleet, journal as journaling
@@ -119,7 +119,8 @@ def rollout_start(clients, ui, selection, enable, *, enable_oidc_issuer=False, h
         if recorded and recorded != action:
             raise ConfigurationError(f"The journal '{journal_path}' records a rollout that {recorded}s IMDS "
                                      f"restriction; this command would {action} it. Pass another --journal.")
-    rollout = fleet.Rollout(clients, ui, enable=enable, enable_oidc_issuer=enable_oidc_issuer, headers=headers)
+    rollout = fleet.Rollout(clients, ui, enable=enable, enable_oidc_issuer=enable_oidc_issuer, headers=headers,
+                            check_workloads=check_workloads, force=force)
     try:
         try:
             targets = rollout.plan(rollout.discover(selection))
