@@ -118,3 +118,31 @@ def test_show_says_whether_a_scan_was_possible_and_what_it_found(az_imds, admin,
         "location": "westus2", "properties": {"disableLocalAccounts": True, "agentPoolProfiles": [{"name": "p1"}]}}}])
     closed = az_imds("aks", "imds-restriction", "show", "-g", RG, "-n", "c2", "-o", "json").json
     assert closed["workloadScan"]["possible"] is False and closed["workloadScan"]["reason"]
+
+
+COMPONENTS = [
+    {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "letsencrypt"},
+     "spec": {"acme": {"solvers": [{"dns01": {"azureDNS": {"hostedZoneName": "example.com",
+                                                           "managedIdentity": {"clientID": "1234"}}}}]}}},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "cert-manager", "namespace": "cert-manager"},
+     "spec": {"template": {"metadata": {}, "spec": {"containers": [
+         {"name": "cert-manager-controller", "image": "quay.io/jetstack/cert-manager-controller:v1.16.2"}]}}}},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "external-dns", "namespace": "dns"},
+     "spec": {"template": {"metadata": {}, "spec": {"containers": [
+         {"name": "external-dns", "image": "registry.k8s.io/external-dns/external-dns:v0.15.0",
+          "args": ["--source=service", "--provider=azure"]}]}}}},
+]
+
+
+def test_cert_manager_and_external_dns_on_a_managed_identity_are_found(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, COMPONENTS)
+    r = az_imds(*SCAN, "-o", "json")
+    assert r.code == 1
+    assert "Deployment cert-manager/cert-manager: container 'cert-manager-controller' is cert-manager's controller " \
+           "without Workload ID, and these issuers reach Azure DNS with a managed identity (through IMDS): " \
+           "ClusterIssuer letsencrypt" in r.err
+    _seed(admin, seed_cluster, COMPONENTS[2:])  # external-dns alone: at risk, not a certain break
+    table = az_imds(*SCAN, "-o", "table")
+    assert table.code == 0, table.err
+    [row] = [line for line in table.out.splitlines() if "external-dns" in line]
+    assert "at risk" in row

@@ -51,3 +51,41 @@ def test_the_report_counts_and_fixes():
     assert result["summary"] == {"breaks": 1, "atRisk": 0, "unaffected": 1}
     assert "Workload ID" in result["workloads"][0]["fix"] and result["workloads"][1]["fix"] is None
     assert len(scan.breaking(result)) == 2  # the workload and the pod identity add-on
+
+
+def container_template(container, labels=None):
+    return {"metadata": {"labels": labels or {}}, "spec": {"containers": [container]}}
+
+
+def test_external_dns_with_the_azure_provider_without_workload_id_is_at_risk():
+    for args in (["--source=service", "--provider=azure"], ["--provider", "azure-private-dns"]):
+        work = classify(container_template({"name": "external-dns", "args": args}))
+        assert work.verdict == scan.AT_RISK and "external-dns" in work.reasons[0]
+        assert "useManagedIdentityExtension" in work.reasons[0]
+    other = classify(container_template({"name": "external-dns", "args": ["--provider=aws"]}))
+    assert other.verdict == scan.UNAFFECTED
+    on_wi = classify(container_template({"name": "external-dns", "args": ["--provider=azure"]},
+                                        labels={scan.WI_LABEL: "true"}))
+    assert on_wi.verdict == scan.UNAFFECTED
+
+
+def issuer(kind, name, azure_dns, namespace=None):
+    return {"kind": kind, "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
+            "spec": {"acme": {"solvers": [{"dns01": {"azureDNS": azure_dns}}]}}}
+
+
+def test_cert_managers_controller_breaks_when_an_issuer_uses_a_managed_identity_without_workload_id():
+    issuers = scan.managed_identity_issuers([
+        issuer("ClusterIssuer", "letsencrypt", {"managedIdentity": {"clientID": "1234"}}),
+        issuer("Issuer", "sp", {"clientID": "1234", "clientSecretSecretRef": {"name": "s", "key": "k"}}, "shop"),
+        issuer("Issuer", "kubelet", {"subscriptionID": "s", "hostedZoneName": "example.com"}, "shop")])
+    assert issuers == ["ClusterIssuer letsencrypt", "Issuer shop/kubelet"]  # the service principal one is fine
+    controller = {"name": "cert-manager-controller", "image": "quay.io/jetstack/cert-manager-controller:v1.16.2"}
+    work = scan.classify("cert-manager", "Deployment", "cert-manager", container_template(controller), {}, {},
+                         issuers)
+    assert work.verdict == scan.BREAKS and work.reasons[0].endswith("ClusterIssuer letsencrypt, Issuer shop/kubelet")
+    assert scan.classify("cert-manager", "Deployment", "cert-manager", container_template(controller), {}, {},
+                         []).verdict == scan.UNAFFECTED  # no issuer with a managed identity
+    on_wi = scan.classify("cert-manager", "Deployment", "cert-manager",
+                          container_template(controller, labels={scan.WI_LABEL: "true"}), {}, {}, issuers)
+    assert on_wi.verdict == scan.UNAFFECTED

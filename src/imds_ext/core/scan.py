@@ -5,7 +5,7 @@ reading is `read_cluster`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -17,6 +17,8 @@ WORKLOAD_KINDS = (("apps/v1", "deployments", "Deployment"), ("apps/v1", "statefu
                   ("apps/v1", "daemonsets", "DaemonSet"), ("batch/v1", "jobs", "Job"),
                   ("batch/v1", "cronjobs", "CronJob"))
 SPC = "/apis/secrets-store.csi.x-k8s.io/v1/secretproviderclasses"
+ISSUERS = ("/apis/cert-manager.io/v1/clusterissuers", "/apis/cert-manager.io/v1/issuers")
+EXTERNAL_DNS_AZURE = ("azure", "azure-private-dns")  # external-dns's Azure providers
 AZURE_IDENTITY_ENV = ("AZURE_CLIENT_ID", "MSI_ENDPOINT", "IDENTITY_ENDPOINT")
 WI_LABEL = "azure.workload.identity/use"
 WI_ANNOTATION = "azure.workload.identity/client-id"
@@ -48,9 +50,36 @@ def _template(obj: dict) -> dict:
     return spec.get("template") or {}
 
 
+def _external_dns_provider(container: dict) -> Optional[str]:
+    """The Azure provider an external-dns container runs with (`--provider=azure` or `--provider azure`)."""
+    args = [str(a) for a in (container.get("args") or []) + (container.get("command") or [])]
+    for i, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if arg.startswith("--provider=") else (
+            args[i + 1] if arg == "--provider" and i + 1 < len(args) else None)
+        if value in EXTERNAL_DNS_AZURE:
+            return value
+    return None
+
+
+def managed_identity_issuers(issuers: List[dict]) -> List[str]:
+    """cert-manager (Cluster)Issuers with an Azure DNS solver that authenticates with a managed identity (no
+    `clientSecretSecretRef`, the service principal's secret): through IMDS unless cert-manager runs on Workload ID."""
+    found = []
+    for issuer in issuers:
+        solvers = ((issuer.get("spec") or {}).get("acme") or {}).get("solvers") or []
+        if any("azureDNS" in (s.get("dns01") or {}) and not (s["dns01"]["azureDNS"] or {}).get("clientSecretSecretRef")
+               for s in solvers):
+            meta = issuer.get("metadata") or {}
+            namespaced = issuer.get("kind") != "ClusterIssuer" and meta.get("namespace")
+            where = f"{meta.get('namespace')}/" if namespaced else ""
+            found.append(f"{issuer.get('kind', 'Issuer')} {where}{meta.get('name')}")
+    return found
+
+
 def classify(namespace: str, kind: str, name: str, template: dict, service_accounts: Dict[str, dict],
-             provider_classes: Dict[str, dict]) -> Workload:
-    """One workload's verdict, from its pod template, its service account and the SecretProviderClasses it mounts."""
+             provider_classes: Dict[str, dict], identity_issuers: Sequence[str] = ()) -> Workload:
+    """One workload's verdict, from its pod template, its service account, the SecretProviderClasses it mounts and
+    (for cert-manager's controller) the issuers that authenticate to Azure DNS with a managed identity."""
     work = Workload(namespace, kind, name)
     spec, labels = template.get("spec") or {}, (template.get("metadata") or {}).get("labels") or {}
     if spec.get("hostNetwork"):
@@ -78,6 +107,15 @@ def classify(namespace: str, kind: str, name: str, template: dict, service_accou
             if named:
                 risks.append(f"container '{container.get('name')}' sets {', '.join(named)} without Workload ID "
                              "(an Azure SDK managed-identity credential would ask IMDS)")
+            provider = _external_dns_provider(container)
+            if provider:
+                risks.append(f"container '{container.get('name')}' runs external-dns with --provider={provider} "
+                             "without Workload ID: with useManagedIdentityExtension in its azure.json (its managed-"
+                             "identity mode) it takes tokens from IMDS")
+            if identity_issuers and "cert-manager-controller" in str(container.get("image", "")):
+                breaks.append(f"container '{container.get('name')}' is cert-manager's controller without Workload ID, "
+                              "and these issuers reach Azure DNS with a managed identity (through IMDS): "
+                              f"{', '.join(identity_issuers)}")
     if breaks:
         work.verdict, work.reasons = BREAKS, breaks + risks
     elif risks:
@@ -105,6 +143,7 @@ def read_cluster(kube: KubeClient) -> List[Workload]:
     classes: Dict[str, Dict[str, dict]] = {}
     for spc in _items(kube, SPC):
         classes.setdefault(spc["metadata"].get("namespace", ""), {})[spc["metadata"]["name"]] = spc
+    issuers = managed_identity_issuers([issuer for path in ISSUERS for issuer in _items(kube, path)])
     objects = [obj for group, plural, _ in WORKLOAD_KINDS for obj in _items(kube, f"/apis/{group}/{plural}")]
     objects += [pod for pod in _items(kube, "/api/v1/pods") if not pod["metadata"].get("ownerReferences")]
     out = []
@@ -113,7 +152,7 @@ def read_cluster(kube: KubeClient) -> List[Workload]:
             continue  # a CronJob's run: the CronJob stands for it
         namespace = obj["metadata"].get("namespace", "")
         out.append(classify(namespace, obj.get("kind", "Pod"), obj["metadata"]["name"], _template(obj),
-                            accounts.get(namespace, {}), classes.get(namespace, {})))
+                            accounts.get(namespace, {}), classes.get(namespace, {}), issuers))
     return sorted(out, key=lambda w: ({BREAKS: 0, AT_RISK: 1}.get(w.verdict, 2), w.namespace, w.kind, w.name))
 
 
