@@ -94,6 +94,23 @@ def test_seeded_workloads_and_custom_resources_are_listed(kube, admin):
     assert "shop" in [n["metadata"]["name"] for n in kube("GET", "/api/v1/namespaces").json()["items"]]
 
 
+def test_a_custom_resource_whose_definition_says_cluster_scope_has_no_namespace(kube, admin):
+    admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "objects": [
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+         "metadata": {"name": "clusterissuers.cert-manager.io"},
+         "spec": {"group": "cert-manager.io", "scope": "Cluster",
+                  "names": {"kind": "ClusterIssuer", "plural": "clusterissuers"}}},
+        {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "letsencrypt"}},
+        {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "local"}},  # namespaced
+    ]}])
+    [issuer] = kube("GET", "/apis/cert-manager.io/v1/clusterissuers").json()["items"]
+    assert "namespace" not in issuer["metadata"]
+    made = kube("POST", "/apis/cert-manager.io/v1/clusterissuers", json={"metadata": {"name": "second"}})
+    assert made.status_code == 201 and "namespace" not in made.json()["metadata"]
+    [local] = kube("GET", "/apis/cert-manager.io/v1/issuers").json()["items"]
+    assert local["metadata"]["namespace"] == "default"
+
+
 def test_a_pools_nodes_are_reimaged_one_after_another_during_its_upgrade():
     """The back end over a clock of the test's own: a 4-node pool's upgrade of 8 s reimages a node every 2 s."""
     from imds_ext.emulator.backend import Backend

@@ -121,6 +121,10 @@ def test_show_says_whether_a_scan_was_possible_and_what_it_found(az_imds, admin,
 
 
 COMPONENTS = [
+    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+     "metadata": {"name": "clusterissuers.cert-manager.io"},
+     "spec": {"group": "cert-manager.io", "scope": "Cluster",
+              "names": {"kind": "ClusterIssuer", "plural": "clusterissuers"}}},
     {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "letsencrypt"},
      "spec": {"acme": {"solvers": [{"dns01": {"azureDNS": {"hostedZoneName": "example.com",
                                                            "managedIdentity": {"clientID": "1234"}}}}]}}},
@@ -141,7 +145,7 @@ def test_cert_manager_and_external_dns_on_a_managed_identity_are_found(az_imds, 
     assert "Deployment cert-manager/cert-manager: container 'cert-manager-controller' is cert-manager's controller " \
            "without Workload ID, and these issuers reach Azure DNS with a managed identity (through IMDS): " \
            "ClusterIssuer letsencrypt" in r.err
-    _seed(admin, seed_cluster, COMPONENTS[2:])  # external-dns alone: at risk, not a certain break
+    _seed(admin, seed_cluster, COMPONENTS[3:])  # external-dns alone: at risk, not a certain break
     table = az_imds(*SCAN, "-o", "table")
     assert table.code == 0, table.err
     [row] = [line for line in table.out.splitlines() if "external-dns" in line]

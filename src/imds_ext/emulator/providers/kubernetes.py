@@ -185,6 +185,15 @@ class KubernetesBackend:
                 if o.cluster == key and o.plural == "namespaces"]
         return list(dict.fromkeys([*BUILT_IN_NAMESPACES, *made]))
 
+    def cluster_scoped(self, rec: ManagedCluster, plural: str) -> bool:
+        """Built-in cluster-scoped kinds, and custom resources whose CustomResourceDefinition says `scope: Cluster`
+        (cert-manager's ClusterIssuer, say), as the API server decides from the CRD."""
+        if plural in CLUSTER_SCOPED:
+            return True
+        return any(o.cluster == rec.key and o.plural == "customresourcedefinitions"
+                   and ((o.body.get("spec") or {}).get("names") or {}).get("plural") == plural
+                   and (o.body.get("spec") or {}).get("scope") == "Cluster" for o in self.objects.values())
+
     @staticmethod
     def _namespace(name: str) -> dict:
         return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}, "status": {"phase": "Active"}}
@@ -195,7 +204,10 @@ class KubernetesBackend:
         name = body["metadata"].get("name") or (body["metadata"].get("generateName", "obj-") + uuid.uuid4().hex[:5])
         if plural == "nodes":
             raise status_error(405, "MethodNotAllowed", "nodes are the cluster's: they come from its node pools")
-        if plural not in CLUSTER_SCOPED and namespace not in self.namespaces(rec):
+        scoped = self.cluster_scoped(rec, plural)
+        if scoped:
+            namespace = ""
+        elif namespace not in self.namespaces(rec):
             raise status_error(404, "NotFound", f'namespaces "{namespace}" not found')
         key = self._key(rec.key, api_version, plural, namespace, name)
         if key in self.objects or (plural == "namespaces" and name in self.namespaces(rec)):
@@ -204,10 +216,12 @@ class KubernetesBackend:
         stored.setdefault("apiVersion", api_version)
         stored.setdefault("kind", KINDS.get((api_version, plural), body.get("kind", "")))
         stored["metadata"].update(name=name, uid=str(uuid.uuid4()), creationTimestamp=_now(), resourceVersion="1")
-        if plural not in CLUSTER_SCOPED:
+        if scoped:
+            stored["metadata"].pop("namespace", None)
+        else:
             stored["metadata"]["namespace"] = namespace
         self.objects[key] = KubeObject(cluster=key.split("|", 1)[0], api_version=api_version, plural=plural,
-                                       namespace=namespace if plural not in CLUSTER_SCOPED else "", body=stored)
+                                       namespace=namespace, body=stored)
         self.store.changed()
         return self._with_status(rec, copy.deepcopy(stored))
 
@@ -267,7 +281,7 @@ class KubernetesBackend:
             for body in objects:
                 api_version, kind = body.get("apiVersion", "v1"), body.get("kind", "")
                 plural = next((p for (v, p), k in KINDS.items() if v == api_version and k == kind), plural_of(kind))
-                namespace = "" if plural in CLUSTER_SCOPED else body["metadata"].get("namespace", "default")
+                namespace = "" if self.cluster_scoped(rec, plural) else body["metadata"].get("namespace", "default")
                 if plural != "namespaces" and namespace and namespace not in self.namespaces(rec):
                     self.create(rec, "v1", "namespaces", "", {"metadata": {"name": namespace}})
                 self.create(rec, api_version, plural, namespace, body)

@@ -6,7 +6,7 @@ from werkzeug.wrappers import Response
 
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.containerservice.kubeconfig import AKS_SERVER_APP_ID
-from imds_ext.emulator.providers.kubernetes import CLUSTER_SCOPED, status_error
+from imds_ext.emulator.providers.kubernetes import status_error
 from imds_ext.emulator.responses import json_body, json_response
 
 _GROUPS = ("apps/v1", "batch/v1", "apiextensions.k8s.io/v1")
@@ -62,7 +62,7 @@ def api(ctx, sub, rg, cluster, path=None):
         if method == "GET" and name:
             return json_response(backend.get(rec, api_version, plural, namespace, name))
         if method == "GET":
-            scope = None if plural in CLUSTER_SCOPED or not namespace else namespace
+            scope = None if backend.cluster_scoped(rec, plural) or not namespace else namespace
             return json_response(backend.list(rec, api_version, plural, scope))
         if method == "POST" and not name:
             return json_response(backend.create(rec, api_version, plural, namespace, json_body(ctx)), 201)
