@@ -1,6 +1,5 @@
 """Handlers: the extension's own command, and the IMDS paths of az's `aks create` / `aks update`."""
 import functools
-import re
 
 from azext_imds._client_factory import cf_arm, cf_imds
 from imds_ext.core import plan as planning
@@ -10,9 +9,6 @@ from imds_ext.frontend import handlers
 from imds_ext.frontend.errors import as_az_error
 from imds_ext.frontend.interaction import ConsoleInteraction
 from imds_ext.frontend.output import resource
-
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 def az_errors(func):
@@ -55,21 +51,18 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
                                        check_workloads=False, force=False):
     from azure.cli.core._profile import Profile
 
-    from imds_ext.core.fleet import Selection
+    from imds_ext.core.settings import is_subscription_id
 
     profile = Profile(cli_ctx=cmd.cli_ctx)
     # IDs as given (the credential of az's login reaches every subscription of its tenant); names through az's
     # profile, as --subscription.
-    subs = tuple(dict.fromkeys((s if _GUID.match(s) else profile.get_subscription(s)["id"]).lower()
-                               for s in subscriptions or ()))
-    selection = Selection(subscriptions=subs, all_subscriptions=all_subscriptions,
-                          resource_groups=tuple(resource_groups or ()), tags=tags or (), ids=tuple(ids or ()))
+    subs = [s if is_subscription_id(s) else profile.get_subscription(s)["id"] for s in subscriptions or ()]
     outcome = handlers.rollout_start(
-        cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"), selection, bool(enable_imds_restriction),
+        cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"), bool(enable_imds_restriction), subscriptions=subs,
+        all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags, ids=ids,
         enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
         max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes, check_workloads=check_workloads,
-        force=force,
-        show_progress=not cmd.cli_ctx.config.getboolean("core", "disable_progress_bar", fallback=False))
+        force=force)
     return _exit_1_unless(cmd, outcome)
 
 

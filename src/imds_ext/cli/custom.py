@@ -91,20 +91,17 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
                                        dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
                                        check_workloads=False, force=False, subscription=None):
     from imds_ext.core.cluster import parse_cluster_id
-    from imds_ext.core.fleet import Selection
     from imds_ext.core.settings import resolve_subscription
 
-    subs = tuple(dict.fromkeys(resolve_subscription(s).lower() for s in subscriptions or ()))
+    subs = [resolve_subscription(s) for s in subscriptions or ()]
     # The clients start in the first subscription named (--subscription, else the current one, is the default).
     first = subs[0] if subs else (parse_cluster_id(ids[0])[0] if ids else subscription)
-    selection = Selection(subscriptions=subs, all_subscriptions=all_subscriptions,
-                          resource_groups=tuple(resource_groups or ()), tags=tags or (), ids=tuple(ids or ()))
     outcome = handlers.rollout_start(
-        cf_arm(cmd.cli_ctx, first), cf_console(cmd.cli_ctx), selection, bool(enable_imds_restriction),
+        cf_arm(cmd.cli_ctx, first), cf_console(cmd.cli_ctx), bool(enable_imds_restriction), subscriptions=subs,
+        all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags, ids=ids,
         enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
         max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes, check_workloads=check_workloads,
-        force=force,
-        show_progress=not cmd.cli_ctx.config.getboolean("core", "disable_progress_bar", fallback=False))
+        force=force)
     return _with_exit_code(cmd, outcome)
 
 

@@ -230,7 +230,6 @@ class Rollout:
         self.on_change = on_change
         self._subs: Dict[str, ArmClients] = {}
         self._rates = request_rates()  # checked before any request
-        self._all_subscriptions = False
         self._lock = threading.Lock()
         self.targets: List[Target] = []
         self.stopped_why: Optional[str] = None
@@ -265,14 +264,14 @@ class Rollout:
 
     def discover(self, selection: Selection) -> List[Target]:
         """The selected clusters, sorted by subscription, group and name (the canary wave is the first ones)."""
-        self._all_subscriptions = selection.all_subscriptions
         if selection.ids:
             results = _concurrently([functools.partial(self._read_one, *parse_cluster_id(i))
                                      for i in dict.fromkeys(selection.ids)])
         else:
             places = [(sub, group) for sub in self.subscriptions(selection)
                       for group in (selection.resource_groups or (None,))]
-            results = _concurrently([functools.partial(self._list, sub, group) for sub, group in places])
+            results = _concurrently([functools.partial(self._list, sub, group, selection.all_subscriptions)
+                                     for sub, group in places])
             found = {group.lower() for (_, group), result in zip(places, results, strict=True)
                      if group and not isinstance(result, _MissingGroup)}
             missing = [group for group in selection.resource_groups if group.lower() not in found]
@@ -287,7 +286,7 @@ class Rollout:
                     targets.append(target)
         return sorted(targets, key=lambda t: t.key)
 
-    def _list(self, subscription: str, group: Optional[str]):
+    def _list(self, subscription: str, group: Optional[str], skip_unreadable: bool):
         clusters = self._clients(subscription).container_service.managed_clusters
         try:
             pages = clusters.list_by_resource_group(group) if group else clusters.list()
@@ -298,7 +297,7 @@ class Rollout:
                 return _MissingGroup(group)  # it may exist in another selected subscription
             raise ResourceNotFound(f"{service_message(ex)} Nothing was changed.") from ex
         except HttpResponseError as ex:
-            if ex.status_code != 403 or not self._all_subscriptions:
+            if ex.status_code != 403 or not skip_unreadable:
                 raise
             # Among every subscription the identity sees, some it may not read clusters in: say so, go on.
             self.ui.warn(f"Subscription {subscription} was skipped: its clusters could not be listed "

@@ -96,6 +96,11 @@ class ArmSettings:
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
+def is_subscription_id(value: str) -> bool:
+    """A subscription ID (a GUID), as opposed to a subscription's name."""
+    return bool(_GUID.match(value))
+
+
 def _azure_cli_subscriptions() -> list:
     """The subscriptions the Azure CLI knows (its login profile), if there is one."""
     config_dir = os.environ.get(ENV_AZURE_CONFIG_DIR) or os.path.join(os.path.expanduser("~"), ".azure")
@@ -108,7 +113,7 @@ def _azure_cli_subscriptions() -> list:
 
 def resolve_subscription(value: str) -> str:
     """An ID as given; a name looked up in the Azure CLI's profile, as `az --subscription NAME` does."""
-    if _GUID.match(value):
+    if is_subscription_id(value):
         return value
     matches = [s.get("id") for s in _azure_cli_subscriptions() if (s.get("name") or "").lower() == value.lower()]
     if len(matches) != 1:

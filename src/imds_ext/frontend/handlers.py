@@ -103,17 +103,21 @@ def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=N
 
 # -- fleet rollout -------------------------------------------------------------------------------------------
 @guided
-def rollout_start(clients, ui, selection, enable, *, enable_oidc_issuer=False, headers=None, canary=1,
-                  max_parallel=8, max_failures=None, journal_path=None, dry_run=False, yes=False,
-                  show_progress=True, check_workloads=False, force=False):
+def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=False, resource_groups=None, tags=None,
+                  ids=None, enable_oidc_issuer=False, headers=None, canary=1, max_parallel=8, max_failures=None,
+                  journal_path=None, dry_run=False, yes=False, check_workloads=False, force=False):
     """`aks imds-restriction rollout start`: discover, plan (shown on stderr), confirm, roll out in waves. Returns
-    (rows, ok): ok when every selected cluster is done (a dry run: when none is blocked)."""
+    (rows, ok): ok when every selected cluster is done (a dry run: when none is blocked). `subscriptions` are IDs
+    (each command line resolves names its own way); none means the clients' own subscription."""
     from imds_ext.core import fleet, journal as journaling
     from imds_ext.core.errors import ConfigurationError
     from imds_ext.frontend.output import rollout_plan
     from imds_ext.frontend.progress import FleetProgress
 
     action = "enable" if enable else "disable"
+    selection = fleet.Selection(subscriptions=tuple(dict.fromkeys(s.lower() for s in subscriptions)),
+                                all_subscriptions=all_subscriptions, resource_groups=tuple(resource_groups or ()),
+                                tags=tuple(tags or ()), ids=tuple(ids or ()))
     if journal_path:
         recorded = journaling.action_of(journaling.read(journal_path))
         if recorded and recorded != action:
@@ -140,7 +144,7 @@ def rollout_start(clients, ui, selection, enable, *, enable_oidc_issuer=False, h
             raise Cancelled("Cancelled: no change was made.")
         rollout.journal = journaling.Journal(journal_path) if journal_path else None
         rollout.journal_plan(selection)
-        progress = FleetProgress(len(targets), enabled=show_progress)
+        progress = FleetProgress(len(targets), enabled=ui.shows_progress())
         rollout.on_change = lambda all_targets: progress.update(
             fleet.summary(all_targets), sum(1 for t in all_targets if t.wave and t.result == fleet.PLANNED))
         try:

@@ -32,7 +32,7 @@ class ConsoleInteraction:
                 "This command changes the cluster and needs confirmation, but there is no terminal to ask "
                 "on. Nothing was changed. Pass --yes to proceed without a prompt.") from ex
 
-    def _shows_progress(self) -> bool:
+    def shows_progress(self) -> bool:
         config = getattr(self.cli_ctx, "config", None)
         disabled = config is not None and config.getboolean("core", "disable_progress_bar", fallback=False)
         return (self.stream.isatty() and not disabled and not getattr(self.cli_ctx, "only_show_errors", False)
@@ -44,7 +44,7 @@ class ConsoleInteraction:
         pending = [p for p in pollers if not p.done()]
         if not pending:
             return
-        if not self._shows_progress():
+        if not self.shows_progress():
             logger.info("%s ...", message)
             for poller in pending:
                 poller.wait()

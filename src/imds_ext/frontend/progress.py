@@ -35,14 +35,14 @@ class SpinnerProgress:
 
 class FleetProgress:
     """A rollout's live progress on a terminal: how many clusters are done, running, failed, of how many; drawn
-    with humanfriendly's spinner (with a total, it shows the share done). Nothing is drawn when `stream` is not a
-    terminal (CI logs get the result instead)."""
+    with humanfriendly's spinner (with a total, it shows the share done). `enabled`: the console's decision
+    (a terminal, progress not turned off), so CI logs get the result alone."""
 
     def __init__(self, total: int, stream=None, enabled: bool = True):
         self.stream = stream or sys.stderr
         self.total = total
         self._spinner = None
-        if enabled and total and self.stream.isatty():
+        if enabled and total:
             from humanfriendly.terminal.spinners import Spinner
 
             self._spinner = Spinner(label="Rollout", total=total, stream=self.stream, hide_cursor=False)
