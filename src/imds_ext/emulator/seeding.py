@@ -15,6 +15,26 @@ _STRING = {"type": "string", "minLength": 1}
 _STATES = {"type": "object", "additionalProperties": _STRING}
 _GUID = {"type": "string", "pattern": "^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"}
 _IN = {"subscription": _GUID}  # which subscription an item belongs to
+# What a test says of a cluster's Kubernetes side (providers/kubernetes/workloads.py, ClusterFacts).
+_FACTS = {"type": "object", "additionalProperties": False, "properties": {
+    "nodes": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": False,
+                                                         "properties": {"ready": {"type": "boolean"},
+                                                                        "unschedulable": {"type": "boolean"},
+                                                                        "full": {"type": "boolean"}}}},
+    "extraNodes": {"type": "array", "items": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                              "properties": {"name": _STRING,
+                                                             "kind": {"enum": ["autoprovisioned", "virtual"]}}}},
+    "registries": {"type": ["array", "null"], "items": _STRING},  # null: every registry but registry.invalid
+    "images": {"type": "object", "additionalProperties": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"commands": {"type": "array", "items": _STRING}, "memoryMiB": {"type": "number"}}}},
+    "podEgress": {"type": "boolean"},
+    "podSecurity": {"enum": ["privileged", "baseline", "restricted"]},
+    "userRules": {"type": ["array", "null"], "items": {"type": "object", "required": ["verbs", "resources"],
+                                            "properties": {"verbs": {"type": "array", "items": _STRING},
+                                                           "resources": {"type": "array", "items": _STRING}}}},
+    "namespaceDeletionSeconds": {"type": "number", "minimum": 0}, "denyHostNetwork": {"type": "boolean"},
+    "containerSeconds": {"type": "number", "minimum": 0}}}
 SEED = validation.schema({
     "type": "object", "additionalProperties": False,
     "properties": {
@@ -34,8 +54,8 @@ SEED = validation.schema({
                                "type": "object", "required": ["podLinkLocalAccess"],
                                "properties": {"podLinkLocalAccess": {"enum": [RESTRICTED, UNRESTRICTED]}}}}}}},
         "kubernetes": {"type": "array", "items": {
-            "type": "object", "required": ["resourceGroup", "cluster", "objects"],
-            "properties": {**_IN, "resourceGroup": _STRING, "cluster": _STRING, "objects": {
+            "type": "object", "required": ["resourceGroup", "cluster"],
+            "properties": {**_IN, "resourceGroup": _STRING, "cluster": _STRING, "facts": _FACTS, "objects": {
                 "type": "array", "items": {
                     "type": "object", "required": ["kind", "metadata"],
                     "properties": {"kind": _STRING, "apiVersion": _STRING, "metadata": {
@@ -109,7 +129,7 @@ def seed(backend, doc) -> dict:
                 counts["extensions"] += 1
             for item in _items(doc, "kubernetes", list):
                 counts["kubernetes"] += backend.kubernetes.seed(_sub(item), item["resourceGroup"], item["cluster"],
-                                                                item["objects"])
+                                                                item.get("objects") or [], item.get("facts"))
     except EmulatorError as e:  # a cluster body the service itself would refuse
         if e.code == "InvalidSeed":
             raise

@@ -42,7 +42,7 @@ def api(ctx, sub, rg, cluster, path=None):
 
     backend = ctx.backend.kubernetes
     with ctx.backend.store.tx():
-        rec = backend.cluster(sub, rg, cluster, ctx.request.headers.get("Authorization"), entra_token_valid)
+        rec, user = backend.cluster(sub, rg, cluster, ctx.request.headers.get("Authorization"), entra_token_valid)
         if path in ("", "/version"):
             version = rec.properties.get("currentKubernetesVersion", "")
             major, minor = (version.split(".") + ["", ""])[:2]
@@ -57,13 +57,15 @@ def api(ctx, sub, rg, cluster, path=None):
                  "preferredVersion": {"groupVersion": g, "version": g.split("/")[1]}} for g in groups]})
         api_version, namespace, plural, name, sub_resource = _parse(path)
         method = ctx.request.method
+        verb = {"POST": "create", "DELETE": "delete"}.get(method) or ("get" if name else "list")
+        backend.authorize(rec, user, verb, api_version, plural, namespace)
         if method == "GET" and name and sub_resource == "log" and plural == "pods":
             return Response(backend.log(rec, namespace, name), mimetype="text/plain")
         if method == "GET" and name:
             return json_response(backend.get(rec, api_version, plural, namespace, name))
         if method == "GET":
             scope = None if backend.cluster_scoped(rec, plural) or not namespace else namespace
-            return json_response(backend.list(rec, api_version, plural, scope))
+            return json_response(backend.list(rec, api_version, plural, scope, dict(ctx.request.args.items())))
         if method == "POST" and not name:
             return json_response(backend.create(rec, api_version, plural, namespace, json_body(ctx)), 201)
         if method == "DELETE" and name:

@@ -116,7 +116,7 @@ def fill_pool(pool: dict, old: Optional[dict], cluster_version: str, cluster_pat
         pool, old, cluster_version, cluster_patch, seeding, table)
     for key, value in (("count", 3), ("vmSize", DEFAULT_VM_SIZE), ("type", "VirtualMachineScaleSets"),
                        ("mode", "System")):
-        if not pool.get(key):
+        if pool.get(key) in (None, ""):  # a count of 0 is a count (user pools scale to zero)
             pool[key] = value
     defaults.pool(pool, network_profile)
     pool.setdefault("powerState", {"code": "Running"})
@@ -150,6 +150,8 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
         new.pop(key, None)
     props = new.setdefault("properties", {})
     old_props = existing["properties"] if existing else {}
+    # A seeded server address is taken as given (a test's stand-in for a private cluster's).
+    given = {k: props[k] for k in ("fqdn", "privateFQDN") if seeding and props.get(k)}
     for key in PROPS_READONLY:
         props.pop(key, None)
     props["kubernetesVersion"], props["currentKubernetesVersion"] = _cluster_versions(props, old_props, seeding,
@@ -171,6 +173,7 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
     if new.get("sku") is None:
         new["sku"] = (existing or {}).get("sku") or {"name": "Base", "tier": "Free"}
     _server_set(props, old_props, sub, rg, name, new["location"], state)
+    props.update(given)
     _identities(new, props, existing, old_props, sub, name)
     head = {"id": cluster_id(sub, rg, existing["name"] if existing else name), "location": new["location"],
             "name": existing["name"] if existing else name, "type": CLUSTER_TYPE}

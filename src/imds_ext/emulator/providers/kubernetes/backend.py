@@ -1,0 +1,506 @@
+"""The Kubernetes API of each emulated cluster: the slice imds-ext reads and writes (discovery, namespaces, nodes,
+pods with their status and log, workloads, events, service accounts, custom resources), reached at the server of
+the kubeconfig that `listClusterUserCredential` answers with (docs/aks-kubernetes.md).
+
+Nodes are derived from the cluster's pools (each pool's nodes enforce what the pool was last reimaged with) and from
+the cluster's facts (workloads.ClusterFacts: NotReady and cordoned nodes, full nodes, node auto-provisioning and
+virtual nodes). What runs on them, DaemonSets' pods included, is workloads.py's model; what the API server refuses
+is admission.py's; how lists are narrowed and paged is selectors.py's.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import uuid
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional, Tuple
+
+from imds_ext.emulator.constants import RESTRICTED
+from imds_ext.emulator.errors import EmulatorError
+from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
+from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key
+from imds_ext.emulator.providers.containerservice.rules import pod_link_local_access as rules_setting
+from imds_ext.emulator.providers.kubernetes import admission, selectors, workloads
+from imds_ext.emulator.providers.kubernetes.workloads import ClusterFacts
+from imds_ext.emulator.records import Record
+from imds_ext.emulator.store import Store
+
+BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+ADMIN_USER = "clusterAdmin"
+# (group/version, plural) -> kind, for the built-in kinds this slice serves.
+KINDS = {
+    ("v1", "namespaces"): "Namespace", ("v1", "nodes"): "Node", ("v1", "pods"): "Pod",
+    ("v1", "serviceaccounts"): "ServiceAccount", ("v1", "events"): "Event",
+    ("v1", "configmaps"): "ConfigMap", ("v1", "secrets"): "Secret",
+    ("apps/v1", "deployments"): "Deployment", ("apps/v1", "daemonsets"): "DaemonSet",
+    ("apps/v1", "statefulsets"): "StatefulSet", ("apps/v1", "replicasets"): "ReplicaSet",
+    ("batch/v1", "jobs"): "Job", ("batch/v1", "cronjobs"): "CronJob",
+    ("apiextensions.k8s.io/v1", "customresourcedefinitions"): "CustomResourceDefinition",
+}
+CLUSTER_SCOPED = {"namespaces", "nodes", "customresourcedefinitions"}
+
+
+def plural_of(kind: str) -> str:
+    lower = kind.lower()
+    if lower.endswith("y"):
+        return lower[:-1] + "ies"
+    return lower + ("es" if lower.endswith("s") else "s")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class KubernetesStatus(EmulatorError):
+    """A Kubernetes `Status` failure: the API server's error shape, not ARM's."""
+
+    def body(self) -> dict:
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message,
+                "reason": self.code, "code": self.status}
+
+
+def status_error(code: int, reason: str, message: str) -> KubernetesStatus:
+    return KubernetesStatus(code, reason, message)
+
+
+@dataclasses.dataclass
+class KubeObject(Record):
+    cluster: str  # the cluster's key (records.cluster_key: its subscription, group and name)
+    api_version: str  # "v1", "apps/v1", "secrets-store.csi.x-k8s.io/v1", ...
+    plural: str
+    namespace: str  # "" for cluster-scoped objects
+    body: dict
+
+
+@dataclasses.dataclass
+class Node:
+    name: str
+    pool: str  # "" for a node that is not a pool's VM
+    enforced: str  # the podLinkLocalAccess the node enforces
+    kind: str = "vm"  # vm | autoprovisioned | virtual
+    fact: dict = dataclasses.field(default_factory=dict)  # ClusterFacts.nodes[name]
+
+    @property
+    def ready(self) -> bool:
+        return self.fact.get("ready", True) is not False
+
+    def render(self, pool: Optional[dict]) -> dict:
+        pool = pool or {}
+        labels = {"kubernetes.io/os": str(pool.get("osType", "Linux")).lower(), "kubernetes.io/hostname": self.name}
+        taints: List[dict] = []
+        if self.kind == "vm":
+            labels.update({"kubernetes.azure.com/agentpool": pool["name"], "agentpool": pool["name"],
+                           "kubernetes.azure.com/mode": str(pool.get("mode", "User")).lower(),
+                           "kubernetes.azure.com/os-sku": pool.get("osSKU", "Ubuntu"),
+                           "kubernetes.azure.com/node-image-version": pool.get("nodeImageVersion", "")})
+            if pool.get("mode") == "System" and pool.get("onlyCriticalAddonsEnabled"):
+                taints.append({"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"})
+            taints += [_taint(t) for t in pool.get("nodeTaints") or []]
+        elif self.kind == "autoprovisioned":  # node auto-provisioning (Karpenter), as in AKS Automatic
+            labels.update({"karpenter.sh/nodepool": "default", "kubernetes.azure.com/mode": "user"})
+        else:  # a virtual node (ACI, virtual-kubelet)
+            labels.update({"type": "virtual-kubelet", "kubernetes.io/role": "agent"})
+            taints.append({"key": "virtual-kubelet.io/provider", "value": "azure", "effect": "NoSchedule"})
+        spec: dict = {}
+        if self.fact.get("unschedulable"):
+            spec["unschedulable"] = True
+            taints.append({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
+        if not self.ready:
+            taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"})
+        if taints:
+            spec["taints"] = taints
+        return {"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": self.name, "labels": labels,
+                             "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.name))},
+                "spec": spec,
+                "status": {"conditions": [{"type": "Ready", "status": "True" if self.ready else "Unknown",
+                                           "reason": "KubeletReady" if self.ready else "NodeStatusUnknown"}],
+                           "nodeInfo": {"kubeletVersion": f"v{pool.get('currentOrchestratorVersion', '')}",
+                                        "osImage": pool.get("nodeImageVersion", "")}}}
+
+
+def _taint(text: str) -> dict:
+    key_value, _, effect = text.partition(":")
+    key, _, value = key_value.partition("=")
+    return {"key": key, "value": value, "effect": effect or "NoSchedule"}
+
+
+def _validate_daemonset(name: str, body: dict) -> None:
+    """The apps validation of a DaemonSet's template (Kubernetes' ValidateDaemonSetSpec): its pods restart
+    always, and may not carry a deadline."""
+    spec = ((body.get("spec") or {}).get("template") or {}).get("spec") or {}
+    problems = []
+    if spec.get("restartPolicy", "Always") != "Always":
+        problems.append(f'spec.template.spec.restartPolicy: Unsupported value: "{spec["restartPolicy"]}": '
+                        'supported values: "Always"')
+    if spec.get("activeDeadlineSeconds") is not None:
+        problems.append("spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in DaemonSet is "
+                        "not Supported")
+    if problems:
+        raise status_error(422, "Invalid", f'DaemonSet.apps "{name}" is invalid: ' + ", ".join(problems))
+
+
+class KubernetesBackend:
+    def __init__(self, store: Store, container_service: ContainerServiceBackend):
+        self.store = store
+        self.container_service = container_service
+        self.objects: Dict[str, KubeObject] = store.table("kubernetes", KubeObject)
+        self.facts: Dict[str, ClusterFacts] = store.table("kubernetes-facts", ClusterFacts)
+        container_service.on_cluster_dropped(self._drop_cluster)
+
+    def _drop_cluster(self, key: str) -> None:
+        for object_key in [k for k, o in self.objects.items() if o.cluster == key]:
+            del self.objects[object_key]
+        self.facts.pop(key, None)
+
+    def _facts(self, rec: ManagedCluster) -> ClusterFacts:
+        return self.facts.get(rec.key) or ClusterFacts(cluster=rec.key)
+
+    # ---- access --------------------------------------------------------------------------------
+    def cluster(self, sub: str, rg: str, name: str, authorization: Optional[str],
+                entra_token_valid: Callable[[str], bool]) -> Tuple[ManagedCluster, str]:
+        """The cluster whose API is asked and the user asking, once the caller's bearer token is one it accepts: a
+        static token of a local account, or a Microsoft Entra token for the AKS server application
+        (`entra_token_valid`, the HTTP layer's check of the token's signature and audience)."""
+        try:
+            rec = self.container_service.cluster(sub, rg, name)
+        except EmulatorError:
+            raise status_error(404, "NotFound", f"no Kubernetes API at this address: cluster '{name}' does not "
+                               "exist") from None
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() == "bearer" and token:
+            if not rec.properties.get("disableLocalAccounts"):
+                for user, static in rec.tokens.items():
+                    if static == token:
+                        return rec, user
+            if entra_token_valid(token):
+                return rec, "entra-user"
+        raise status_error(401, "Unauthorized", "Unauthorized")
+
+    def authorize(self, rec: ManagedCluster, user: str, verb: str, api_version: str, plural: str,
+                  namespace: str) -> None:
+        if user == ADMIN_USER:
+            return
+        refusal = admission.rbac_refusal(self._facts(rec).user_rules, user, verb, api_version, plural, namespace)
+        if refusal:
+            raise status_error(403, "Forbidden", refusal)
+
+    # ---- nodes -----------------------------------------------------------------------------------
+    def nodes(self, rec: ManagedCluster) -> List[Tuple[Node, Optional[dict]]]:
+        """The nodes of every pool, then the nodes that are no pool's. During a pool's node-image upgrade its nodes
+        are reimaged one after another over the operation's time: the first ones already enforce the cluster's
+        current setting."""
+        upgrading = {op.child.lower(): op for op in self.container_service.operations.running(rec.key)
+                     if op.kind == "pool.upgrade" and op.child}
+        setting = rules_setting(rec.resource)
+        facts = self._facts(rec)
+        now = self.store.clock()
+        out: List[Tuple[Node, Optional[dict]]] = []
+        for pool in rec.pools:
+            digits = int(hashlib.sha256(f"{rec.resource['id']}/{pool['name']}".encode()).hexdigest(), 16) % 10 ** 8
+            count = int(pool.get("count") or 0)
+            before = rec.enforced.get(pool["name"].lower(), "IMDS")
+            op = upgrading.get(pool["name"].lower())
+            done = 0
+            if op is not None and op.due > op.start:
+                done = int(count * min(1.0, max(0.0, (now - op.start) / (op.due - op.start))))
+            for index in range(count):
+                name = f"aks-{pool['name']}-{digits:08d}-vmss{index:06d}"
+                out.append((Node(name, pool["name"], setting if index < done else before,
+                                 fact=facts.nodes.get(name, {})), pool))
+        for extra in facts.extra_nodes:  # provisioned with the cluster's current setting
+            out.append((Node(extra["name"], "", setting, kind=extra.get("kind", "autoprovisioned"),
+                             fact=facts.nodes.get(extra["name"], {})), None))
+        return out
+
+    # ---- objects ---------------------------------------------------------------------------------
+    @staticmethod
+    def _key(cluster: str, api_version: str, plural: str, namespace: str, name: str) -> str:
+        return "|".join((cluster, api_version, plural, namespace, name))
+
+    def list(self, rec: ManagedCluster, api_version: str, plural: str, namespace: Optional[str],
+             query: Optional[dict] = None) -> dict:
+        """A list as the API server answers it: in key order (namespace, name), narrowed by `labelSelector` and
+        `fieldSelector`, a page at a time with `limit`/`continue` (selectors.py)."""
+        self._finish_deletions(rec)
+        query = query or {}
+        key = rec.key
+        if (api_version, plural) == ("v1", "nodes"):
+            items = [node.render(pool) for node, pool in self.nodes(rec)]
+        elif (api_version, plural) == ("v1", "namespaces"):
+            items = [self._namespace(rec, n) for n in self.namespaces(rec)]
+        else:
+            nodes = {node.name: node for node, _ in self.nodes(rec)} if plural == "pods" else {}
+            items = [self._with_status(rec, copy.deepcopy(o.body), nodes) for o in self.objects.values()
+                     if o.cluster == key and o.api_version == api_version and o.plural == plural
+                     and (namespace is None or o.namespace == namespace)]
+            if (api_version, plural) in (("v1", "pods"), ("v1", "events")):
+                pods, events = self._daemon_pods(rec, namespace)
+                items += pods if plural == "pods" else events
+        try:
+            labels = selectors.label_matcher(query.get("labelSelector"))
+            fields = selectors.field_matcher(query.get("fieldSelector"))
+            items = sorted((i for i in items if labels(i) and fields(i)),
+                           key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
+            items, token = selectors.page(items, query.get("limit"), query.get("continue"), self.store.clock())
+        except selectors.SelectorError as ex:
+            raise status_error(400, "BadRequest", str(ex)) from None
+        except selectors.TokenExpired:
+            raise status_error(410, "Expired", "The provided continue parameter is too old to display a consistent "
+                               "list result. You can start a new list without the continue parameter.") from None
+        kind = KINDS.get((api_version, plural)) or (items[0]["kind"] if items else "List")
+        metadata = {"resourceVersion": "1", **({"continue": token} if token else {})}
+        return {"apiVersion": api_version, "kind": f"{kind}List", "metadata": metadata, "items": items}
+
+    def get(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, name: str) -> dict:
+        for item in self.list(rec, api_version, plural, namespace or None,
+                              {"fieldSelector": f"metadata.name={name}"})["items"]:
+            return item
+        raise status_error(404, "NotFound", f'{plural} "{name}" not found')
+
+    def namespaces(self, rec: ManagedCluster) -> List[str]:
+        key = rec.key
+        made = [o.body["metadata"]["name"] for o in self.objects.values()
+                if o.cluster == key and o.plural == "namespaces"]
+        return list(dict.fromkeys([*BUILT_IN_NAMESPACES, *made]))
+
+    def cluster_scoped(self, rec: ManagedCluster, plural: str) -> bool:
+        """Built-in cluster-scoped kinds, and custom resources whose CustomResourceDefinition says `scope: Cluster`
+        (cert-manager's ClusterIssuer, say), as the API server decides from the CRD."""
+        if plural in CLUSTER_SCOPED:
+            return True
+        return any(o.cluster == rec.key and o.plural == "customresourcedefinitions"
+                   and ((o.body.get("spec") or {}).get("names") or {}).get("plural") == plural
+                   and (o.body.get("spec") or {}).get("scope") == "Cluster" for o in self.objects.values())
+
+    def _stored_namespace(self, rec: ManagedCluster, name: str) -> Optional[KubeObject]:
+        return self.objects.get(self._key(rec.key, "v1", "namespaces", "", name))
+
+    def _namespace(self, rec: ManagedCluster, name: str) -> dict:
+        stored = self._stored_namespace(rec, name)
+        if stored is not None:
+            return copy.deepcopy(stored.body)
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}, "status": {"phase": "Active"}}
+
+    def create(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body) -> dict:
+        self._finish_deletions(rec)
+        if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+            raise status_error(400, "BadRequest", "the object has no metadata")
+        name = body["metadata"].get("name") or (body["metadata"].get("generateName", "obj-") + uuid.uuid4().hex[:5])
+        if plural == "nodes":
+            raise status_error(405, "MethodNotAllowed", "nodes are the cluster's: they come from its node pools")
+        scoped = self.cluster_scoped(rec, plural)
+        if scoped:
+            namespace = ""
+        elif namespace not in self.namespaces(rec):
+            raise status_error(404, "NotFound", f'namespaces "{namespace}" not found')
+        elif self._terminating(rec, namespace):
+            raise status_error(403, "Forbidden", f'{plural} "{name}" is forbidden: unable to create new content in '
+                               f'namespace {namespace} because it is being terminated')
+        key = self._key(rec.key, api_version, plural, namespace, name)
+        if key in self.objects or (plural == "namespaces" and name in self.namespaces(rec)):
+            raise status_error(409, "AlreadyExists", f'{plural} "{name}" already exists')
+        if (api_version, plural) == ("apps/v1", "daemonsets"):
+            _validate_daemonset(name, body)
+        if (api_version, plural) == ("v1", "pods"):
+            refusal = self._admission(rec, namespace, body.get("spec") or {})
+            if refusal:
+                raise status_error(403, "Forbidden", f'pods "{name}" is forbidden: {refusal}')
+        stored = copy.deepcopy(body)
+        stored.setdefault("apiVersion", api_version)
+        stored.setdefault("kind", KINDS.get((api_version, plural), body.get("kind", "")))
+        stored["metadata"].update(name=name, uid=str(uuid.uuid4()), creationTimestamp=_now(), resourceVersion="1")
+        if plural in ("pods", "daemonsets"):  # when its containers started: how long they have run
+            stored["metadata"]["annotations"] = {**(stored["metadata"].get("annotations") or {}),
+                                                 "emulator/started-at": str(self.store.clock())}
+        if scoped:
+            stored["metadata"].pop("namespace", None)
+        else:
+            stored["metadata"]["namespace"] = namespace
+        if plural == "namespaces":
+            stored["status"] = {"phase": "Active"}
+        self.objects[key] = KubeObject(cluster=key.split("|", 1)[0], api_version=api_version, plural=plural,
+                                       namespace=namespace, body=stored)
+        self.store.changed()
+        return self._with_status(rec, copy.deepcopy(stored), {node.name: node for node, _ in self.nodes(rec)})
+
+    def delete(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, name: str) -> dict:
+        """Delete an object. A namespace goes through `Terminating` (its content is removed first, which takes
+        `ClusterFacts.namespace_deletion_seconds`); the answer is the namespace as it now is, as the API server's."""
+        self._finish_deletions(rec)
+        key = self._key(rec.key, api_version, plural, namespace, name)
+        found = self.objects.get(key)
+        if found is None:
+            raise status_error(404, "NotFound", f'{plural} "{name}" not found')
+        if plural == "namespaces":
+            meta = found.body["metadata"]
+            if "deletionTimestamp" not in meta:
+                meta["deletionTimestamp"] = _now()
+                meta["annotations"] = {**(meta.get("annotations") or {}),
+                                       "emulator/deleted-at": str(self.store.clock())}
+                found.body["status"] = {"phase": "Terminating"}
+                self.store.changed()
+            self._finish_deletions(rec)
+            gone = self._stored_namespace(rec, name) is None
+            return {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}} if gone \
+                else copy.deepcopy(found.body)
+        del self.objects[key]
+        self.store.changed()
+        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}}
+
+    def _terminating(self, rec: ManagedCluster, namespace: str) -> bool:
+        stored = self._stored_namespace(rec, namespace)
+        return stored is not None and "deletionTimestamp" in stored.body["metadata"]
+
+    def _finish_deletions(self, rec: ManagedCluster) -> None:
+        """Namespaces whose Terminating time is over go, with what was in them."""
+        delay = self._facts(rec).namespace_deletion_seconds
+        now = self.store.clock()
+        for key, o in list(self.objects.items()):
+            if o.cluster != rec.key or o.plural != "namespaces":
+                continue
+            deleted_at = ((o.body["metadata"].get("annotations") or {}).get("emulator/deleted-at"))
+            if deleted_at is not None and now - float(deleted_at) >= delay:
+                name = o.body["metadata"]["name"]
+                for inner in [k for k, i in self.objects.items() if i.cluster == rec.key and i.namespace == name]:
+                    del self.objects[inner]
+                del self.objects[key]
+                self.store.changed()
+
+    def log(self, rec: ManagedCluster, namespace: str, name: str) -> str:
+        pod = self.get(rec, "v1", "pods", namespace, name)
+        codes = [((s.get("state") or {}).get("terminated") or (s.get("lastState") or {}).get("terminated") or {})
+                 .get("exitCode") for s in (pod.get("status") or {}).get("containerStatuses") or []]
+        if not codes or codes[0] is None:
+            return ""
+        return ('{"compute": {"azEnvironment": "AzurePublicCloud"}}' if codes[0] == 0
+                else f"curl: ({codes[0]}) Connection timed out after 5001 milliseconds")
+
+    # ---- what runs -------------------------------------------------------------------------------
+    def _admission(self, rec: ManagedCluster, namespace: str, spec: dict) -> Optional[str]:
+        labels = self._namespace(rec, namespace)["metadata"].get("labels") or {}
+        facts = self._facts(rec)
+        return admission.policy_refusal(facts.deny_host_network, spec) or admission.pod_security_refusal(
+            labels, facts.pod_security, spec)
+
+    def _daemon_pods(self, rec: ManagedCluster, namespace: Optional[str]) -> Tuple[List[dict], List[dict]]:
+        """The pods the DaemonSet controller keeps (one per eligible node, each through admission) and its
+        `FailedCreate` events for the pods admission refused."""
+        pods, events = [], []
+        nodes = [(node, node.render(pool)) for node, pool in self.nodes(rec)]
+        by_name = {node.name: node for node, _ in nodes}
+        for o in list(self.objects.values()):
+            if o.cluster != rec.key or o.plural != "daemonsets" or (namespace is not None and o.namespace != namespace):
+                continue
+            ds = o.body
+            template = copy.deepcopy((ds.get("spec") or {}).get("template") or {})
+            spec = template.get("spec") or {}
+            tolerations = (spec.get("tolerations") or []) + workloads.DAEMONSET_TOLERATIONS
+            refusal = self._admission(rec, o.namespace, spec)  # one template: one answer for every pod
+            for node, rendered in nodes:
+                if not workloads.node_matches(spec, rendered) or not all(
+                        workloads.tolerates(tolerations, t) for t in (rendered.get("spec") or {}).get("taints") or []):
+                    continue
+                name = workloads.pod_name(ds["metadata"]["name"], node.name)
+                if refusal:
+                    events.append({"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "FailedCreate",
+                                   "metadata": {"name": f"{ds['metadata']['name']}.{name[-5:]}",
+                                                "namespace": o.namespace},
+                                   "involvedObject": {"kind": "DaemonSet", "name": ds["metadata"]["name"],
+                                                      "namespace": o.namespace},
+                                   "message": f'Error creating: pods "{name}" is forbidden: {refusal}'})
+                    continue
+                meta = {"name": name, "namespace": o.namespace,
+                        "labels": dict((template.get("metadata") or {}).get("labels") or {}),
+                        "annotations": {"emulator/started-at": (ds["metadata"].get("annotations") or {}).get(
+                            "emulator/started-at", "0")},
+                        "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{rec.key}/{o.namespace}/{name}")),
+                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet",
+                                             "name": ds["metadata"]["name"], "uid": ds["metadata"].get("uid", ""),
+                                             "controller": True}]}
+                pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                       "spec": {**spec, "nodeName": node.name, "restartPolicy": "Always",
+                                "tolerations": tolerations}}
+                pods.append(self._with_status(rec, pod, by_name, scheduled_by_scheduler=True))
+        return pods, events
+
+    def _with_status(self, rec: ManagedCluster, body: dict, nodes: Dict[str, Node],
+                     scheduled_by_scheduler: bool = False) -> dict:
+        """A pod with the status the scheduler and kubelet give it on `nodes` (by name)."""
+        if body.get("kind") != "Pod":
+            return body
+        spec = body.get("spec") or {}
+        facts = self._facts(rec)
+        node = nodes.get(spec.get("nodeName") or "")
+        if node is None:
+            body["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}
+            return body
+        if node.fact.get("full"):
+            if scheduled_by_scheduler:  # the scheduler does not place it
+                body["status"] = {"phase": "Pending", "conditions": [{
+                    "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                    "message": "0/1 nodes are available: 1 Insufficient cpu."}]}
+            else:  # nodeName bypasses the scheduler: the kubelet rejects it
+                body["status"] = {"phase": "Failed", "reason": "OutOfcpu",
+                                  "message": "Pod was rejected: Node didn't have enough resource: cpu"}
+            return body
+        if not node.ready:  # no kubelet to start it
+            body["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}]}
+            return body
+        containers = spec.get("containers") or []
+        reachable = facts.registries
+        pulled = [workloads.registry_of(c.get("image", "")) not in workloads.UNREACHABLE_REGISTRIES
+                  and (reachable is None or workloads.registry_of(c.get("image", "")) in reachable) for c in containers]
+        if not all(pulled):
+            body["status"] = {"phase": "Pending", "hostIP": "10.224.0.4", "containerStatuses": [
+                {"name": c.get("name"), "image": c.get("image"), "ready": False, "restartCount": 0,
+                 "state": {"waiting": {"reason": "ImagePullBackOff", "message": (
+                     f'Back-off pulling image "{c.get("image")}"')}} if not ok else {"waiting": {
+                         "reason": "PodInitializing"}}} for c, ok in zip(containers, pulled, strict=True)]}
+            return body
+        enforces = node.enforced == RESTRICTED and node.kind != "virtual"
+        always = spec.get("restartPolicy", "Always") == "Always"
+        started = float((body["metadata"].get("annotations") or {}).get("emulator/started-at") or 0)
+        still_running = self.store.clock() - started < facts.container_seconds
+        statuses, codes = [], []
+        for c in containers:
+            state = workloads.run_container(c, bool(spec.get("hostNetwork")), enforces, facts)
+            if still_running and "terminated" in state:
+                state = {"running": {"startedAt": body["metadata"].get("creationTimestamp", "")}}
+            status = {"name": c.get("name"), "image": c.get("image"), "restartCount": 0, "ready": "running" in state}
+            if "terminated" in state and always:  # the kubelet restarts it, with a back-off
+                status.update(state={"waiting": {"reason": "CrashLoopBackOff"}}, lastState=state, restartCount=1)
+            else:
+                status["state"] = state
+            codes.append((state.get("terminated") or {}).get("exitCode"))
+            statuses.append(status)
+        phase = "Running"
+        if not always and all(code is not None for code in codes):
+            phase = "Succeeded" if all(code == 0 for code in codes) else "Failed"
+        body["status"] = {"phase": phase, "hostIP": "10.224.0.4", "containerStatuses": statuses,
+                          "conditions": [{"type": "PodScheduled", "status": "True"}]}
+        return body
+
+    # ---- seeding ---------------------------------------------------------------------------------
+    def seed(self, sub: str, rg: str, name: str, objects: list, facts: Optional[dict] = None) -> int:
+        """Workloads as given (pods with owners, env and labels, service accounts, custom resources), and what the
+        test says of the cluster (`facts`, ClusterFacts)."""
+        with self.store.tx():
+            rec = self.container_service.clusters.get(cluster_key(sub, rg, name))
+            if rec is None:
+                raise EmulatorError(400, "InvalidSeed", f"No cluster '{rg}/{name}' in the subscription '{sub}' to "
+                                    "seed Kubernetes objects into.")
+            if facts:
+                current = dataclasses.asdict(self._facts(rec))
+                current.update({ClusterFacts.SEED_KEYS[k]: v for k, v in facts.items()})
+                self.facts[rec.key] = ClusterFacts(**current)
+                self.store.changed()
+            for body in objects:
+                api_version, kind = body.get("apiVersion", "v1"), body.get("kind", "")
+                plural = next((p for (v, p), k in KINDS.items() if v == api_version and k == kind), plural_of(kind))
+                namespace = "" if self.cluster_scoped(rec, plural) else body["metadata"].get("namespace", "default")
+                if plural != "namespaces" and namespace and namespace not in self.namespaces(rec):
+                    self.create(rec, "v1", "namespaces", "", {"metadata": {"name": namespace}})
+                self.create(rec, api_version, plural, namespace, body)
+            return len(objects)

@@ -1,0 +1,142 @@
+"""What runs in an emulated cluster, as a real cluster would run it (docs/aks-kubernetes.md, "What a real AKS
+cluster does to a probe pod"):
+
+- the **DaemonSet controller**: one pod per eligible node (node selector, `matchFields` node affinity, taints
+  tolerated, with the tolerations the controller adds itself), created through admission (admission.py); a pod it
+  may not create is a `FailedCreate` event on the DaemonSet;
+- the **scheduler and kubelet**: a pod does not fit on a full node (Pending, `Unschedulable`), never starts on a
+  NotReady node, and an image from a registry the cluster cannot reach is never pulled (`ErrImagePull`);
+- **containers**: a container whose command is `curl URL` ends with curl's exit code for what the URL's address
+  does from where the pod is: IMDS times out (28) from the pod network of a node that enforces the restriction and
+  answers otherwise (always from the host network); the cluster's API service answers unless the cluster's pods
+  have no egress; an image without the command fails to start (128, `StartError`); a container whose image needs
+  more memory than its limit is killed (137, `OOMKilled`). Any other container runs.
+
+The facts a test sets per cluster (`ClusterFacts`, seeded): node conditions, cordons and full nodes, nodes that are
+not pool VMs, reachable registries, images' commands and memory, pod egress, the Pod Security default, a
+host-network policy and the user's RBAC rules.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from typing import Dict, List, Optional
+
+from imds_ext.emulator.records import Record
+
+IMDS_ADDRESS = "169.254.169.254"
+API_SERVICE_ADDRESS = "10.0.0.1"  # the `kubernetes` Service's cluster IP in AKS's default service CIDR
+API_SERVICE_PORT = "443"
+CURL_OK, CURL_TIMEOUT, START_ERROR, OOM_KILLED = 0, 28, 128, 137
+UNREACHABLE_REGISTRIES = ("registry.invalid",)  # never reachable (RFC 6761's .invalid)
+# Tolerations the DaemonSet controller adds to every pod it creates (kubernetes.io docs, "DaemonSet": taints and
+# tolerations), so that a cordoned, NotReady or pressured node still gets its pod.
+DAEMONSET_TOLERATIONS = [
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+]
+
+
+@dataclasses.dataclass
+class ClusterFacts(Record):
+    """What a test says of a cluster's Kubernetes side (docs/emulator.md, the seed's `kubernetes[].facts`)."""
+    cluster: str
+    nodes: Dict[str, dict] = dataclasses.field(default_factory=dict)  # name -> {ready, unschedulable, full}
+    extra_nodes: List[dict] = dataclasses.field(default_factory=list)  # [{name, kind: autoprovisioned|virtual}]
+    registries: Optional[List[str]] = None  # reachable registries; None: every one but the unreachable ones
+    images: Dict[str, dict] = dataclasses.field(default_factory=dict)  # image -> {commands, memoryMiB}
+    pod_egress: bool = True
+    pod_security: str = "privileged"  # the cluster-wide default Pod Security level
+    user_rules: Optional[List[dict]] = None  # RBAC for the user credential; None: allowed everything
+    namespace_deletion_seconds: float = 0.0  # how long a namespace stays Terminating
+    deny_host_network: bool = False  # an Azure Policy (Gatekeeper) constraint against host-network pods
+    container_seconds: float = 0.0  # how long a curl container runs before it exits (a benchmark's probe time)
+
+    SEED_KEYS = {"nodes": "nodes", "extraNodes": "extra_nodes", "registries": "registries", "images": "images",
+                 "podEgress": "pod_egress", "podSecurity": "pod_security", "userRules": "user_rules",
+                 "namespaceDeletionSeconds": "namespace_deletion_seconds", "denyHostNetwork": "deny_host_network",
+                 "containerSeconds": "container_seconds"}
+
+
+def registry_of(image: str) -> str:
+    first = image.split("/", 1)[0]
+    return first if "/" in image and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+def _memory_mib(quantity: str) -> Optional[float]:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?", str(quantity or ""))
+    if not match:
+        return None
+    scale = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1e3 / 2 ** 20, "M": 1e6 / 2 ** 20, "G": 1e9 / 2 ** 20,
+             None: 1 / 2 ** 20}[match.group(2)]
+    return float(match.group(1)) * scale
+
+
+def tolerates(tolerations: List[dict], taint: dict) -> bool:
+    for t in tolerations:
+        if t.get("effect") and t["effect"] != taint.get("effect"):
+            continue
+        if t.get("operator") == "Exists":
+            if not t.get("key") or t["key"] == taint.get("key"):
+                return True
+        elif t.get("key") == taint.get("key") and (t.get("value") or "") == (taint.get("value") or ""):
+            return True
+    return False
+
+
+def node_matches(spec: dict, node: dict) -> bool:
+    """The pod's node selector and required node affinity (`matchExpressions` on labels, `matchFields` on
+    `metadata.name`), as the scheduler reads them."""
+    labels = node["metadata"].get("labels") or {}
+    if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+        return False
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = required.get("nodeSelectorTerms") or []
+    if not terms:
+        return True
+
+    def holds(expr: dict, value: Optional[str]) -> bool:
+        op, values = expr.get("operator"), expr.get("values") or []
+        return {"In": value in values, "NotIn": value not in values, "Exists": value is not None,
+                "DoesNotExist": value is None}.get(op, False)
+    return any(all(holds(e, labels.get(e.get("key"))) for e in term.get("matchExpressions") or [])
+               and all(holds(f, node["metadata"]["name"] if f.get("key") == "metadata.name" else None)
+                       for f in term.get("matchFields") or [])
+               for term in terms)
+
+
+def _urls(container: dict) -> List[str]:
+    return re.findall(r"https?://[^\s\"']+", " ".join(str(a) for a in (container.get("command") or [])
+                                                      + (container.get("args") or [])))
+
+
+def run_container(container: dict, host_network: bool, node_enforces: bool, facts: ClusterFacts) -> dict:
+    """The container's state once the kubelet has run it: `{"running": {}}` or `{"terminated": {...}}`."""
+    image = container.get("image", "")
+    known = facts.images.get(image) or {}
+    argv = [str(a) for a in (container.get("command") or [])]
+    if argv and known.get("commands") is not None and argv[0].rsplit("/", 1)[-1] not in known["commands"]:
+        return {"terminated": {"exitCode": START_ERROR, "reason": "StartError", "message": (
+            f'failed to create containerd task: exec: "{argv[0]}": executable file not found in $PATH')}}
+    limit = _memory_mib(((container.get("resources") or {}).get("limits") or {}).get("memory"))
+    if limit is not None and float(known.get("memoryMiB", 8)) > limit:
+        return {"terminated": {"exitCode": OOM_KILLED, "reason": "OOMKilled"}}
+    if not argv or argv[0].rsplit("/", 1)[-1] != "curl" or not _urls(container):
+        return {"running": {"startedAt": "2026-01-01T00:00:00Z"}}
+    host = re.sub(r"^https?://", "", _urls(container)[0]).split("/", 1)[0].rsplit(":", 1)[0]
+    if host == IMDS_ADDRESS:
+        answered = host_network or (facts.pod_egress and not node_enforces)
+    else:  # the API service, or any other address the pod network routes
+        answered = host_network or facts.pod_egress
+    code = CURL_OK if answered else CURL_TIMEOUT
+    return {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}
+
+
+def pod_name(owner: str, node: str) -> str:
+    return f"{owner}-{hashlib.sha256(node.encode()).hexdigest()[:5]}"[:63]

@@ -1,0 +1,101 @@
+"""The emulated API server answers lists as a real one does (paging, selectors, an expired continue token), runs a
+DaemonSet as its controller would, and refuses what RBAC, Pod Security and apps validation refuse: checked with
+plain HTTPS calls, as any client makes them."""
+import base64
+import json
+
+import pytest
+import requests
+
+from tests.support.clusters import cluster_body
+from tests.support.constants import SUB
+
+MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters"
+
+
+@pytest.fixture
+def kube(arm, admin, emulator):
+    admin.seed(resourceGroups=[{"name": "rg1", "location": "westus2"}], clusters=[{
+        "resourceGroup": "rg1", "name": "c1", "cluster": cluster_body(restricted=True)}])
+    answer = arm("POST", f"{MC}/c1/listClusterUserCredential").json()
+    config = json.loads(base64.b64decode(answer["kubeconfigs"][0]["value"]))
+    server = config["clusters"][0]["cluster"]["server"]
+    token = config["users"][0]["user"]["token"]
+
+    def call(method, path, **kwargs):
+        return requests.request(method, server + path, headers={"Authorization": f"Bearer {token}"},
+                                verify=emulator.ca_bundle_path, timeout=30, **kwargs)
+
+    return call
+
+
+def _facts(admin, **facts):
+    admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "facts": facts}])
+
+
+def test_lists_page_with_limit_and_continue_and_narrow_with_selectors(kube, admin):
+    admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "objects": [
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i:02d}", "namespace": "shop",
+                                                          "labels": {"app": "web" if i % 2 else "db"}},
+         "spec": {"containers": [{"name": "c", "image": "nginx"}]}} for i in range(7)]}])
+    names, token = [], None
+    while True:
+        page = kube("GET", "/api/v1/pods", params={"limit": 3, **({"continue": token} if token else {})}).json()
+        names += [p["metadata"]["name"] for p in page["items"]]
+        token = page["metadata"].get("continue")
+        if not token:
+            break
+    assert names == [f"p{i:02d}" for i in range(7)]
+    web = kube("GET", "/api/v1/namespaces/shop/pods", params={"labelSelector": "app in (web),app!=db"}).json()
+    assert [p["metadata"]["name"] for p in web["items"]] == ["p01", "p03", "p05"]
+    named = kube("GET", "/api/v1/pods", params={"fieldSelector": "metadata.name=p04"}).json()
+    assert [p["metadata"]["name"] for p in named["items"]] == ["p04"]
+    bad = kube("GET", "/api/v1/pods", params={"labelSelector": "app in web"})
+    assert bad.status_code == 400 and bad.json()["kind"] == "Status"
+    # A continue token older than the server keeps its snapshot (five minutes) is 410 Gone, reason Expired.
+    stale = base64.urlsafe_b64encode(json.dumps({"start": 3, "issued": 0}).encode()).decode()
+    expired = kube("GET", "/api/v1/pods", params={"limit": 3, "continue": stale})
+    assert expired.status_code == 410 and expired.json()["reason"] == "Expired"
+
+
+def test_a_daemonset_gets_a_pod_per_eligible_node_and_its_refusals_are_events(kube, admin):
+    kube("POST", "/api/v1/namespaces", json={"metadata": {"name": "probe"}})
+    nodes = [n["metadata"]["name"] for n in kube("GET", "/api/v1/nodes").json()["items"]]
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "host"}, "spec": {"template": {
+        "metadata": {"labels": {"app": "host"}}, "spec": {
+            "hostNetwork": True,
+            "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                {"matchFields": [{"key": "metadata.name", "operator": "In", "values": nodes[:2]}]}]}}},
+            "containers": [{"name": "imds", "image": "mcr.microsoft.com/x:1", "command": [
+                "curl", "http://169.254.169.254/metadata/instance"]}]}}}}
+    assert kube("POST", "/apis/apps/v1/namespaces/probe/daemonsets", json=ds).status_code == 201
+    pods = kube("GET", "/api/v1/namespaces/probe/pods", params={"labelSelector": "app=host"}).json()["items"]
+    assert sorted(p["spec"]["nodeName"] for p in pods) == sorted(nodes[:2])
+    assert all(p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 0 for p in pods)
+    # Pod Security "baseline" on the namespace: the controller may not create them; it says so in an event.
+    _facts(admin, podSecurity="baseline")
+    assert kube("GET", "/api/v1/namespaces/probe/pods").json()["items"] == []
+    events = kube("GET", "/api/v1/namespaces/probe/events").json()["items"]
+    assert events and all(e["reason"] == "FailedCreate" and "host namespaces (hostNetwork=true)" in e["message"]
+                          for e in events)
+
+
+def test_a_daemonset_with_a_deadline_is_invalid(kube):
+    ds = {"metadata": {"name": "x"}, "spec": {"template": {"spec": {
+        "activeDeadlineSeconds": 60, "containers": [{"name": "c", "image": "i"}]}}}}
+    r = kube("POST", "/apis/apps/v1/namespaces/default/daemonsets", json=ds)
+    assert r.status_code == 422 and "activeDeadlineSeconds in DaemonSet is not Supported" in r.json()["message"]
+
+
+def test_rbac_refuses_with_the_api_servers_sentence_and_namespaces_terminate(kube, admin):
+    _facts(admin, userRules=[{"verbs": ["get", "list"], "resources": ["*"]}], namespaceDeletionSeconds=3600)
+    r = kube("POST", "/api/v1/namespaces", json={"metadata": {"name": "x"}})
+    assert r.status_code == 403 and r.json()["message"] == (
+        'namespaces is forbidden: User "clusterUser" cannot create resource "namespaces" in API group "" at the '
+        'cluster scope')
+    _facts(admin, userRules=None)
+    kube("POST", "/api/v1/namespaces", json={"metadata": {"name": "x"}})
+    gone = kube("DELETE", "/api/v1/namespaces/x").json()
+    assert gone["status"] == {"phase": "Terminating"}
+    r = kube("POST", "/api/v1/namespaces/x/pods", json={"metadata": {"name": "p"}, "spec": {"containers": []}})
+    assert r.status_code == 403 and "because it is being terminated" in r.json()["message"]
