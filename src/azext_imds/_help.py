@@ -36,8 +36,10 @@ helps["aks imds-restriction scan"] = """
 type: command
 short-summary: Find the workloads that lose their Azure tokens when IMDS restriction is on (imds-ext).
 long-summary: >
-    Classifies the cluster's workloads through its Kubernetes API as breaks, at risk or unaffected, each with
-    the reason and the fix. Nothing in the cluster changes. Exit 0 when nothing breaks, 1 otherwise.
+    Classifies what runs in the cluster, every pod counted for its top-level owner of any kind, as breaks, at
+    risk or unaffected, each with the evidence and the fix. Nothing in the cluster changes. The report is the
+    output whatever the verdict. Exit codes: 0 nothing breaks, 4 something breaks (each named on stderr), 1 the
+    scan failed, 3 cluster not found.
 examples:
   - name: Gate a pipeline on the scan.
     text: az aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o table

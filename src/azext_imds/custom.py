@@ -6,7 +6,7 @@ from imds_ext.core import plan as planning
 from imds_ext.core.errors import ImdsExtError
 from imds_ext.core.create import check_created_restricted
 from imds_ext.frontend import handlers
-from imds_ext.frontend.errors import as_az_error
+from imds_ext.frontend.errors import EXIT_BREAKS, EXIT_ERROR, as_az_error
 from imds_ext.frontend.interaction import ConsoleInteraction
 from imds_ext.frontend.output import resource
 
@@ -39,8 +39,8 @@ def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, pro
 
 @az_errors
 def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubeconfig=None, context=None):
-    return handlers.scan_workloads(cf_imds(cmd.cli_ctx), resource_group_name, name, admin=admin,
-                                   kubeconfig=kubeconfig, context=context)
+    return _exit_1_unless(cmd, handlers.scan_workloads(cf_imds(cmd.cli_ctx), resource_group_name, name, admin=admin,
+                                                       kubeconfig=kubeconfig, context=context), code=EXIT_BREAKS)
 
 
 @az_errors
@@ -71,10 +71,10 @@ def aks_imds_restriction_rollout_status(cmd, journal):
     return _exit_1_unless(cmd, handlers.rollout_status(journal))
 
 
-def _exit_1_unless(cmd, outcome):
-    """(rows, ok): the rows are the output; not ok, az exits 1 once it has printed them. az's invoker has no exit
-    code for a result, so the extension ends the process after the output, as az's own code that calls sys.exit
-    does (az's main logs it and exits with that code)."""
+def _exit_1_unless(cmd, outcome, code=EXIT_ERROR):
+    """(rows, ok): the rows are the output; not ok, az exits 1 (or `code`: scan's 4, something breaks) once it has
+    printed them. az's invoker has no exit code for a result, so the extension ends the process after the output,
+    as az's own code that calls sys.exit does (az's main logs it and exits with that code)."""
     if outcome is None:  # cancelled at the prompt
         return None
     rows, ok = outcome
@@ -82,7 +82,7 @@ def _exit_1_unless(cmd, outcome):
         from knack.events import EVENT_CLI_SUCCESSFUL_EXECUTE
 
         def _exit(_cli_ctx, **_kwargs):
-            raise SystemExit(1)
+            raise SystemExit(code)
 
         cmd.cli_ctx.register_event(EVENT_CLI_SUCCESSFUL_EXECUTE, _exit)
     return rows

@@ -281,5 +281,6 @@ def test_check_workloads_and_verify_inside_az(az_logged_in, admin):
                           "--force", "--verify", "--yes", "-o", "none")
     assert forced.code == 0, forced.err
     assert "Verified: all 5 Linux node(s)" in forced.err
-    scanned = az_logged_in("aks", "imds-restriction", "scan", "-g", RG, "-n", "c1")
-    assert scanned.code == 1 and "aad-pod-identity" in scanned.err
+    scanned = az_logged_in("aks", "imds-restriction", "scan", "-g", RG, "-n", "c1", "-o", "json")
+    assert scanned.code == 4 and "aad-pod-identity" in scanned.err  # 4: the scan ran, something breaks
+    assert scanned.json["summary"]["breaks"] == 1 and "Workload ID" in scanned.json["workloads"][0]["fix"]

@@ -41,7 +41,7 @@ def _seed(admin, seed_cluster, objects):
 def test_the_scan_classifies_every_workload_and_only_reads(az_imds, admin, seed_cluster):
     _seed(admin, seed_cluster, WORKLOADS)
     r = az_imds(*SCAN)
-    assert r.code == 1  # something breaks: CI stops here
+    assert r.code == 4  # the scan ran, and something breaks: CI stops here
     assert "2 workload(s) or component(s) of cluster 'c1' take tokens from IMDS" in r.err
     assert "Deployment shop/legacy: is bound to an aad-pod-identity identity" in r.err
     assert "StatefulSet shop/vault-reader: mounts SecretProviderClass 'kv-vm' with useVMManagedIdentity" in r.err
@@ -86,14 +86,14 @@ def test_check_workloads_on_a_clean_cluster_then_verify_proves_it(az_imds, admin
     _seed(admin, seed_cluster, WORKLOADS[3:])
     r = az_imds(*ENABLE, "--check-workloads", "--verify")
     assert r.code == 0, r.err
-    assert "Verified: all 5 Linux node(s) of cluster 'c1' behave as podLinkLocalAccess='None' says." in r.err
+    assert "Verified: all 5 " in r.err and "podLinkLocalAccess='None' says." in r.err
 
 
 def test_upgrade_with_verify_reimages_then_proves(az_imds, admin, seed_cluster):
     seed_cluster(restricted=True, nodes={"userpool": {"podLinkLocalAccess": "IMDS"}})
     r = az_imds("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "--verify")
     assert r.code == 0, r.err
-    assert "Verified: all 5 Linux node(s)" in r.err
+    assert "Verified: all 5 " in r.err
 
 
 def test_the_new_flags_are_checked_before_any_request(az_imds, admin, seed_cluster):
@@ -141,7 +141,7 @@ COMPONENTS = [
 def test_cert_manager_and_external_dns_on_a_managed_identity_are_found(az_imds, admin, seed_cluster):
     _seed(admin, seed_cluster, COMPONENTS)
     r = az_imds(*SCAN, "-o", "json")
-    assert r.code == 1
+    assert r.code == 4
     assert "Deployment cert-manager/cert-manager: container 'cert-manager-controller' is cert-manager's controller " \
            "without Workload ID, and these issuers reach Azure DNS with a managed identity (through IMDS): " \
            "ClusterIssuer letsencrypt" in r.err
@@ -150,3 +150,134 @@ def test_cert_manager_and_external_dns_on_a_managed_identity_are_found(az_imds, 
     assert table.code == 0, table.err
     [row] = [line for line in table.out.splitlines() if "external-dns" in line]
     assert "at risk" in row
+
+
+def owned_by(kind, name, api_version="apps/v1"):
+    return [{"apiVersion": api_version, "kind": kind, "name": name, "uid": f"uid-{name}", "controller": True}]
+
+
+def pod(name, namespace, owner=None, labels=None, containers=None):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {},
+                         **({"ownerReferences": owner} if owner else {})},
+            "spec": {"containers": containers or [{"name": "app", "image": "app"}]}}
+
+
+POD_IDENTITY = {"aadpodidbinding": "legacy"}
+IDENTITY_ENV = [{"name": "app", "image": "app", "env": [{"name": "AZURE_CLIENT_ID", "value": "1234"}]}]
+OWNERS = [
+    # An Argo Rollout: its ReplicaSet and pods, no Rollout template read (no Rollout CRD even).
+    {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
+        "name": "checkout-7c9f", "namespace": "shop", "ownerReferences": owned_by("Rollout", "checkout",
+                                                                                 "argoproj.io/v1alpha1")},
+     "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "app", "image": "app"}]}}}},
+    *[pod(f"checkout-7c9f-{i}", "shop", owned_by("ReplicaSet", "checkout-7c9f"), POD_IDENTITY) for i in range(3)],
+    # A bare ReplicaSet is a workload of its own, its template read too.
+    {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "legacy-rs", "namespace": "shop"},
+     "spec": {"template": {"metadata": {}, "spec": {"containers": IDENTITY_ENV}}}},
+    pod("legacy-rs-x1", "shop", owned_by("ReplicaSet", "legacy-rs")),
+    # A KEDA ScaledJob owns Jobs, which own pods.
+    {"apiVersion": "batch/v1", "kind": "Job", "metadata": {
+        "name": "queue-worker-4xk2p", "namespace": "jobs", "ownerReferences": owned_by("ScaledJob", "queue-worker",
+                                                                                      "keda.sh/v1alpha1")},
+     "spec": {"template": {"metadata": {"labels": POD_IDENTITY}, "spec": {"containers": [{"name": "w"}]}}}},
+    pod("queue-worker-4xk2p-abcde", "jobs", owned_by("Job", "queue-worker-4xk2p", "batch/v1"), POD_IDENTITY),
+    # Kinds the scan has never heard of: a GitHub Actions runner, a Tekton TaskRun.
+    pod("runner-x7k2q-runner-9s8d7", "arc-runners", owned_by("EphemeralRunner", "runner-x7k2q",
+                                                             "actions.github.com/v1alpha1"), POD_IDENTITY),
+    pod("build-42-pod", "ci", owned_by("TaskRun", "build-42", "tekton.dev/v1"), containers=IDENTITY_ENV),
+    # A Deployment's ReplicaSet and pods: one workload, the Deployment.
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+     "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "app", "image": "app"}]}}}},
+    {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
+        "name": "web-5d8b", "namespace": "shop", "ownerReferences": owned_by("Deployment", "web")},
+     "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "app", "image": "app"}]}}}},
+    *[pod(f"web-5d8b-{i}", "shop", owned_by("ReplicaSet", "web-5d8b")) for i in range(2)],
+]
+
+
+def test_the_scan_finds_workloads_under_any_owner(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, OWNERS)
+    r = az_imds(*SCAN, "-o", "json")
+    assert r.code == 4, r.err
+    seen = {(w["namespace"], w["kind"], w["name"]): (w["verdict"], w["pods"]) for w in r.json["workloads"]}
+    assert seen == {
+        ("shop", "Rollout", "checkout"): ("breaks", 3),
+        ("jobs", "ScaledJob", "queue-worker"): ("breaks", 1),
+        ("arc-runners", "EphemeralRunner", "runner-x7k2q"): ("breaks", 1),
+        ("shop", "ReplicaSet", "legacy-rs"): ("at risk", 1),
+        ("ci", "TaskRun", "build-42"): ("at risk", 1),
+        ("shop", "Deployment", "web"): ("unaffected", 2),
+    }
+    assert r.json["summary"] == {"breaks": 3, "atRisk": 2, "unaffected": 1}
+    for line in ("Rollout shop/checkout: is bound to an aad-pod-identity identity",
+                 "ScaledJob jobs/queue-worker: is bound", "EphemeralRunner arc-runners/runner-x7k2q: is bound"):
+        assert line in r.err
+    # The pods were read a page at a time.
+    assert all(e["query"].get("limit") for e in admin.requests("GET", "/pods"))
+
+
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "azure-identity", "namespace": "shop"},
+              "data": {"AZURE_CLIENT_ID": "1234", "AZURE_TENANT_ID": "t"}}
+PLAIN_CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shop"},
+                    "data": {"LOG_LEVEL": "debug"}}
+
+
+def deployment(name, container):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "app", "image": "a",
+                                                                            **container}]}}}}
+
+
+def test_identity_settings_behind_env_from_are_at_risk_and_secrets_are_never_read(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, [
+        CONFIG_MAP, PLAIN_CONFIG_MAP,
+        deployment("from-config-map", {"envFrom": [{"configMapRef": {"name": "azure-identity"}}]}),
+        deployment("from-secret", {"envFrom": [{"secretRef": {"name": "app-env"}}]}),
+        deployment("key-from-secret", {"env": [{"name": "AZURE_CLIENT_ID", "valueFrom": {
+            "secretKeyRef": {"name": "identity", "key": "client-id"}}}]}),
+        deployment("plain", {"envFrom": [{"configMapRef": {"name": "settings"}}]})])
+    r = az_imds(*SCAN, "-o", "json")
+    assert r.code == 0, r.err  # at risk is not "breaks"
+    found = {w["name"]: w for w in r.json["workloads"]}
+    assert {name: w["verdict"] for name, w in found.items()} == {
+        "from-config-map": "at risk", "from-secret": "at risk", "key-from-secret": "at risk", "plain": "unaffected"}
+    assert found["from-config-map"]["reasons"] == [
+        "container 'app' sets AZURE_CLIENT_ID (from ConfigMap 'azure-identity', envFrom) without Workload ID (an "
+        "Azure SDK managed-identity credential would ask IMDS)"]
+    assert "takes its environment from Secret 'app-env', which the scan does not read" in \
+        found["from-secret"]["reasons"][0]
+    assert "AZURE_CLIENT_ID (from Secret 'identity')" in found["key-from-secret"]["reasons"][0]
+    assert all("Workload ID" in found[n]["fix"] for n in ("from-config-map", "from-secret", "key-from-secret"))
+    # Each ConfigMap read once (a GET), and no Secret ever.
+    paths = [e["path"] for e in admin.requests("GET", "/kubernetes/")]
+    assert sorted(p.rsplit("/", 1)[1] for p in paths if "/configmaps/" in p) == ["azure-identity", "settings"]
+    assert not [p for p in paths if p.endswith("/secrets") or "/secrets/" in p]
+
+
+def test_the_full_report_is_printed_in_every_format_when_something_breaks(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, WORKLOADS)
+    r = az_imds(*SCAN, "-o", "json")
+    assert r.code == 4  # the scan ran and something breaks; 1 would be a scan that failed
+    report = r.json
+    assert report["summary"] == {"breaks": 2, "atRisk": 1, "unaffected": 3}
+    broken = [w for w in report["workloads"] if w["verdict"] == "breaks"]
+    assert [(w["kind"], w["name"]) for w in broken] == [("Deployment", "legacy"), ("StatefulSet", "vault-reader")]
+    assert all(w["reasons"] and "Workload ID" in w["fix"] for w in broken)
+    assert [w["name"] for w in report["workloads"] if w["verdict"] == "at risk"] == ["report"]
+    assert "Deployment shop/legacy: is bound to an aad-pod-identity identity" in r.err  # the breaking lines
+    for fmt in (("-o", "table"), ("-o", "yaml"), ("-o", "tsv", "--query", "workloads[].[kind, name, verdict]")):
+        shown = az_imds(*SCAN, *fmt)
+        assert shown.code == 4 and "vault-reader" in shown.out and "legacy" in shown.out, fmt
+
+
+def test_a_scan_that_cannot_read_the_pods_fails_with_exit_1_naming_the_permission(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, WORKLOADS)
+    admin.fault(method="GET", path="/kubernetes/.*/api/v1/pods", status=403, count=10,
+                body={"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+                      "message": 'pods is forbidden: User "u" cannot list resource "pods" in API group "" at the '
+                                 "cluster scope"})
+    r = az_imds(*SCAN, "-o", "json")
+    assert r.code == 1 and r.out == ""
+    assert "The scan needs 'list' on pods in every namespace" in r.err
+    assert 'cannot list resource "pods"' in r.err

@@ -116,7 +116,7 @@ def run_demo(lro_delay: float = 0.5, out=None) -> None:
         demo.say("A team's workload still gets its Azure token from IMDS (aad-pod-identity). What would break?")
         AdminClient.for_emulator(emulator).seed(kubernetes=[{"resourceGroup": RG, "cluster": CLUSTER,
                                                              "objects": [LEGACY]}])
-        demo.run(["aks", "imds-restriction", "scan", "-g", RG, "-n", CLUSTER], expect_exit=1)
+        demo.run(["aks", "imds-restriction", "scan", "-g", RG, "-n", CLUSTER], expect_exit=4)
 
         demo.say("The team moves it to Microsoft Entra Workload ID; the scan is clean.")
         _move_to_workload_identity(emulator)

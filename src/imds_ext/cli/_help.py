@@ -276,13 +276,17 @@ helps["aks imds-restriction scan"] = """
 type: command
 short-summary: Find the workloads that lose their Azure tokens when IMDS restriction is on.
 long-summary: >
-    Reads the cluster's workloads through its Kubernetes API (the pod templates of Deployments, StatefulSets,
-    DaemonSets, Jobs and CronJobs, and pods no controller owns) and classifies each: "breaks" (bound to
-    aad-pod-identity, or mounting a Key Vault SecretProviderClass with useVMManagedIdentity or usePodIdentity),
-    "at risk" (an Azure identity setting such as AZURE_CLIENT_ID without Workload ID), "unaffected" (host
-    network, Workload ID, or no sign of IMDS use), with the reason and the fix. Nothing in the cluster changes.
-    Exit codes: 0 nothing breaks, 1 something does (each named), 3 cluster not found.
+    Reads every pod through the cluster's Kubernetes API, a page at a time, each counted for its top-level owner
+    of any kind (a Deployment, an Argo Rollout, a KEDA ScaledJob, a CI runner), and the pod templates of
+    Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and bare ReplicaSets with no pod running, and
+    classifies each workload by the worst of them: "breaks" (bound to aad-pod-identity, or mounting a Key Vault
+    SecretProviderClass with useVMManagedIdentity or usePodIdentity), "at risk" (an Azure identity setting such
+    as AZURE_CLIENT_ID without Workload ID, set in env or in a ConfigMap through envFrom, or possibly behind a
+    Secret, which the scan never reads), "unaffected" (host network, Workload ID, or no sign of IMDS use), with
+    the evidence and the fix. What the credential may not read is a warning. Nothing in the cluster changes.
+    The report is the output whatever the verdict. Exit codes: 0 nothing breaks, 4 something breaks (each named
+    on stderr), 1 the scan failed, 3 cluster not found.
 examples:
-  - name: Gate a pipeline on the scan.
-    text: az-imds aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o table
+  - name: Gate a pipeline on the scan, keeping the report.
+    text: az-imds aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o json > scan.json
 """

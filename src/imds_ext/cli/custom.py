@@ -8,7 +8,7 @@ from imds_ext.cli._client_factory import cf_arm, cf_console, cf_imds, cf_registr
 from imds_ext.cli._create import cluster_body
 from imds_ext.core.errors import ResourceNotFound
 from imds_ext.frontend import handlers
-from imds_ext.frontend.errors import EXIT_ERROR
+from imds_ext.frontend.errors import EXIT_BREAKS, EXIT_ERROR
 from imds_ext.frontend.output import resource
 
 logger = get_logger(__name__)
@@ -81,8 +81,9 @@ def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, pro
 
 def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubeconfig=None, context=None,
                               subscription=None):
-    return handlers.scan_workloads(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, admin=admin,
-                                   kubeconfig=kubeconfig, context=context)
+    return _with_exit_code(cmd, handlers.scan_workloads(cf_imds(cmd.cli_ctx, subscription), resource_group_name,
+                                                        name, admin=admin, kubeconfig=kubeconfig, context=context),
+                           code=EXIT_BREAKS)
 
 
 def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disable_imds_restriction=False,
@@ -109,13 +110,14 @@ def aks_imds_restriction_rollout_status(cmd, journal):
     return _with_exit_code(cmd, handlers.rollout_status(journal))
 
 
-def _with_exit_code(cmd, outcome):
-    """(rows, ok): the rows are the output; not ok, the exit code is 1 (as az's commands over several --ids)."""
+def _with_exit_code(cmd, outcome, code=EXIT_ERROR):
+    """(rows, ok): the rows are the output; not ok, the exit code is 1 (as az's commands over several --ids), or
+    `code` (scan: 4, something breaks)."""
     if outcome is None:  # cancelled at the prompt
         return None
     rows, ok = outcome
     if not ok:
-        cmd.cli_ctx.data["exit_code"] = EXIT_ERROR
+        cmd.cli_ctx.data["exit_code"] = code
     return rows
 
 

@@ -119,7 +119,8 @@ class ClusterReads(ArmWork):
             result = self.scan(resource_group, name, fail_on_breaks=False)
         except (ImdsExtError, AzureError) as ex:
             return {"possible": False, "reason": service_message(ex)}
-        return {"possible": True, **result["summary"], "breaking": scan.breaking(result)}
+        return {"possible": True, **result["summary"], "breaking": scan.breaking(result),
+                "warnings": result["warnings"]}
 
     # -- waiting for what is in flight ---------------------------------------------------------------------
     def settle(self, resource_group: str, name: str):
@@ -153,21 +154,17 @@ class ClusterReads(ArmWork):
     # -- the workload scan ---------------------------------------------------------------------------
     def scan(self, resource_group: str, name: str, *, admin: bool = False, kubeconfig: Optional[str] = None,
              context: Optional[str] = None, fail_on_breaks: bool = True) -> dict:
-        """Classify the cluster's workloads (core/scan.py); WorkloadsWouldBreak when some take tokens from IMDS
-        (unless `fail_on_breaks` is off: the report then says so)."""
+        """Classify the cluster's workloads (core/scan.py); WorkloadsWouldBreak, with the whole report, when some
+        take tokens from IMDS (unless `fail_on_breaks` is off: the report then says so)."""
         mc = self.get_cluster(resource_group, name)
-        kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context)
+        kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context, cluster=mc)
         try:
-            workloads = scan.read_cluster(kube)
+            found = scan.read_cluster(kube)
         finally:
             kube.close()
         pod_identity = bool(((mc.get("properties") or {}).get("podIdentityProfile") or {}).get("enabled"))
-        result = scan.report(name, resource_group, workloads, pod_identity)
+        result = scan.report(name, resource_group, found.workloads, pod_identity, found.warnings)
         lines = scan.breaking(result)
         if lines and fail_on_breaks:
-            raise scan.WorkloadsWouldBreak(
-                f"{len(lines)} workload(s) or component(s) of cluster '{name}' take tokens from IMDS and break when "
-                "IMDS restriction is on:\n  " + "\n  ".join(lines) + "\nMove them to Microsoft Entra Workload ID "
-                "(each one's fix is in the report: '-o json' shows it once nothing breaks, or see "
-                "docs/aks-kubernetes.md).")
+            raise scan.WorkloadsWouldBreak(scan.breaking_message(name, lines), result)
         return result

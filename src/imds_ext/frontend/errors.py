@@ -14,6 +14,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
+# `aks imds-restriction scan`: the scan ran to the end and something breaks (1 stays "the scan failed")
+EXIT_BREAKS = 4
 
 
 class Kind(NamedTuple):

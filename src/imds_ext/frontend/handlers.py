@@ -97,8 +97,23 @@ def verify_nodes(service, resource_group_name, name, sample=None, probe_image=No
 
 
 def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=None, context=None):
-    """`aks imds-restriction scan`: the workloads and their verdicts; exit 1 (naming each) when some break."""
-    return service.scan(resource_group_name, name, admin=admin, kubeconfig=kubeconfig, context=context)
+    """`aks imds-restriction scan`: (report, ok). The report (every workload, its verdict, evidence and fix) is
+    the output in every case; what could not be checked is a warning; not ok (something breaks), each one that
+    breaks is named on stderr and the command exits EXIT_BREAKS, apart from a scan that failed (exit 1)."""
+    from imds_ext.core.scan import WorkloadsWouldBreak
+
+    breaks = None
+    try:
+        report = service.scan(resource_group_name, name, admin=admin, kubeconfig=kubeconfig, context=context)
+    except WorkloadsWouldBreak as ex:
+        if ex.report is None:
+            raise
+        report, breaks = ex.report, str(ex)
+    for warning in report["warnings"]:
+        logger.warning(warning)
+    if breaks:
+        logger.error(breaks)
+    return report, breaks is None
 
 
 # -- fleet rollout -------------------------------------------------------------------------------------------
