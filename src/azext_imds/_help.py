@@ -10,7 +10,9 @@ helps["aks imds-restriction show"] = """
 type: command
 short-summary: Show the IMDS restriction state of a cluster and whether it can be enabled.
 long-summary: >
-    Reports the current setting (networkProfile.podLinkLocalAccess), the feature and provider registration,
+    Reports the current setting (networkProfile.podLinkLocalAccess), whether the cluster is restricted (the
+    setting is None and no node-image upgrade is due by imds-ext's record), the pools still due and the command
+    that finishes the job, the feature and provider registration,
     OIDC issuer and workload identity, every node pool, every blocker with the command that removes it,
     warnings, and what an enable or a disable would do. Change it with
     'az aks update --enable-imds-restriction' or '--disable-imds-restriction'.

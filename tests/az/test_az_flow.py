@@ -181,6 +181,9 @@ def test_skip_reimage_then_node_image_upgrade_through_az(az_logged_in, admin):
     assert result.code == 0, result.err
     assert f"az aks upgrade -g {RG} -n c1 --node-image-only --yes" in result.err
     assert set(admin.enforced(RG, "c1").values()) == {"IMDS"}  # the nodes do not enforce it yet
+    shown = az_logged_in("aks", "imds-restriction", "show", "-g", RG, "-n", "c1", "-o", "json").json
+    assert (shown["setting"], shown["restricted"], shown["reimageDue"]) == ("None", False, ["nodepool1", "userpool"])
+    assert shown["nextCommand"] == f"az aks upgrade -g {RG} -n c1 --node-image-only --yes"
     admin.clear_requests()
     upgrade = az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "json")
     assert upgrade.code == 0, upgrade.err

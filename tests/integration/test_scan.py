@@ -114,6 +114,11 @@ def test_show_says_whether_a_scan_was_possible_and_what_it_found(az_imds, admin,
     report = az_imds("aks", "imds-restriction", "show", "-g", RG, "-n", "c1", "-o", "json").json
     assert report["workloadScan"]["possible"] is True and report["workloadScan"]["breaks"] == 2
     assert any("shop/legacy" in line for line in report["workloadScan"]["breaking"])
+    # The preflight alone finds nothing, but the report's own scan names workloads that break: not "can enable".
+    assert report["canEnable"] is False
+    [blocker] = report["blockers"]
+    assert blocker["code"] == "WorkloadsWouldBreak" and "Deployment shop/legacy" in blocker["message"]
+    assert f"az-imds aks imds-restriction scan -g {RG} -n c1" in blocker["fix"]
     admin.seed(clusters=[{"resourceGroup": RG, "name": "c2", "cluster": {
         "location": "westus2", "properties": {"disableLocalAccounts": True, "agentPoolProfiles": [{"name": "p1"}]}}}])
     closed = az_imds("aks", "imds-restriction", "show", "-g", RG, "-n", "c2", "-o", "json").json

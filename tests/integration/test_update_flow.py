@@ -69,6 +69,26 @@ def test_the_update_keeps_every_field_known_or_not(az_imds, admin, seed_cluster,
         {k: v for k, v in before.items() if k not in changing}
 
 
+SHOW = ("aks", "imds-restriction", "show", "-g", RG, "-n", "c1", "-o", "json")
+
+
+def test_show_says_set_but_not_enforced_until_the_nodes_are_reimaged(az_imds, admin, seed_cluster):
+    seed_cluster()
+    assert az_imds(*UPDATE, "--enable-imds-restriction", "--skip-node-image-upgrade", "--yes").code == 0
+    # The setting is in place, but imds-ext's record says the reimage is due: not restricted yet.
+    set_only = az_imds(*SHOW).json
+    assert (set_only["setting"], set_only["restricted"]) == ("None", False)
+    assert set_only["reimageDue"] == ["nodepool1", "userpool"]
+    assert set_only["nextCommand"] == f"az-imds aks upgrade -g {RG} -n c1 --node-image-only --yes"
+    table = az_imds(*SHOW[:-1], "table").out.splitlines()
+    assert table[0].split()[3:5] == ["Restricted", "ReimageDue"]
+    assert table[2].split()[3:6] == ["False", "nodepool1,", "userpool"]
+    assert az_imds(*set_only["nextCommand"].split()[1:]).code == 0
+    enforced = az_imds(*SHOW).json
+    assert (enforced["setting"], enforced["restricted"], enforced["reimageDue"], enforced["nextCommand"]) == \
+        ("None", True, [], None)
+
+
 def test_disable_is_the_mirror_image(az_imds, admin, seed_cluster):
     seed_cluster(networkProfile={"networkPlugin": "azure", "podLinkLocalAccess": "None"})
     assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}

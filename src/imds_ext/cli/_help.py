@@ -94,9 +94,11 @@ helps["aks imds-restriction show"] = """
 type: command
 short-summary: Show the IMDS restriction state of a cluster and whether it can be enabled.
 long-summary: >
-    Reports the current setting, the feature and provider registration, OIDC issuer and workload identity,
-    every node pool, every blocker with the command that removes it, warnings, and what an enable or a
-    disable would do.
+    Reports the effective state: the setting (podLinkLocalAccess), whether it is restricted (the setting is
+    None and, by imds-ext's record on the cluster, no node-image upgrade is due), the pools still due and the
+    command that finishes the job; the feature and provider registration, OIDC issuer and workload identity,
+    every node pool, every blocker with the command that removes it (workloads the scan finds breaking among
+    them), warnings, and what an enable or a disable would do.
 examples:
   - name: Is this cluster ready for IMDS restriction?
     text: az-imds aks imds-restriction show -g MyResourceGroup -n MyManagedCluster --query "{ready:canEnable, blockers:blockers[].message}"

@@ -7,7 +7,7 @@ what is left. Pure functions over tags: no I/O.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Mapping, Optional, Set
+from typing import Dict, Iterable, List, Mapping, Optional, Set
 
 TAG = "imds-ext-reimage-pending"
 ALL = "*"
@@ -34,6 +34,12 @@ def pending(tags: Optional[Mapping[str, str]], setting: str) -> Optional[Set[str
         return None
     names = {p.strip().lower() for p in pools.split(",") if p.strip()}
     return names or None
+
+
+def due(tags: Optional[Mapping[str, str]], setting: str, pools: Iterable[str]) -> List[str]:
+    """The names among `pools` (the Linux pools, in order) that the record says are still to reimage for `setting`."""
+    recorded = pending(tags, setting) or set()
+    return [p for p in pools if ALL in recorded or (p or "").lower() in recorded]
 
 
 def with_record(tags: Optional[Mapping[str, str]], setting: str, pools: Iterable[str]) -> Dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
-from imds_ext.core import constants, plan as planning, preflight, scan
+from imds_ext.core import constants, marker, plan as planning, preflight, scan
 from imds_ext.core.access import kube_client
 from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_restricted, oidc_issuer_enabled,
                                    pod_link_local_access, provisioning_state, workload_identity_enabled)
@@ -19,6 +19,8 @@ from imds_ext.core.polling import watch
 
 
 class ClusterReads(ArmWork):
+    name_subscription = False  # whether the commands we tell name --subscription (a flow in one of several)
+
     # -- reads ---------------------------------------------------------------------------------------
     def get_cluster(self, resource_group: str, name: str):
         try:
@@ -81,16 +83,32 @@ class ClusterReads(ArmWork):
         )
 
     def report(self, resource_group: str, name: str) -> dict:
-        """Everything `aks imds-restriction show` tells: state, readiness, and what enable/disable would do."""
+        """Everything `aks imds-restriction show` tells: the effective state (the setting, and whether the nodes
+        were reimaged since by imds-ext's record), readiness, and what enable/disable would do."""
         mc = self.get_cluster(resource_group, name)
         env = self.environment(mc, {})
         enable = preflight.check_enable(mc, env, resource_group, name)
         props = mc.get("properties") or {}
+        setting = pod_link_local_access(mc)
+        due = marker.due(mc.get("tags"), setting, [p.get("name") for p in agent_pools(mc)
+                                                   if (p.get("osType") or "Linux").lower() == "linux"])
+        workload_scan = self._scan_summary(resource_group, name)
+        blockers = [b.to_dict() for b in enable.blockers]
+        breaks = workload_scan.get("breaks") or 0
+        if breaks:
+            scan_command = f"{self.ui.cli_name} aks imds-restriction scan -g {resource_group} -n {name}"
+            blockers.append(preflight.Finding(
+                "WorkloadsWouldBreak", f"{breaks} workload(s) take tokens from IMDS and would break: "
+                + "; ".join(workload_scan["breaking"][-breaks:]),
+                f"move them to Microsoft Entra Workload ID ('{scan_command}' gives each one's fix)").to_dict())
         return {
             "name": mc.get("name", name),
             "resourceGroup": resource_group,
-            "podLinkLocalAccess": pod_link_local_access(mc),
-            "restricted": is_restricted(mc),
+            "podLinkLocalAccess": setting,
+            "setting": setting,
+            "restricted": is_restricted(mc) and not due,
+            "reimageDue": due,
+            "nextCommand": self._upgrade_command(resource_group, name) if due else None,
             "provisioningState": props.get("provisioningState"),
             "feature": {"name": constants.FEATURE_ID, "state": env.feature_state},
             "provider": {"namespace": constants.CONTAINER_SERVICE_NAMESPACE,
@@ -103,14 +121,15 @@ class ClusterReads(ArmWork):
                        "provisioningState": p.get("provisioningState")} for p in agent_pools(mc)],
             "extensions": [{"name": e.get("name"), "extensionType": (e.get("properties") or {}).get("extensionType")}
                            for e in env.extensions],
-            "canEnable": enable.ok,
-            "blockers": [b.to_dict() for b in enable.blockers],
+            "canEnable": enable.ok and not breaks,
+            "blockers": blockers,
             "warnings": [w.to_dict() for w in enable.warnings],
             "ifEnabled": planning.make_plan(mc, resource_group, name, True).to_dict(),
             "ifDisabled": planning.make_plan(mc, resource_group, name, False).to_dict(),
-            "workloadScan": self._scan_summary(resource_group, name),
-            "note": "Nodes enforce a change only after a node-image upgrade; ARM does not show which "
-                    "nodes enforce it ('aks imds-restriction verify' does).",
+            "workloadScan": workload_scan,
+            "note": "restricted: podLinkLocalAccess is None and, by imds-ext's record (the cluster's tag "
+                    f"{marker.TAG}), no node-image upgrade is due since it was set. A setting changed by another tool "
+                    "leaves no record; 'aks imds-restriction verify' proves, node by node, what the nodes enforce.",
         }
 
     def _scan_summary(self, resource_group: str, name: str) -> dict:
@@ -168,3 +187,12 @@ class ClusterReads(ArmWork):
         if lines and fail_on_breaks:
             raise scan.WorkloadsWouldBreak(scan.breaking_message(name, lines), result)
         return result
+
+    # -- the commands we tell the user ---------------------------------------------------------------
+    def _upgrade_command(self, resource_group: str, name: str) -> str:
+        return f"{self.ui.cli_name} aks upgrade -g {resource_group} -n {name} --node-image-only --yes{self._sub_arg}"
+
+    @property
+    def _sub_arg(self) -> str:
+        """The commands we tell the user name the subscription when the flow runs in one of several."""
+        return f" --subscription {self.clients.settings.subscription_id}" if self.name_subscription else ""

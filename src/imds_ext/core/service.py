@@ -224,11 +224,11 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         """Linux pools still to reimage for `desired`: those imds-ext's record names (less those seen being
         reimaged since), and those in Failed state."""
         linux = [p for p in agent_pools(mc) if (p.get("osType") or "Linux").lower() == "linux"]
-        recorded = marker.pending(mc.get("tags"), desired) or set()
+        recorded = set(marker.due(mc.get("tags"), desired, [p.get("name", "") for p in linux]))
         done = {p.lower() for p in reimaged}
         return [p.get("name") for p in linux
-                if ((marker.ALL in recorded or p.get("name", "").lower() in recorded) and p.get("name", "").lower()
-                    not in done) or (p.get("provisioningState") or "").lower() == "failed"]
+                if (p.get("name", "") in recorded and p.get("name", "").lower() not in done)
+                or (p.get("provisioningState") or "").lower() == "failed"]
 
     def _reimage(self, resource_group: str, name: str, desired: str, pools: List[str], resume: str):
         self._stage = (f"The node-image upgrade of pool(s) {', '.join(pools)} of cluster '{name}' was started and "
@@ -245,17 +245,9 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         return self.get_cluster(resource_group, name)
 
     # -- node images -----------------------------------------------------------------------------------
-    def _upgrade_command(self, resource_group: str, name: str) -> str:
-        return f"{self.ui.cli_name} aks upgrade -g {resource_group} -n {name} --node-image-only --yes{self._sub_arg}"
-
     def _update_command(self, resource_group: str, name: str, enable: bool) -> str:
         flag = "--enable-imds-restriction" if enable else "--disable-imds-restriction"
         return f"{self.ui.cli_name} aks update -g {resource_group} -n {name} {flag} --yes{self._sub_arg}"
-
-    @property
-    def _sub_arg(self) -> str:
-        """The commands we tell the user name the subscription when the flow runs in one of several."""
-        return f" --subscription {self.clients.settings.subscription_id}" if self.name_subscription else ""
 
     def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False,
                                     verify_nodes=False):

@@ -54,7 +54,8 @@ def imds_report_table(report):
 
     return [OrderedDict([
         ("Name", report["name"]), ("ResourceGroup", report["resourceGroup"]),
-        ("PodLinkLocalAccess", report["podLinkLocalAccess"]), ("Feature", report["feature"]["state"]),
+        ("PodLinkLocalAccess", report["podLinkLocalAccess"]), ("Restricted", report["restricted"]),
+        ("ReimageDue", ", ".join(report["reimageDue"]) or "-"), ("Feature", report["feature"]["state"]),
         ("OidcIssuer", report["oidcIssuer"]["enabled"]), ("WorkloadIdentity", report["workloadIdentity"]["enabled"]),
         ("Pools", len(report["pools"])), ("CanEnable", report["canEnable"]), ("Blockers", len(report["blockers"])),
     ])]
