@@ -1,11 +1,22 @@
-"""Faults; state file; 32 concurrent clients. (The replay of real recordings is tests/conformance.)"""
+"""Faults; state file; 32 concurrent clients; idle and slow connections. (The replay of real recordings is
+tests/conformance.)"""
+import contextlib
+import socket
+import ssl
 import threading
+import time
 
 import pytest
+import requests
 from azure.core.exceptions import ServiceResponseError
+from azure.identity import ClientSecretCredential
+from azure.mgmt.resource.resources import ResourceManagementClient
 
-from imds_ext.emulator import Emulator, StateFileError
+from imds_ext.emulator import (
+    WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID, Emulator, StateFileError,
+)
 from tests.support.clusters import cluster_body
+from tests.support.constants import SUB
 
 
 def test_sdk_retries_an_injected_503(aks, rg, admin):
@@ -71,3 +82,36 @@ def test_32_concurrent_clients_lose_no_update(arm, rg, aks, emulator):
         t.join()
     assert errors == []
     assert arm("GET", url).json()["tags"]["count"] == str(32 * per_client)
+
+
+def _address(emu):
+    host, port = emu.arm_endpoint.rsplit("//", 1)[1].rsplit(":", 1)
+    return host, int(port)
+
+
+def test_idle_and_slow_connections_do_not_stall_a_new_client():
+    """130 raw TCP connections that never speak, 60 TLS connections that never send a request and 60 that send
+    half a request (slowloris), all at once: a new client, a real SDK one, is still answered within seconds."""
+    with Emulator() as emu, contextlib.ExitStack() as held:
+        address = _address(emu)
+        context = ssl.create_default_context(cafile=emu.ca_bundle_path)
+        for i in range(120):
+            tls = held.enter_context(context.wrap_socket(socket.create_connection(address, timeout=10),
+                                                         server_hostname=address[0]))
+            if i % 2:
+                tls.sendall(b"GET /metadata/endpoints HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # and nothing more
+        for _ in range(130):
+            held.enter_context(socket.create_connection(address, timeout=10))
+        started = time.monotonic()
+        r = requests.get(f"{emu.arm_endpoint}/metadata/endpoints?api-version=2022-09-01", verify=emu.ca_bundle_path,
+                         timeout=15)
+        assert r.status_code == 200
+        credential = ClientSecretCredential(WELL_KNOWN_TENANT_ID, WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET,
+                                            authority=emu.authority_host, connection_verify=emu.ca_bundle_path,
+                                            disable_instance_discovery=True)
+        groups = ResourceManagementClient(credential, SUB, base_url=emu.arm_endpoint, retry_total=0,
+                                          credential_scopes=[emu.arm_endpoint + "/.default"],
+                                          connection_verify=emu.ca_bundle_path, connection_timeout=15,
+                                          read_timeout=15)
+        assert list(groups.resource_groups.list()) == []
+        assert time.monotonic() - started < 15

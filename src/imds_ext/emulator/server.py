@@ -12,8 +12,9 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Optional
 
-from cheroot import wsgi
+from cheroot import server as cheroot_server, wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
+from cheroot.workers import threadpool
 
 from imds_ext.emulator.app import SOCKET_ENVIRON_KEY, EmulatorApp
 from imds_ext.emulator.constants import (
@@ -24,8 +25,11 @@ from imds_ext.emulator.errors import StartError
 from imds_ext.emulator.tls import Certificates
 
 log = logging.getLogger(__name__)
-_THREADS = 48  # worker threads; idle keep-alive connections wait in cheroot's selector, not in a worker
+_THREADS = 48  # worker threads at start; idle connections wait in cheroot's selector, not in a worker
+_MAX_THREADS = 512  # the pool grows while clients that are slow to send hold workers, up to this
+_MAX_IDLE_CONNECTIONS = 1024  # connections waiting in the selector (cheroot's keep-alive limit; its default is 10)
 _BACKLOG = 128  # connections the kernel queues before accept: 32 clients at once must not wait for a SYN retry
+_HANDSHAKE_SECONDS = 5.0  # a client that has not finished its TLS handshake by then is dropped
 _LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
@@ -44,6 +48,77 @@ class _Gateway(wsgi.Gateway_10):
         environ = super().get_environ()
         environ[SOCKET_ENVIRON_KEY] = self.req.conn.socket
         return environ
+
+
+class _DeferredHandshake(BuiltinSSLAdapter):
+    """cheroot's TLS, but the handshake is not done where cheroot wraps the socket (its accept loop, where one
+    client that connects and sends nothing stalls every other for the socket timeout): _Connection does it in a
+    worker, once the client has spoken, within _HANDSHAKE_SECONDS."""
+
+    def wrap(self, sock):
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), {}
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    """A connection that holds a worker only while its client sends: it waits in the selector until the client
+    speaks, does its TLS handshake in the worker, and goes back to the selector until a request comes."""
+
+    def __init__(self, server, sock, *makefile):
+        super().__init__(server, sock, *makefile)
+        self.accepted = True  # just accepted: not yet waited for in the selector
+        self.tls_pending = isinstance(sock, ssl.SSLSocket)
+
+    def communicate(self):
+        if self.tls_pending:
+            if not self._handshake():
+                return False
+            if not self.socket.pending():
+                return True  # no request yet: back to the selector, not waiting in the worker
+        return super().communicate()
+
+    def _handshake(self) -> bool:
+        try:
+            self.socket.settimeout(_HANDSHAKE_SECONDS)  # for the whole handshake, not each read
+            self.socket.do_handshake()
+            self.socket.settimeout(self.server.timeout)
+        except (OSError, ValueError):  # ssl.SSLError is an OSError: a timeout, a reset, not TLS at all
+            return False
+        self.ssl_env = self.server.ssl_adapter.get_environ(self.socket)
+        self.tls_pending = False
+        return True
+
+
+class _GrowingPool(threadpool.ThreadPool):
+    """cheroot's worker pool, one worker more whenever a connection would wait for one (a client slow to send its
+    request holds its own worker, not everyone's), up to `max`."""
+
+    def __init__(self, server, min, max):  # noqa: A002 (cheroot's names)
+        super().__init__(server, min=min, max=max)
+        self._grow_lock = threading.Lock()
+
+    def put(self, obj):
+        with self._grow_lock:
+            if self._queue.qsize() >= self.idle and len(self._threads) < self.max:
+                self._threads.append(self._spawn_worker())
+        super().put(obj)
+
+
+class _Server(wsgi.Server):
+    ConnectionClass = _Connection
+    keep_alive_conn_limit = _MAX_IDLE_CONNECTIONS
+
+    def __init__(self, bind_addr, app):
+        super().__init__(bind_addr, app, numthreads=_THREADS, server_name="imds-ext-arm-emulator",
+                         request_queue_size=_BACKLOG)
+        self.requests = _GrowingPool(self, min=_THREADS, max=_MAX_THREADS)
+        self.gateway = _Gateway
+
+    def process_conn(self, conn):
+        if conn.accepted:  # wait in the selector, holding no worker, until the client sends something
+            conn.accepted = False
+            self._connections.put(conn)
+        else:
+            super().process_conn(conn)
 
 
 @contextmanager
@@ -93,10 +168,8 @@ class Emulator:
             self.ca_bundle_path = certs.ca_path
             # cheroot rather than werkzeug's development server: it keeps HTTP/1.1 connections alive, so a client
             # pays for one TLS handshake, not one per request.
-            self._server = wsgi.Server((self.host, self.port), self.app, numthreads=_THREADS,
-                                       server_name="imds-ext-arm-emulator", request_queue_size=_BACKLOG)
-            self._server.gateway = _Gateway
-            adapter = BuiltinSSLAdapter(certs.server_pem_path, certs.server_pem_path)
+            self._server = _Server((self.host, self.port), self.app)
+            adapter = _DeferredHandshake(certs.server_pem_path, certs.server_pem_path)
             adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
             self._server.ssl_adapter = adapter
             with _signals_deferred():
