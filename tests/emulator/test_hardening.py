@@ -81,6 +81,14 @@ def test_an_oversized_body_is_refused_before_it_is_read(emulator, admin, token):
     conn.close()
 
 
+@pytest.mark.parametrize("body", [b"x" * (5 * 1024 * 1024), iter([b"x" * 65536] * 80)],
+                         ids=["content-length", "chunked"])
+def test_a_body_over_4_mib_that_is_sent_gets_the_413_not_a_reset_connection(arm, rg, admin, body):
+    r = arm("PUT", f"{MC}/big", data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "RequestContentTooLarge"
+    assert arm("GET", f"{MC}/big").status_code == 404
+
+
 @pytest.mark.parametrize("spec", [{"path": 5}, {"path": "x", "status": "abc"}, {"path": "x", "delaySeconds": -1},
                                   {"path": "x", "status": 503, "unknown": 1}])
 def test_bad_faults_are_400(admin, spec):

@@ -9,6 +9,7 @@ import signal
 import ssl
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from typing import Callable, Optional
 
@@ -30,6 +31,7 @@ _MAX_THREADS = 512  # the pool grows while clients that are slow to send hold wo
 _MAX_IDLE_CONNECTIONS = 1024  # connections waiting in the selector (cheroot's keep-alive limit; its default is 10)
 _BACKLOG = 128  # connections the kernel queues before accept: 32 clients at once must not wait for a SYN retry
 _HANDSHAKE_SECONDS = 5.0  # a client that has not finished its TLS handshake by then is dropped
+_DISCARD_SECONDS = 10.0  # how long the rest of a refused (413) body is read and dropped, at most
 _LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
@@ -59,9 +61,29 @@ class _DeferredHandshake(BuiltinSSLAdapter):
         return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), {}
 
 
+class _Request(cheroot_server.HTTPRequest):
+    def respond(self):
+        super().respond()
+        if self.status[:3] == b"413" and self.close_connection:
+            self._discard_body()
+
+    def _discard_body(self) -> None:
+        """After a 413 the client may still be sending the body it announced: read and drop it (for
+        _DISCARD_SECONDS at most), so that it reads the answer instead of a reset connection."""
+        deadline = time.monotonic() + _DISCARD_SECONDS
+        try:
+            self.conn.socket.settimeout(1.0)
+            while time.monotonic() < deadline and self.rfile.read(64 * 1024):
+                pass
+        except (OSError, ValueError):  # the client gave up, or its chunked body was malformed: closed anyway
+            pass
+
+
 class _Connection(cheroot_server.HTTPConnection):
     """A connection that holds a worker only while its client sends: it waits in the selector until the client
     speaks, does its TLS handshake in the worker, and goes back to the selector until a request comes."""
+
+    RequestHandlerClass = _Request
 
     def __init__(self, server, sock, *makefile):
         super().__init__(server, sock, *makefile)
