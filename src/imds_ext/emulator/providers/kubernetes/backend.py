@@ -226,24 +226,33 @@ class KubernetesBackend:
         self._finish_deletions(rec)
         query = query or {}
         key = rec.key
+        nodes = {node.name: node for node, _ in self.nodes(rec)} if plural == "pods" else {}
+        stored: List[dict] = []  # the store's own bodies: copied, with their status, only once on the page
         if (api_version, plural) == ("v1", "nodes"):
             items = [node.render(pool) for node, pool in self.nodes(rec)]
         elif (api_version, plural) == ("v1", "namespaces"):
             items = [self._namespace(rec, n) for n in self.namespaces(rec)]
         else:
-            nodes = {node.name: node for node, _ in self.nodes(rec)} if plural == "pods" else {}
-            items = [self._with_status(rec, copy.deepcopy(o.body), nodes) for o in self.objects.values()
-                     if o.cluster == key and o.api_version == api_version and o.plural == plural
-                     and (namespace is None or o.namespace == namespace)]
+            stored = [o.body for o in self.objects.values()
+                      if o.cluster == key and o.api_version == api_version and o.plural == plural
+                      and (namespace is None or o.namespace == namespace)]
+            if "status." in (query.get("fieldSelector") or ""):  # a selector on the status: each one needs it
+                stored = [self._with_status(rec, copy.deepcopy(body), nodes) for body in stored]
+                items, stored = stored, []
+            else:
+                items = list(stored)
             if (api_version, plural) in (("v1", "pods"), ("v1", "events")):
                 pods, events = self._daemon_pods(rec, namespace)
                 items += pods if plural == "pods" else events
         try:
-            labels = selectors.label_matcher(query.get("labelSelector"))
-            fields = selectors.field_matcher(query.get("fieldSelector"))
-            items = sorted((i for i in items if labels(i) and fields(i)),
-                           key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
+            if query.get("labelSelector") or query.get("fieldSelector"):
+                labels = selectors.label_matcher(query.get("labelSelector"))
+                fields = selectors.field_matcher(query.get("fieldSelector"))
+                items = [i for i in items if labels(i) and fields(i)]
+            items.sort(key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
             items, token = selectors.page(items, query.get("limit"), query.get("continue"), self.store.clock())
+            uncopied = {id(body) for body in stored}
+            items = [self._with_status(rec, copy.deepcopy(i), nodes) if id(i) in uncopied else i for i in items]
         except selectors.SelectorError as ex:
             raise status_error(400, "BadRequest", str(ex)) from None
         except selectors.TokenExpired:
