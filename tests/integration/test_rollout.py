@@ -2,6 +2,7 @@
 import json
 import os
 import pty
+import resource
 import signal
 import subprocess
 import sys
@@ -297,3 +298,86 @@ def test_check_workloads_blocks_a_cluster_that_cannot_be_scanned(az_imds, admin)
     rows = by_name(r.json)
     assert rows["c0"]["result"] == "done"
     assert rows["c1"]["result"] == "blocked" and rows["c1"]["blockers"][0]["code"] == "ScanFailed"
+
+
+def test_a_journal_line_cut_short_by_a_kill_does_not_break_the_next_rollout(az_imds, admin, tmp_path):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(2)])
+    journal = tmp_path / "j.jsonl"
+    first = az_imds(*START, "--enable", "--ids", cluster_id(SUB, "rg", "c0"), "--journal", str(journal), "--yes")
+    assert first.code == 0, first.err
+    data = journal.read_bytes()
+    journal.write_bytes(data[:-20])  # killed (or the power cut) while it wrote its last entry
+    lines = data.count(b"\n")
+    r = az_imds(*START, "--enable", "--journal", str(journal), "--yes", "-o", "json")
+    assert r.code == 0, r.err
+    assert {row["name"]: row["result"] for row in r.json} == {"c0": "done", "c1": "done"}
+    # The run after it and every one after that read the journal, the cut line skipped with a warning naming it.
+    s = az_imds(*STATUS, "--journal", str(journal), "-o", "json")
+    assert s.code == 0, s.err
+    assert {row["name"]: row["state"] for row in s.json} == {"c0": "done", "c1": "done"}
+    cut = f"The journal '{journal}': line {lines} is an entry cut short"
+    assert cut in r.err and cut in s.err
+    assert az_imds(*START, "--enable", "--journal", str(journal), "--yes").code == 0
+
+
+def test_a_journal_that_cannot_be_written_stops_the_rollout_with_a_sentence_and_the_same_command_resumes(
+        cli_env, admin, az_imds, tmp_path):
+    # Two fleets whose journal entries have the same lengths: the first one's plan measures the second one's.
+    seed_fleet(admin, [(SUB, "rg", f"{fleet}{i}", {"tags": {"fleet": fleet}}) for fleet in "ab" for i in range(3)])
+    measured = tmp_path / "a.jsonl"
+    assert az_imds(*START, "--enable", "--tag", "fleet=a", "--journal", str(measured), "--yes").code == 0
+    plan = b"".join(measured.read_bytes().splitlines(keepends=True)[:4])  # the run and its three clusters
+    assert [json.loads(line)["event"] for line in plan.splitlines()] == ["run", "planned", "planned", "planned"]
+    admin.config(lro_delay=1)
+    journal = tmp_path / "b.jsonl"
+    args = (*START, "--enable", "--tag", "fleet=b", "--journal", str(journal), "--yes", "-o", "json")
+
+    def full_disk():  # the file may not grow past the plan and 20 bytes of the next entry (as a disk filling up)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(plan) + 20, len(plan) + 20))
+
+    proc = subprocess.run([sys.executable, "-m", "imds_ext", *args], env=cli_env, capture_output=True, text=True,
+                          timeout=180, preexec_fn=full_disk)
+    assert proc.returncode == 1, proc.stderr
+    assert "Unexpected error" not in proc.stderr
+    assert (f"The journal '{journal}' could not be written: File too large. From then on no new cluster was "
+            "started") in proc.stderr
+    assert "run the same command again to finish the job" in proc.stderr
+    assert [(row["name"], row["result"]) for row in json.loads(proc.stdout)] == [
+        ("b0", "interrupted"), ("b1", "notStarted"), ("b2", "notStarted")]
+    assert enforced(admin, "rg", "b1") == {"nodepool1": "IMDS", "userpool": "IMDS"}  # never started
+    admin.config(lro_delay=0)
+    again = az_imds(*args)
+    assert again.code == 0, again.err
+    assert {row["name"]: row["action"] for row in again.json} == {"b0": "finish", "b1": "change", "b2": "change"}
+    assert f"The journal '{journal}': line 5 is an entry cut short" in again.err
+    status = az_imds(*STATUS, "--journal", str(journal), "-o", "json")
+    assert status.code == 0 and {row["state"] for row in status.json} == {"done"}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev are POSIX")
+def test_a_journal_that_is_a_device_or_a_fifo_is_refused_and_nothing_changes(az_imds, admin, tmp_path):
+    seed_fleet(admin, [(SUB, "rg", "c0", {})])
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", "/dev/full", str(fifo)):
+        r = az_imds(*START, "--enable", "--journal", path, "--yes")
+        assert r.code == 1, (path, r.err)
+        assert f"The journal '{path}' is a device, pipe or socket, not a regular file" in r.err
+    assert admin.requests() == []  # refused before the clusters were even read
+
+
+def test_rollout_status_reads_a_journal_saved_with_a_bom_and_names_a_malformed_line(az_imds, tmp_path):
+    journal = tmp_path / "j.jsonl"
+    entries = [{"time": "t", "event": "run", "action": "enable"},
+               {"time": "t", "event": "planned", "cluster": cluster_id(SUB, "rg", "c0"), "action": "change"},
+               {"time": "t", "event": "done", "cluster": cluster_id(SUB, "rg", "c0")}]
+    journal.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8-sig")  # as Notepad saves it
+    s = az_imds(*STATUS, "--journal", str(journal), "-o", "json")
+    assert s.code == 0, s.err
+    assert [(row["name"], row["state"]) for row in s.json] == [("c0", "done")]
+    with journal.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"time": "t", "event": "done", "cluster": 5}) + "\n")
+    s = az_imds(*STATUS, "--journal", str(journal))
+    assert s.code == 1 and "Unexpected error" not in s.err
+    assert f"The journal '{journal}' is not an imds-ext rollout journal: line 4 is not one of its entries (its " \
+           "\"cluster\" is 5, not a managed cluster's resource ID)" in s.err

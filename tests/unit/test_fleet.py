@@ -1,5 +1,7 @@
 """The fleet rollout's pure parts: the classification of each cluster, the selection, the wave schedule, the
 journal."""
+import errno
+import os
 import threading
 import time
 from types import SimpleNamespace
@@ -129,25 +131,74 @@ def test_a_bug_in_one_flow_fails_that_cluster_only():
     assert todo[1].error == "RuntimeError: boom"
 
 
+def test_a_journal_that_cannot_be_written_stops_new_starts_and_says_why(tmp_path):
+    def run(target, stop):  # a flow: its step ends (journaled), then it stops at its next wait if told to
+        rollout.journal.write("updated", target.id)
+        target.result = fleet.INTERRUPTED if stop.wait(2) else fleet.DONE
+
+    rollout, path = rollout_of(tmp_path, 4, run, keep_open=True)
+
+    def disk_full(data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    rollout.journal._append = disk_full
+    rollout.run(canary=1, max_parallel=8, max_failures=None)  # no "unexpected error": the rollout ends as planned
+    assert [t.result for t in rollout.targets] == [fleet.INTERRUPTED] + [fleet.NOT_STARTED] * 3
+    assert rollout.stopped_why.startswith("the journal could not be written")
+    assert rollout.journal_failure.startswith(f"The journal '{path}' could not be written: No space left on device.")
+    assert "run the same command again to finish the job" in rollout.journal_failure
+    rollout.journal.close()
+    # What was written before stays a journal the same command goes on with.
+    assert [e["event"] for e in journaling.read(path)] == ["run"] + ["planned"] * 4
+
+
+def test_a_journal_that_cannot_be_written_as_the_run_starts_changes_nothing(tmp_path):
+    rollout, _ = rollout_of(tmp_path, 2, lambda target, stop: pytest.fail("no flow may start"), journal_plan=False)
+
+    def disk_full(data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    rollout.journal._append = disk_full
+    with pytest.raises(ConfigurationError, match="could not be written: No space left on device. Nothing was "
+                                                 "changed"):
+        rollout.journal_plan(fleet.Selection())
+
+
+def rollout_of(tmp_path, n, run_one, keep_open=False, journal_plan=True):
+    """A rollout of n clusters to change, journaled in tmp_path, whose flows are `run_one`."""
+    rollout = fleet.Rollout(SimpleNamespace(), None, enable=True)
+    rollout.targets = [fleet.Target("s", "rg", f"c{i:02d}", action=fleet.CHANGE) for i in range(n)]
+    path = str(tmp_path / "j.jsonl")
+    rollout.journal = journaling.Journal(path)
+    rollout._run_one = run_one
+    if journal_plan:
+        rollout.journal_plan(fleet.Selection())
+    return rollout, path
+
+
 # -- the journal -----------------------------------------------------------------------------------------------
+def cid(name):
+    return f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}"
+
+
 def test_the_journal_tells_each_clusters_latest_state_and_a_torn_last_line_is_skipped(tmp_path):
     path = str(tmp_path / "j.jsonl")
     journal = journaling.Journal(path)
     journal.write("run", action="enable")
-    journal.write("planned", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/a", action="change")
-    journal.write("updated", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/a")
-    journal.write("failed", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/a", error="boom")
-    journal.write("planned", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/b", action="none")
-    journal.write("done", "/subscriptions/s/resourceGroups/rg/providers/x/managedClusters/b")
+    journal.write("planned", cid("a"), action="change")
+    journal.write("updated", cid("a"))
+    journal.write("failed", cid("a"), error="boom")
+    journal.write("planned", cid("b"), action="none")
+    journal.write("done", cid("b"))
     journal.close()
     with open(path, "a", encoding="utf-8") as f:
         f.write('{"time": "2026-11-30T00:00:00+00:00", "event": "upd')  # killed mid-write
     entries = journaling.read(path)
     assert journaling.action_of(entries) == "enable"
     stories = journaling.clusters(entries)
-    a = stories["/subscriptions/s/resourcegroups/rg/providers/x/managedclusters/a"]
+    a = stories[cid("a").lower()]
     assert (a["state"], a["steps"], a["detail"]["error"]) == ("failed", ["planned", "updated", "failed"], "boom")
-    assert stories["/subscriptions/s/resourcegroups/rg/providers/x/managedclusters/b"]["state"] == "done"
+    assert stories[cid("b").lower()]["state"] == "done"
 
 
 def test_a_file_that_is_not_a_journal_is_refused_naming_the_line(tmp_path):
@@ -156,6 +207,75 @@ def test_a_file_that_is_not_a_journal_is_refused_naming_the_line(tmp_path):
     with pytest.raises(ConfigurationError, match="line 1 is not one of its entries"):
         journaling.read(str(path))
     assert journaling.read(str(tmp_path / "missing.jsonl")) == []
+
+
+def test_a_journal_line_cut_short_does_not_break_the_runs_after_it(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"time": "t", "event": "run", "action": "enable"}\n{"time": "t", "event": "upd',
+                    encoding="utf-8")  # killed mid-write
+    journal = journaling.Journal(str(path))  # the next run
+    journal.write("run", action="enable")
+    journal.close()
+    warnings = []
+    entries = journaling.read(str(path), warn=warnings.append)
+    assert [e["event"] for e in entries] == ["run", "run"]
+    assert warnings == [f"The journal '{path}': line 2 is an entry cut short (the process killed, the power cut or "
+                        "the disk full while writing it); it was skipped."]
+    # A journal broken by an earlier version (the next entry glued onto the cut line) is read again too.
+    path.write_text('{"time": "t", "event": "run", "action": "enable"}\n{"time": "t", "event": "upd{"time": "t", '
+                    '"event": "run"}\n{"time": "t", "event": "run", "action": "enable"}\n', encoding="utf-8")
+    assert len(journaling.read(str(path))) == 2
+
+
+def test_a_journal_saved_with_a_utf8_bom_is_read(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"time": "t", "event": "run", "action": "disable"}\n', encoding="utf-8-sig")
+    assert journaling.action_of(journaling.read(str(path))) == "disable"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev are POSIX")
+def test_a_journal_that_is_not_a_regular_file_is_refused_before_anything_is_read(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", "/dev/full", str(fifo)):
+        for use in (journaling.read, journaling.Journal):
+            outcome = []
+            worker = threading.Thread(target=_refusal, args=(use, path, outcome), daemon=True)
+            worker.start()
+            worker.join(5)  # a FIFO would hang, /dev/zero be read until the memory is gone
+            assert outcome == [f"The journal '{path}' is a device, pipe or socket, not a regular file: pass the "
+                               "path of a file (it is created if missing). Nothing was changed."], (use, path)
+
+
+def _refusal(use, path, outcome):
+    try:
+        use(path)
+    except ConfigurationError as ex:
+        outcome.append(str(ex))
+    else:
+        outcome.append(None)
+
+
+def test_a_journal_larger_than_any_rollout_writes_is_refused_unread(tmp_path, monkeypatch):
+    path = tmp_path / "big.jsonl"
+    path.write_text('{"time": "t", "event": "run"}\n' * 100, encoding="utf-8")
+    monkeypatch.setattr(journaling, "MAX_BYTES", 1000)
+    with pytest.raises(ConfigurationError, match="is larger than"):
+        journaling.read(str(path))
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('{"time": "t", "event": "done", "cluster": 5}', 'its "cluster" is 5, not a managed cluster\'s resource ID'),
+    ('{"time": "t", "event": "done", "cluster": "c1"}', 'its "cluster" is "c1", not'),
+    ('{"event": "done"}', 'its "time" is null, not a string'),
+    ('[1, 2]', "not a JSON object"),
+])
+def test_a_journal_entry_of_the_wrong_shape_is_refused_naming_its_line(tmp_path, line, problem):
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"time": "t", "event": "run", "action": "enable"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="line 2 is not one of its entries") as caught:
+        journaling.read(str(path))
+    assert problem in str(caught.value)
 
 
 # -- the request budget ------------------------------------------------------------------------------------------

@@ -169,6 +169,11 @@ class Waves:
                 return
         self._wave(rest, "main", self.max_parallel, self.max_failures)
 
+    def halt(self, why: str) -> None:
+        """Start no new cluster; the running flows stop at their next wait, saying what is true of their cluster."""
+        self.stopped_why = self.stopped_why or why
+        self.stop.set()
+
     def _wave(self, targets: List[Target], wave: str, parallel: int, failures_allowed: Optional[int]) -> None:
         queue = list(targets)
         running: Dict[Future, Target] = {}
@@ -339,6 +344,9 @@ class Rollout:
                 self.journal.write(BLOCKED, target.id, blockers=blockers)
             elif target.action == NONE:
                 self.journal.write(DONE, target.id, podLinkLocalAccess=target.setting)
+        if self.journal.error:
+            raise ConfigurationError(f"{self.journal.error} Nothing was changed: make it writable (free some "
+                                     "space, say) or pass another --journal.")
 
     def _classify(self, target: Target) -> None:
         env = None
@@ -387,6 +395,8 @@ class Rollout:
         to_do = [t for t in self.targets if t.action in (CHANGE, FINISH)]
         waves = Waves(self._run_one, canary=canary, max_parallel=max_parallel, max_failures=max_failures,
                       on_change=lambda: self.on_change(self.targets))
+        if self.journal is not None:  # a journal that cannot be written stops the rollout, not the flows mid-step
+            self.journal.on_failure = lambda message: waves.halt("the journal could not be written")
         try:
             waves.run(to_do)
         except KeyboardInterrupt:
@@ -402,6 +412,15 @@ class Rollout:
             for target in targets:
                 if target.result == NOT_STARTED:
                     self.journal.write(NOT_STARTED, target.id, why=self.stopped_why)
+
+    @property
+    def journal_failure(self) -> Optional[str]:
+        """Why the rollout stopped when its journal could not be written; None otherwise."""
+        if self.journal is None or not self.journal.error:
+            return None
+        return (f"{self.journal.error} From then on no new cluster was started, and those running stopped at their "
+                "next wait (each one's state is in the result). Once it can be written (free some space, say) or with "
+                "another --journal, run the same command again to finish the job.")
 
     def interrupted_message(self) -> str:
         counts = summary(self.targets)

@@ -2,74 +2,148 @@
 
 It is the audit of a fleet rollout (what was planned, what changed, what failed and why) and what `rollout status`
 reports. A run appends to the journal of the runs before it, so running the same rollout again with the same
-journal keeps one history. A line cut short (the process killed while writing) is the last line and is skipped;
-any other line that is not a JSON object is refused, naming it.
+journal keeps one history. A line cut short (the process killed, the power cut or the disk full while writing) is
+ended before the next run appends, and skipped on reading with a warning naming it; a file that is not a journal
+(not a regular file, or a line that is whole but not one of its entries) is refused, naming what is wrong.
 """
 from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from datetime import datetime, timezone
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
+from imds_ext.core.cluster import parse_cluster_id
 from imds_ext.core.errors import ConfigurationError
 
 # A cluster's state is its latest event among these (others, like "updated", are steps on the way).
 FINAL = ("done", "blocked", "failed", "interrupted", "notStarted")
+# Far beyond any rollout's history (an entry is a few hundred bytes); what is larger is not read.
+MAX_BYTES = 128 * 1024 * 1024
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _open(path: str, flags: int, doing: str) -> int:
+    """A descriptor on the regular file at `path`, refusing anything else (a device, a FIFO, a folder) before a
+    byte is read or written: /dev/zero would be read for ever, and a FIFO would hang."""
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as ex:
+        hint = " Choose a path in a folder you can write to." if doing == "write" else ""
+        raise ConfigurationError(f"Cannot {doing} the journal '{path}': {ex.strerror}.{hint}") from ex
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "a folder" if stat.S_ISDIR(mode) else "a device, pipe or socket"
+        raise ConfigurationError(f"The journal '{path}' is {what}, not a regular file: pass the path of a file "
+                                 "(it is created if missing). Nothing was changed.")
+    return fd
+
+
 class Journal:
-    def __init__(self, path: str):
+    """The journal a run appends to. Should a write fail (the disk full, say), the journal says so once through
+    `on_failure` and writes no more in this run: a write cut short leaves a partial line, which the next run ends
+    before appending, and no later entry may be glued onto it."""
+
+    def __init__(self, path: str, on_failure: Callable[[str], None] = lambda message: None):
         self.path = path
+        self.on_failure = on_failure
+        self.error: Optional[str] = None  # the sentence saying why the journal could not be written
         self._lock = threading.Lock()  # the flows of many clusters write to it at once
+        self._fd = _open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, "write")
         try:
-            self._file = open(path, "a", encoding="utf-8")
+            size = os.fstat(self._fd).st_size
+            if size:
+                os.lseek(self._fd, size - 1, os.SEEK_SET)
+                if os.read(self._fd, 1) != b"\n":
+                    self._append(b"\n")  # a line cut short by the run before: it stays alone on its line
         except OSError as ex:
-            raise ConfigurationError(f"Cannot write the journal '{path}': {ex.strerror}. Choose a path in a "
-                                     "folder you can write to.") from ex
+            os.close(self._fd)
+            raise ConfigurationError(f"Cannot write the journal '{path}': {ex.strerror}. Free some space or pass "
+                                     "another --journal. Nothing was changed.") from ex
+
+    def _append(self, data: bytes) -> None:
+        while data:
+            data = data[os.write(self._fd, data):]
+        os.fsync(self._fd)  # a step the journal says ended did end, even after a power cut
 
     def write(self, event: str, cluster: Optional[str] = None, **detail) -> None:
         entry = {"time": now(), "event": event, **({"cluster": cluster} if cluster else {}), **detail}
-        line = json.dumps(entry, sort_keys=False) + "\n"
+        line = (json.dumps(entry, sort_keys=False) + "\n").encode("utf-8")
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())  # a step the journal says ended did end, even after a power cut
+            if self.error is not None:
+                return
+            try:
+                self._append(line)
+            except OSError as ex:
+                self.error = f"The journal '{self.path}' could not be written: {ex.strerror or ex}."
+                failed = True
+            else:
+                failed = False
+        if failed:
+            self.on_failure(self.error)
 
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
 
-def read(path: str) -> List[dict]:
-    """Every entry of the journal at `path` ([] when it does not exist yet)."""
+def read(path: str, warn: Callable[[str], None] = lambda message: None) -> List[dict]:
+    """Every entry of the journal at `path` ([] when it does not exist yet). A line cut short is skipped, saying
+    so through `warn`; a file that is not a journal is refused (ConfigurationError)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().split("\n")
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as ex:
+        fd = _open(path, os.O_RDONLY, "read")
+    except ConfigurationError as ex:
+        if isinstance(ex.__cause__, FileNotFoundError):
+            return []
+        raise
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ConfigurationError(f"The journal '{path}' is larger than {MAX_BYTES // 2 ** 20} MiB: it is not one "
+                                 "this tool wrote. Pass another --journal path.")
+    try:
+        lines = data.decode("utf-8-sig").split("\n")  # a BOM, as some editors save UTF-8, is no part of it
+    except UnicodeDecodeError as ex:
         raise ConfigurationError(f"Cannot read the journal '{path}': {ex}.") from ex
     entries = []
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    for number, line in enumerate(lines):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
         except ValueError:
+            if line.lstrip().startswith("{") or not line.strip("\0 "):
+                # an entry cut short (its step is not known to have ended), or the zeros a power cut leaves
+                warn(f"The journal '{path}': line {number} is an entry cut short (the process killed, the power "
+                     "cut or the disk full while writing it); it was skipped.")
+                continue
             entry = None
-        if not isinstance(entry, dict) or not isinstance(entry.get("event"), str):
-            if number == last and not line.endswith("}"):
-                break  # cut short by a kill: the step it was recording is not known to have ended
-            raise ConfigurationError(f"The journal '{path}' is not an imds-ext rollout journal: line {number + 1} "
-                                     "is not one of its entries. Pass another --journal path.")
+        problem = _problem(entry)
+        if problem:
+            raise ConfigurationError(f"The journal '{path}' is not an imds-ext rollout journal: line {number} is "
+                                     f"not one of its entries ({problem}). Pass another --journal path.")
         entries.append(entry)
     return entries
+
+
+def _problem(entry) -> Optional[str]:
+    """What makes a whole line not a journal entry; None for an entry."""
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    for key in ("event", "time"):
+        if not isinstance(entry.get(key), str):
+            return f"its \"{key}\" is {json.dumps(entry.get(key))}, not a string"
+    if "cluster" in entry:
+        try:
+            parse_cluster_id(entry["cluster"] if isinstance(entry["cluster"], str) else "")
+        except ValueError:
+            return f"its \"cluster\" is {json.dumps(entry['cluster'])}, not a managed cluster's resource ID"
+    return None
 
 
 def action_of(entries: List[dict]) -> Optional[str]:

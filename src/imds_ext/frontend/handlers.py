@@ -134,7 +134,7 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
                                 all_subscriptions=all_subscriptions, resource_groups=tuple(resource_groups or ()),
                                 tags=tuple(tags or ()), ids=tuple(ids or ()))
     if journal_path:
-        recorded = journaling.action_of(journaling.read(journal_path))
+        recorded = journaling.action_of(journaling.read(journal_path, warn=logger.warning))
         if recorded and recorded != action:
             raise ConfigurationError(f"The journal '{journal_path}' records a rollout that {recorded}s IMDS "
                                      f"restriction; this command would {action} it. Pass another --journal.")
@@ -171,9 +171,13 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
                 f"{counts['failed']} failed, {counts['notStarted']} not started")
         if rollout.stopped_why:
             line += f" ({rollout.stopped_why})"
-        if counts["done"] != counts["total"]:
-            line += ". Fix what the result names, then run the same command again to finish the job."
-        logger.warning(line)
+        if rollout.journal_failure:
+            logger.warning(line + ".")
+            logger.error(rollout.journal_failure)
+        elif counts["done"] != counts["total"]:
+            logger.warning(line + ". Fix what the result names, then run the same command again to finish the job.")
+        else:
+            logger.warning(line)
         return [t.to_dict() for t in targets], counts["done"] == counts["total"]
     finally:
         if rollout.journal is not None:
@@ -188,7 +192,7 @@ def rollout_status(journal_path):
     from imds_ext.core.cluster import parse_cluster_id
     from imds_ext.core.errors import ConfigurationError
 
-    entries = journaling.read(journal_path)
+    entries = journaling.read(journal_path, warn=logger.warning)
     if not any(e["event"] == "run" for e in entries):
         raise ConfigurationError(f"The journal '{journal_path}' records no rollout yet.")
     rows = []
