@@ -320,6 +320,27 @@ def test_a_journal_line_cut_short_by_a_kill_does_not_break_the_next_rollout(az_i
     assert az_imds(*START, "--enable", "--journal", str(journal), "--yes").code == 0
 
 
+def test_a_rollout_interrupted_in_the_canary_wave_counts_journals_and_shows_the_clusters_never_started(
+        cli_env, admin, tmp_path, az_imds):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(5)])
+    admin.config(lro_delay=2)
+    journal = tmp_path / "j.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *START, "--enable", "--journal", str(journal), "--yes",
+                             "-o", "json"], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and '"event": "updated"' not in (journal.read_text() if journal.exists() else ""):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "Interrupted: 0 cluster(s) done, 1 stopped mid-way" in err and "4 not started" in err
+    # The result the message speaks of is the output.
+    assert [(row["name"], row["result"]) for row in json.loads(out)] == [
+        ("c0", "interrupted")] + [(f"c{i}", "notStarted") for i in range(1, 5)]
+    status = az_imds(*STATUS, "--journal", str(journal), "-o", "json")
+    assert [row["state"] for row in status.json] == ["interrupted"] + ["notStarted"] * 4
+
+
 def test_a_journal_that_cannot_be_written_stops_the_rollout_with_a_sentence_and_the_same_command_resumes(
         cli_env, admin, az_imds, tmp_path):
     # Two fleets whose journal entries have the same lengths: the first one's plan measures the second one's.

@@ -10,7 +10,7 @@ import pytest
 
 from imds_ext.core import budget, fleet, journal as journaling, marker, preflight
 from imds_ext.core.cluster import parse_cluster_id
-from imds_ext.core.errors import ConfigurationError
+from imds_ext.core.errors import ConfigurationError, Interrupted
 
 READY = preflight.Environment(feature_state="Registered", provider_state="Registered")
 
@@ -129,6 +129,41 @@ def test_a_bug_in_one_flow_fails_that_cluster_only():
     fleet.Waves(run, canary=0, max_parallel=2, max_failures=None).run(todo)
     assert [t.result for t in todo] == [fleet.DONE, fleet.FAILED, fleet.DONE]
     assert todo[1].error == "RuntimeError: boom"
+
+
+def test_a_rollout_interrupted_in_the_canary_wave_counts_and_journals_the_others_as_not_started(tmp_path):
+    started = threading.Event()
+
+    def run(target, stop):  # the canary's flow: it stops at its next wait once the rollout is stopped
+        started.set()
+        stop.wait(5)
+        target.result = fleet.INTERRUPTED
+
+    def ctrl_c(_targets):  # Ctrl-C reaches the main thread while the canary runs
+        if started.is_set():
+            raise KeyboardInterrupt
+
+    rollout, path = rollout_of(tmp_path, 5, run)
+    rollout.on_change = ctrl_c
+    with pytest.raises(Interrupted, match=r"0 cluster\(s\) done, 1 stopped mid-way .* 4 not started"):
+        rollout.run(canary=1, max_parallel=8, max_failures=None)
+    assert [t.result for t in rollout.targets] == [fleet.INTERRUPTED] + [fleet.NOT_STARTED] * 4
+    stories = journaling.clusters(journaling.read(path))
+    assert [stories[t.id.lower()]["state"] for t in rollout.targets[1:]] == ["notStarted"] * 4
+
+
+def test_the_max_failures_summary_counts_every_cluster_that_failed():
+    failing = {"c00": 0.01, "c01": 0.1, "c02": 0.5}  # c02, running when the second failure stops new starts
+
+    def run(target, stop):
+        time.sleep(failing.get(target.name, 1.0))
+        target.result = fleet.FAILED if target.name in failing else fleet.DONE
+
+    todo = targets(6)
+    waves = fleet.Waves(run, canary=0, max_parallel=3, max_failures=2)
+    waves.run(todo)
+    assert [t.result for t in todo] == [fleet.FAILED] * 3 + [fleet.DONE] + [fleet.NOT_STARTED] * 2
+    assert waves.stopped_why.startswith("3 cluster(s) failed (--max-failures 2)")
 
 
 def test_a_journal_that_cannot_be_written_stops_new_starts_and_says_why(tmp_path):

@@ -158,16 +158,18 @@ class Waves:
 
     def run(self, targets: Sequence[Target]) -> None:
         canary, rest = list(targets[:self.canary]), list(targets[self.canary:])
-        if canary:
-            self._wave(canary, "canary", min(self.max_parallel, len(canary)), failures_allowed=0)
-            if any(t.result != DONE for t in canary):
-                self.stopped_why = self.stopped_why or (
-                    "the canary wave did not fully succeed ("
-                    + ", ".join(f"{t.name}: {t.result}" for t in canary if t.result != DONE)
-                    + "), so no other cluster was started")
-                self._not_started(rest)
-                return
-        self._wave(rest, "main", self.max_parallel, self.max_failures)
+        try:
+            if canary:
+                self._wave(canary, "canary", min(self.max_parallel, len(canary)), failures_allowed=0)
+                if any(t.result != DONE for t in canary):
+                    self.stopped_why = self.stopped_why or (
+                        "the canary wave did not fully succeed ("
+                        + ", ".join(f"{t.name}: {t.result}" for t in canary if t.result != DONE)
+                        + "), so no other cluster was started")
+                    return
+            self._wave(rest, "main", self.max_parallel, self.max_failures)
+        finally:
+            self._not_started(targets)  # however the schedule ended (interrupted in the canary wave too)
 
     def halt(self, why: str) -> None:
         """Start no new cluster; the running flows stop at their next wait, saying what is true of their cluster."""
@@ -177,7 +179,7 @@ class Waves:
     def _wave(self, targets: List[Target], wave: str, parallel: int, failures_allowed: Optional[int]) -> None:
         queue = list(targets)
         running: Dict[Future, Target] = {}
-        failures = 0
+        failures, limit_reached = 0, False
         with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix=f"rollout-{wave}") as pool:
             try:
                 while queue or running:
@@ -198,10 +200,8 @@ class Waves:
                         if target.result != DONE:
                             failures += 1
                     self.on_change()  # every tick, so that the progress on a terminal keeps moving
-                    if failures_allowed is not None and failures >= failures_allowed and queue and wave != "canary":
-                        self.stopped_why = self.stopped_why or (
-                            f"{failures} cluster(s) failed (--max-failures {failures_allowed}), so no new cluster "
-                            "was started")
+                    limit_reached = limit_reached or (failures_allowed is not None and failures >= failures_allowed
+                                                      and bool(queue) and wave != "canary")
             except KeyboardInterrupt:
                 self.stop.set()  # the running flows end at their next wait, saying what is true of their cluster
                 self.stopped_why = "interrupted"
@@ -210,6 +210,9 @@ class Waves:
                 self._not_started(queue)
                 self.on_change()
                 raise
+        if limit_reached:  # counted once those running have ended: they may have failed too
+            self.stopped_why = self.stopped_why or (
+                f"{failures} cluster(s) failed (--max-failures {failures_allowed}), so no new cluster was started")
         self._not_started(queue)
 
     def _not_started(self, targets: Sequence[Target]) -> None:

@@ -162,23 +162,30 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
         progress = FleetProgress(len(targets), enabled=ui.shows_progress())
         rollout.on_change = lambda all_targets: progress.update(
             fleet.summary(all_targets), sum(1 for t in all_targets if t.wave and t.result == fleet.PLANNED))
+        interrupted = None
         try:
             rollout.run(canary=canary, max_parallel=max_parallel, max_failures=max_failures)
+        except Interrupted as ex:  # the result is still the output: it says where each cluster stands
+            interrupted = str(ex)
         finally:
             progress.end()
         counts = fleet.summary(targets)
-        line = (f"Rollout: {counts['done']} of {counts['total']} cluster(s) done, {counts['blocked']} blocked, "
-                f"{counts['failed']} failed, {counts['notStarted']} not started")
-        if rollout.stopped_why:
-            line += f" ({rollout.stopped_why})"
-        if rollout.journal_failure:
-            logger.warning(line + ".")
-            logger.error(rollout.journal_failure)
-        elif counts["done"] != counts["total"]:
-            logger.warning(line + ". Fix what the result names, then run the same command again to finish the job.")
+        if interrupted:
+            logger.error(interrupted)
         else:
-            logger.warning(line)
-        return [t.to_dict() for t in targets], counts["done"] == counts["total"]
+            line = (f"Rollout: {counts['done']} of {counts['total']} cluster(s) done, {counts['blocked']} blocked, "
+                    f"{counts['failed']} failed, {counts['notStarted']} not started")
+            if rollout.stopped_why:
+                line += f" ({rollout.stopped_why})"
+            if rollout.journal_failure:
+                logger.warning(line + ".")
+                logger.error(rollout.journal_failure)
+            elif counts["done"] != counts["total"]:
+                logger.warning(line + ". Fix what the result names, then run the same command again to finish the "
+                               "job.")
+            else:
+                logger.warning(line)
+        return [t.to_dict() for t in targets], counts["done"] == counts["total"] and not interrupted
     finally:
         if rollout.journal is not None:
             rollout.journal.close()
