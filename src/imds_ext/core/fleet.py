@@ -5,9 +5,9 @@ each cluster with the single-cluster rules (plan.py, preflight.py, marker.py): a
 (its reimage is still due), or blocked, with every blocker and its fix; nothing changes before the plan is shown.
 The rollout then runs the single-cluster flow (service.py) on each cluster to change: a canary wave that must fully
 succeed, then the rest with at most `max_parallel` clusters at once, starting no new cluster once `max_failures`
-have failed. Each step of each cluster goes to the journal as it ends. Interrupted, the running flows stop at their
-next wait and say what is true of their cluster; running the same command again finishes the job, since each
-cluster's flow converges (docs/convergence.md).
+have failed. Each step of each cluster goes to the journal as it ends. Interrupted (or once the journal cannot be
+written), the running flows stop at their next wait and say what is true of their cluster; running the same command
+again finishes the job, since each cluster's flow converges (docs/convergence.md).
 """
 from __future__ import annotations
 
