@@ -33,8 +33,9 @@ def aks_imds_restriction_show(cmd, resource_group_name, name):
 @az_errors
 def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, probe_image=None, admin=False,
                                 kubeconfig=None, context=None):
-    return handlers.verify_nodes(cf_imds(cmd.cli_ctx), resource_group_name, name, sample=sample,
-                                 probe_image=probe_image, admin=admin, kubeconfig=kubeconfig, context=context)
+    return _exit_1_unless(cmd, handlers.verify_nodes(cf_imds(cmd.cli_ctx), resource_group_name, name, sample=sample,
+                                                     probe_image=probe_image, admin=admin, kubeconfig=kubeconfig,
+                                                     context=context))
 
 
 @az_errors
@@ -156,8 +157,19 @@ def aks_create_imds_over(original, command_args, theirs_of):
     result = original(command_args)
     if command_args.get("no_wait") or result is None:
         return result
-    check_created_restricted(name, result)
+    if hasattr(result, "result") and hasattr(result, "done"):
+        # aks-preview returns the create's poller, for az's invoker to wait for after the handler: wait for it
+        # here, as az's invoker does (LongRunningOperation), so that the check sees the created cluster.
+        from azure.cli.core.commands import LongRunningOperation
+
+        result = LongRunningOperation(cmd.cli_ctx)(result)
+    check_created_restricted(name, _wire(result))
     return result
+
+
+def _wire(cluster):
+    """A cluster as the service sent it: an SDK model's REST form (what core/cluster.py reads), or the dict."""
+    return cluster.serialize(keep_readonly=True) if hasattr(cluster, "serialize") else cluster
 
 
 @az_errors

@@ -263,12 +263,13 @@ def test_progress_on_a_terminal_is_azs_own_progress_controller(az_logged_in, adm
 def test_verify_inside_az_names_the_pool_missed_by_the_reimage(az_logged_in, admin):
     seed_cluster(admin, RG, "c1", restricted=True, nodes={"nodepool1": {"podLinkLocalAccess": "None"},
                                                           "userpool": {"podLinkLocalAccess": "IMDS"}})
-    failed = az_logged_in("aks", "imds-restriction", "verify", "-g", RG, "-n", "c1")
-    assert failed.code == 1 and "(userpool): IMDS reachable from a pod, expected blocked" in failed.err
+    failed = az_logged_in("aks", "imds-restriction", "verify", "-g", RG, "-n", "c1", "-o", "json")
+    assert failed.code == 1 and "(userpool): open: IMDS answered a pod on the pod network" in failed.err
+    assert {n["verdict"] for n in failed.json["nodes"] if n["pool"] == "userpool"} == {"open"}  # the report, kept
     assert az_logged_in("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "none").code == 0
     proven = az_logged_in("aks", "imds-restriction", "verify", "-g", RG, "-n", "c1", "-o", "json")
     assert proven.code == 0, proven.err
-    assert proven.json["ok"] and {n["observed"] for n in proven.json["nodes"]} == {"blocked"}
+    assert proven.json["ok"] and {n["verdict"] for n in proven.json["nodes"]} == {"enforced"}
 
 
 def test_check_workloads_and_verify_inside_az(az_logged_in, admin):

@@ -132,8 +132,12 @@ def test_the_demo_tells_the_whole_story_and_checks_every_step():
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "Done: every step behaved as expected." in r.stdout
     steps = [line for line in r.stdout.splitlines() if line.startswith("== ")]
-    assert len(steps) == 13 and "What would break?" in steps[1] and "verify then proves it" in steps[8]
+    assert len(steps) == 15 and "What would break?" in steps[1] and "verify then proves it" in steps[10]
     assert "Verified: all 3 Linux node(s)" in r.stderr
+    # An inconclusive verdict (the probe image is not pulled) and how it is resolved.
+    assert "inconclusive" in steps[7] or "inconclusive" in steps[7].lower()
+    assert "could not be judged (inconclusive; this says nothing about the setting, so do not reimage" in r.stderr
+    assert "image not pulled (ImagePullBackOff" in r.stdout
     # Part two, the fleet: the blocked cluster is named with its fix, then finished once fixed.
     assert "team-b/search: podLinkLocalAccess=IMDS -> blocked" in r.stderr
     assert "Rollout: 4 of 5 cluster(s) done, 1 blocked" in r.stderr

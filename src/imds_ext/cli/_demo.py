@@ -2,8 +2,9 @@
 
 Each step is a real `az-imds` command run through the same CLI a user types, against the emulator over
 HTTPS with a real token flow: the workload scan finds a workload that would break, the team moves it to Workload
-ID, the scan is clean, enable runs with the workload check and the proof of every node, and a skipped reimage
-shows up in `verify`. Part two rolls it out over a fleet of two subscriptions: the plan, the waves, a blocked cluster
+ID, the scan is clean, enable runs with the workload check and the proof of every node, a probe image the cluster
+cannot pull gives an inconclusive verdict that a mirror resolves, and a skipped reimage shows up in `verify`. Part
+two rolls it out over a fleet of two subscriptions: the plan, the waves, a blocked cluster
 left alone then fixed, the journal. The demo checks each step's outcome and fails loudly if one is wrong.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from knack.util import CLIError
 
 RG, CLUSTER = "imds-demo-rg", "imds-demo-aks"
+MIRROR = "myregistry.azurecr.io/azurelinux/base/core:3.0"  # the probe image, mirrored into the team's registry
 SHOW = ("{name:name, provisioningState:provisioningState, podLinkLocalAccess:networkProfile.podLinkLocalAccess, "
         "oidcIssuer:oidcIssuerProfile.enabled, "
         "pools:agentPoolProfiles[].{name:name, nodeImageVersion:nodeImageVersion}}")
@@ -139,6 +141,19 @@ def run_demo(lro_delay: float = 0.5, out=None) -> None:
         demo.run(["aks", "update", "-g", RG, "-n", CLUSTER, "--enable-imds-restriction", "--check-workloads",
                   "--verify", "--yes", "--query", SHOW])
         demo.nodes(expected="None")
+
+        demo.say("Lock the cluster's egress down to the team's own registry. verify's default probe image (on "
+                 "mcr.microsoft.com) is then not pulled: every node is inconclusive, with the fix, and no reimage "
+                 "is asked for.")
+        admin = AdminClient.for_emulator(emulator)
+        admin.seed(kubernetes=[{"resourceGroup": RG, "cluster": CLUSTER,
+                                "facts": {"registries": [MIRROR.split("/")[0]]}}])
+        demo.run(["aks", "imds-restriction", "verify", "-g", RG, "-n", CLUSTER, "-o", "table"], expect_exit=1)
+        demo.say("With the probe image mirrored into that registry (docs/kubernetes-access.md), verify proves "
+                 "every node again.")
+        demo.run(["aks", "imds-restriction", "verify", "-g", RG, "-n", CLUSTER, "--probe-image", MIRROR,
+                  "-o", "table"])
+        admin.seed(kubernetes=[{"resourceGroup": RG, "cluster": CLUSTER, "facts": {"registries": None}}])
 
         demo.say("Disable it, deferring the reimage: verify shows the nodes still enforce the old setting...")
         demo.run(["aks", "update", "-g", RG, "-n", CLUSTER, "--disable-imds-restriction", "--skip-node-image-upgrade",

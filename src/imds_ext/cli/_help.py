@@ -224,18 +224,22 @@ helps["aks imds-restriction verify"] = """
 type: command
 short-summary: Prove, node by node, that the nodes enforce the IMDS setting.
 long-summary: >
-    Runs the documentation's check on every Linux node (or --sample N per pool): a short-lived pod-network probe
-    pinned to the node and one host-network probe per pool try IMDS with a short timeout. Each node's verdict
-    compares what its probe saw with what networkProfile.podLinkLocalAccess says; a node that was not reimaged
-    since the setting changed shows up as a mismatch. The probes run in a namespace of their own, tolerate every
-    taint, and are removed on success, failure and Ctrl-C. Cluster credentials come from ARM (the user's, or the
-    local admin's with --admin), with a Microsoft Entra token for Entra-integrated clusters, or from --kubeconfig.
-    Exit codes: 0 every node behaves as the setting says, 1 otherwise (each node named), 3 cluster not found.
+    On every Linux node (or --sample N per pool) a pod-network probe tries IMDS and the cluster's API service,
+    and a host-network control tries IMDS, with short timeouts (two DaemonSets limited to those nodes, in a
+    namespace of their own, with no service-account token, non-root, no capability, small limits). A node is
+    "enforced" when IMDS timed out for the pod while the API service and the host-network control answered;
+    "open" when IMDS answered the pod; "inconclusive" otherwise, with the reason (image not pulled, refused by
+    admission, not scheduled, NotReady, curl missing, killed, no pod egress), which never counts as a pass and
+    never calls for a reimage. Windows and virtual nodes are listed as not probed. The namespace is removed on
+    every ending; one a killed run left is removed by the next run. With --kubeconfig, its server must be the
+    named cluster's own. Exit codes: 0 every probed node has the verdict the setting expects (and at least one
+    node was probed), 1 otherwise (the report on stdout, each node named on stderr), 3 cluster not found.
+    Permissions and the probe image: docs/kubernetes-access.md.
 examples:
   - name: Verify every node.
     text: az-imds aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster
-  - name: Two nodes per pool, the probe image from a private registry.
-    text: az-imds aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster --sample 2 --probe-image myregistry.azurecr.io/curl:8.11.1
+  - name: Two nodes per pool, the probe image mirrored into a private registry.
+    text: az-imds aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster --sample 2 --probe-image myregistry.azurecr.io/azurelinux/base/core:3.0
 """
 
 helps["aks imds-restriction rollout"] = """

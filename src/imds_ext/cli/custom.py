@@ -75,8 +75,9 @@ def aks_imds_restriction_show(cmd, resource_group_name, name, subscription=None)
 
 def aks_imds_restriction_verify(cmd, resource_group_name, name, sample=None, probe_image=None, admin=False,
                                 kubeconfig=None, context=None, subscription=None):
-    return handlers.verify_nodes(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, sample=sample,
-                                 probe_image=probe_image, admin=admin, kubeconfig=kubeconfig, context=context)
+    return _with_exit_code(cmd, handlers.verify_nodes(
+        cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, sample=sample, probe_image=probe_image,
+        admin=admin, kubeconfig=kubeconfig, context=context))
 
 
 def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubeconfig=None, context=None,

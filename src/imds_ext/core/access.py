@@ -1,8 +1,13 @@
 """Getting at a cluster's Kubernetes API: its kubeconfig from ARM (`listClusterUserCredential`, or the local admin
-account's with `admin`), or the user's own kubeconfig file and context."""
+account's with `admin`), or the user's own kubeconfig file and context, which must point at the named cluster's own
+API server (its `fqdn`, `privateFQDN` or `azurePortalFQDN`, or the server ARM's own kubeconfig names) before any
+credential is sent (docs/kubernetes-access.md)."""
 from __future__ import annotations
 
+import os
+import stat
 from typing import Optional
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -11,17 +16,7 @@ from imds_ext.core.errors import ConfigurationError, ResourceNotFound, service_m
 from imds_ext.core.kube import KubeClient
 
 
-def kube_client(clients: ArmClients, resource_group: str, name: str, admin: bool = False,
-                kubeconfig: Optional[str] = None, context: Optional[str] = None) -> KubeClient:
-    if kubeconfig:
-        try:
-            with open(kubeconfig, encoding="utf-8") as f:
-                config = yaml.safe_load(f)
-        except OSError as ex:
-            raise ConfigurationError(f"Cannot read the kubeconfig '{kubeconfig}': {ex.strerror or ex}.") from ex
-        except yaml.YAMLError as ex:
-            raise ConfigurationError(f"The kubeconfig '{kubeconfig}' is not valid YAML: {ex}.") from ex
-        return KubeClient.from_kubeconfig(config or {}, context, clients.credential)
+def _arm_kubeconfig(clients: ArmClients, resource_group: str, name: str, admin: bool) -> dict:
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
     operations = clients.container_service.managed_clusters
@@ -33,5 +28,81 @@ def kube_client(clients: ArmClients, resource_group: str, name: str, admin: bool
     except HttpResponseError as ex:
         raise ConfigurationError(f"Cannot get the cluster's credentials: {service_message(ex)}") from ex
     value = results.kubeconfigs[0].value
-    config = yaml.safe_load(value.decode() if isinstance(value, (bytes, bytearray)) else value)
-    return KubeClient.from_kubeconfig(config, context, clients.credential)
+    return yaml.safe_load(value.decode() if isinstance(value, (bytes, bytearray)) else value)
+
+
+def _addresses(cluster: Optional[dict]) -> set:
+    props = (cluster or {}).get("properties") or {}
+    return {str(props[k]).lower() for k in ("fqdn", "privateFQDN", "azurePortalFQDN") if props.get(k)}
+
+
+def _same_server(url: str, other: str) -> bool:
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.hostname or "").lower() == (b.hostname or "").lower() and (a.port or 443) == (b.port or 443) \
+        and a.path.rstrip("/") == b.path.rstrip("/")
+
+
+def check_own_server(clients: ArmClients, resource_group: str, name: str, server: str,
+                     cluster: Optional[dict]) -> None:
+    """Refuse a kubeconfig whose server is not the named cluster's own: the probes would prove another cluster, and
+    a Microsoft Entra token for the AKS server application (an audience every Entra AKS cluster shares) would go
+    to a server that is not the cluster's."""
+    host = (urlsplit(server).hostname or "").lower()
+    if host in _addresses(cluster):
+        return
+    try:
+        own = _arm_kubeconfig(clients, resource_group, name, admin=False)
+        own_servers = [c["cluster"]["server"] for c in own.get("clusters") or []]
+    except (ConfigurationError, ResourceNotFound, KeyError, TypeError):
+        own_servers = []
+    if any(_same_server(server, s) for s in own_servers):
+        return
+    known = ", ".join(sorted(_addresses(cluster))) or "none known"
+    raise ConfigurationError(
+        f"The kubeconfig's server {server} is not the API server of cluster '{name}' (its addresses: {known}). "
+        f"Nothing was sent to it. Use the cluster's own kubeconfig ('az aks get-credentials -g {resource_group} "
+        f"-n {name}'), or --context to pick its context.")
+
+
+MAX_KUBECONFIG_BYTES = 16 * 2 ** 20
+
+
+def read_kubeconfig(path: str) -> dict:
+    """A kubeconfig file, refused before reading when it is not a regular file (a FIFO would hang, /dev/zero never
+    ends) or larger than any kubeconfig is."""
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ConfigurationError(f"The kubeconfig '{path}' is not a regular file.")
+            data = f.read(MAX_KUBECONFIG_BYTES + 1)
+    except OSError as ex:
+        raise ConfigurationError(f"Cannot read the kubeconfig '{path}': {ex.strerror or ex}.") from ex
+    if len(data) > MAX_KUBECONFIG_BYTES:
+        raise ConfigurationError(f"The kubeconfig '{path}' is larger than {MAX_KUBECONFIG_BYTES // 2 ** 20} MiB; "
+                                 "no kubeconfig is.")
+    try:
+        return yaml.safe_load(data.decode("utf-8-sig")) or {}
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"The kubeconfig '{path}' is not UTF-8 text.") from None
+    except yaml.YAMLError as ex:
+        raise ConfigurationError(f"The kubeconfig '{path}' is not valid YAML: {ex}.") from ex
+
+
+def kube_client(clients: ArmClients, resource_group: str, name: str, admin: bool = False,
+                kubeconfig: Optional[str] = None, context: Optional[str] = None,
+                cluster: Optional[dict] = None) -> KubeClient:
+    """The named cluster's API client. With `kubeconfig`, its server is checked against the cluster (`cluster`:
+    the ARM resource, wire format) before anything is sent."""
+    if kubeconfig:
+        config = read_kubeconfig(kubeconfig)
+        client = KubeClient.from_kubeconfig(config, context, clients.credential, source=kubeconfig)
+        try:
+            check_own_server(clients, resource_group, name, client.server, cluster)
+        except BaseException:
+            client.close()
+            raise
+        return client
+    return KubeClient.from_kubeconfig(_arm_kubeconfig(clients, resource_group, name, admin), context,
+                                      clients.credential,
+                                      source="the cluster's admin credentials" if admin else
+                                      "the cluster's user credentials (listClusterUserCredential)")

@@ -23,7 +23,7 @@ from imds_ext.core.nodeimage import NodeImageUpgradeFailed, NodeImageUpgrades, f
 from imds_ext.core.polling import BackoffPolling
 from imds_ext.core.access import kube_client
 from imds_ext.core.reads import ClusterReads
-from imds_ext.core.verification import DEFAULT_PROBE_IMAGE, Verification, VerificationFailed
+from imds_ext.core.verification import DEFAULT_PROBE_IMAGE, Verification, VerificationFailed, verdict_message
 
 MAX_ETAG_ATTEMPTS = 3
 
@@ -77,8 +77,8 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
 
     def _verified(self, resource_group: str, name: str) -> None:
         report = self.verify(resource_group, name)
-        self.ui.warn(f"Verified: all {len(report['nodes'])} Linux node(s) of cluster '{name}' behave as "
-                     f"podLinkLocalAccess='{report['podLinkLocalAccess']}' says.")
+        self.ui.warn(f"Verified: all {len(report['nodes'])} Linux node(s) of cluster '{name}' are "
+                     f"{report['expected']}, as podLinkLocalAccess='{report['podLinkLocalAccess']}' says.")
 
     def _check_workloads(self, resource_group: str, name: str, yes: bool) -> None:
         """--check-workloads: the scan before the change; what breaks stops it unless confirmed or --force."""
@@ -288,21 +288,27 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
     def verify(self, resource_group: str, name: str, *, sample: Optional[int] = None,
                probe_image: str = DEFAULT_PROBE_IMAGE, admin: bool = False, kubeconfig: Optional[str] = None,
                context: Optional[str] = None) -> dict:
-        """Probe the nodes (core/verification.py); the report when every node behaves as the setting says, else
-        VerificationFailed naming each node that does not."""
-        setting = pod_link_local_access(self.get_cluster(resource_group, name))
-        kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context)
+        """Probe the nodes (core/verification.py); the report when every probed node has the verdict the setting
+        expects, else VerificationFailed (with the report) naming each node that does not and what to do."""
+        mc = self.get_cluster(resource_group, name)
+        setting = pod_link_local_access(mc)
+        kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context, cluster=mc)
+        probes = Verification(kube, self.ui)
         try:
-            report = Verification(kube, self.ui).run(name, setting, sample, probe_image)
+            report = probes.run(name, setting, sample, probe_image)
         except KeyboardInterrupt:
-            raise Interrupted("Interrupted. The probes were removed; nothing else in the cluster changed.") from None
+            left = probes.namespace and probes._cleanup()
+            raise Interrupted("Interrupted. " + (left or ("The probes were removed; nothing else in the cluster "
+                                                          "changed." if probes.namespace else
+                                                          "Nothing was created in the cluster."))) from None
         finally:
             kube.close()
+        if report.get("cleanup"):
+            self.ui.warn(report["cleanup"])
+        if report["removedLeftovers"]:
+            self.ui.warn(f"Removed what earlier runs left behind: {', '.join(report['removedLeftovers'])}.")
         if not report["ok"]:
-            raise VerificationFailed(
-                f"{len(report['problems'])} node(s) of cluster '{name}' do not behave as podLinkLocalAccess="
-                f"'{setting}' says:\n  " + "\n  ".join(report["problems"]) + "\nReimage them with "
-                f"'{self._upgrade_command(resource_group, name)}', then verify again.")
+            raise VerificationFailed(verdict_message(report, self._upgrade_command(resource_group, name)), report)
         return report
 
     def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):

@@ -28,8 +28,9 @@ UPDATE_COMPANIONS_HELP = (" Combine only with -g/-n, --yes, --no-wait, --enable-
                           "--aks-custom-headers and --skip-node-image-upgrade.")
 
 SAMPLE = "Probe this many nodes of each pool (default: every node)."
-PROBE_IMAGE = ("Image of the probe pods; it must have curl (default: curlimages/curl). Use a mirror in your own "
-               "registry for clusters that cannot pull from Docker Hub.")
+PROBE_IMAGE = ("Image of the probes; it must have curl (default: the Azure Linux base image on mcr.microsoft.com, "
+               "pinned by digest). Give a mirror in a registry the cluster pulls from (an attached ACR) where it "
+               "cannot reach mcr.microsoft.com.")
 ADMIN = ("Use the local admin account's kubeconfig (listClusterAdminCredential) instead of the user's; refused on "
          "clusters with local accounts disabled.")
 KUBECONFIG = "Use this kubeconfig file instead of asking ARM for the cluster's credentials."

@@ -31,8 +31,8 @@ def ends_on_cancel(func):
 
 @contextmanager
 def sigterm_as_interrupt():
-    """SIGTERM (a CI job cancelled, a pod stopped) ends a run as Ctrl-C does: with the state of the cluster and the
-    command that finishes the job, not in silence."""
+    """SIGTERM (a CI job cancelled, a pod stopped) and SIGHUP (the terminal closed) end a run as Ctrl-C does: with
+    the state of the cluster and the command that finishes the job, not in silence, and what it created removed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -40,11 +40,13 @@ def sigterm_as_interrupt():
     def interrupt(_signum, _frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    signals = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, interrupt) for signum in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def guided(func):
@@ -89,11 +91,19 @@ def restriction_report(service, resource_group_name, name):
 @guided
 def verify_nodes(service, resource_group_name, name, sample=None, probe_image=None, admin=False, kubeconfig=None,
                  context=None):
-    """`aks imds-restriction verify`: the probes' report; exit 1 (with every mismatching node named) otherwise."""
-    from imds_ext.core.verification import DEFAULT_PROBE_IMAGE
+    """`aks imds-restriction verify`: (report, ok). Not ok, the report is still the output (CI keeps it), each
+    node that is not as expected is named on stderr, and the command exits 1."""
+    from imds_ext.core.verification import DEFAULT_PROBE_IMAGE, VerificationFailed
 
-    return service.verify(resource_group_name, name, sample=sample, probe_image=probe_image or DEFAULT_PROBE_IMAGE,
-                          admin=admin, kubeconfig=kubeconfig, context=context)
+    try:
+        return service.verify(resource_group_name, name, sample=sample,
+                              probe_image=probe_image or DEFAULT_PROBE_IMAGE, admin=admin, kubeconfig=kubeconfig,
+                              context=context), True
+    except VerificationFailed as ex:
+        if ex.report is None:
+            raise
+        logger.error(str(ex))
+        return ex.report, False
 
 
 def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=None, context=None):

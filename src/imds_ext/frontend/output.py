@@ -70,12 +70,13 @@ def feature_table(result):
 
 
 def verify_table(report):
+    """One row per node: its verdict, and the reason (the evidence, or why it could not be judged)."""
     from collections import OrderedDict
 
-    rows = [OrderedDict([("Pool", n["pool"]), ("Node", n["node"]), ("Network", "pod"), ("Expected", n["expected"]),
-                         ("Observed", n["observed"]), ("Verdict", n["verdict"])]) for n in report["nodes"]]
-    rows += [OrderedDict([("Pool", h["pool"]), ("Node", h["node"]), ("Network", "host"), ("Expected", "reachable"),
-                          ("Observed", h["imds"]), ("Verdict", h["verdict"])]) for h in report["hostNetwork"]]
+    rows = [OrderedDict([("Pool", n["pool"]), ("Node", n["node"]), ("Expected", n["expected"]),
+                         ("Verdict", n["verdict"]), ("Reason", n["reason"])]) for n in report["nodes"]]
+    rows += [OrderedDict([("Pool", n["pool"]), ("Node", n["node"]), ("Expected", "-"), ("Verdict", "not probed"),
+                          ("Reason", n["reason"])]) for n in report.get("notProbed") or []]
     return rows
 
 

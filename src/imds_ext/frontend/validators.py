@@ -101,9 +101,21 @@ def validate_if_match(namespace):
                          f"and without control characters; got '{_printable(value)}'.")
 
 
+# An image reference as the distribution spec's grammar has it: [domain[:port]/]path[:tag][@digest].
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE = re.compile(rf"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                    rf"(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+                    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?")
+
+
 def validate_verify(namespace):
-    """`verify` and `scan`: names, --sample, and the credential options."""
+    """`verify` and `scan`: names, --sample, --probe-image and the credential options."""
     validate_cluster_names(namespace)
+    image = getattr(namespace, "probe_image", None)
+    if image is not None and not _IMAGE.fullmatch(image):
+        raise UsageError(f"--probe-image must be an image reference such as "
+                         f"'myregistry.azurecr.io/azurelinux/base/core:3.0' (registry/repository[:tag][@digest]), "
+                         f"got '{_printable(image)}'.")
     sample = getattr(namespace, "sample", None)
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be 1 or more (nodes probed per pool), got {sample}.")
