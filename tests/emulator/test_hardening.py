@@ -89,6 +89,14 @@ def test_a_body_over_4_mib_that_is_sent_gets_the_413_not_a_reset_connection(arm,
     assert arm("GET", f"{MC}/big").status_code == 404
 
 
+@pytest.mark.parametrize("depth", [100, 1000, 100000])
+def test_a_body_nested_too_deep_is_a_400_not_a_500(arm, rg, admin, depth):
+    r = arm("PUT", f"{MC}/deep", data="[" * depth + "]" * depth, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidRequestContent", r.text
+    assert "nested deeper than 64 levels" in r.json()["error"]["message"]
+    assert arm("PUT", f"{MC}/deep", json=cluster_body()).status_code == 201  # a real body is nowhere near
+
+
 @pytest.mark.parametrize("spec", [{"path": 5}, {"path": "x", "status": "abc"}, {"path": "x", "delaySeconds": -1},
                                   {"path": "x", "status": 503, "unknown": 1}])
 def test_bad_faults_are_400(admin, spec):

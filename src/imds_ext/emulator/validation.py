@@ -11,6 +11,7 @@ from jsonschema.exceptions import best_match
 from imds_ext.emulator.errors import EmulatorError
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # ARM refuses request bodies over 4 MiB
+MAX_BODY_DEPTH = 64  # objects and arrays nested deeper are refused (the emulator's limit; ARM's is not public)
 
 # Resource names (ARM): resource groups 1-90 of letters, digits, '_', '-', '.', '(' and ')', not ending in '.';
 # managed clusters 1-63 of letters, digits, '-' and '_', starting and ending with a letter or digit (AKS REST API

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from werkzeug.wrappers import Request, Response
 
 from imds_ext.emulator.errors import EmulatorError
-from imds_ext.emulator.validation import MAX_BODY_BYTES
+from imds_ext.emulator.validation import MAX_BODY_BYTES, MAX_BODY_DEPTH
 
 OPERATION_API_VERSION = "2025-03-01"  # what AKS puts in Azure-AsyncOperation / Location (the recording)
 
@@ -65,11 +65,29 @@ def json_body(ctx: Ctx, required: bool = True):
             raise EmulatorError(400, "InvalidRequestContent", "The request content was invalid and could not be "
                                 "deserialized: the body is empty.")
         return None
+    too_deep = EmulatorError(400, "InvalidRequestContent", "The request content was invalid and could not be "
+                             f"deserialized: it is nested deeper than {MAX_BODY_DEPTH} levels.")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
     except ValueError as e:
         raise EmulatorError(400, "InvalidRequestContent", f"The request content was invalid and could not be "
                             f"deserialized: {e}.") from None
+    if _nested_deeper_than(body, MAX_BODY_DEPTH):
+        raise too_deep
+    return body
+
+
+def _nested_deeper_than(value, limit: int) -> bool:
+    """Whether `value` (parsed JSON) nests objects and arrays deeper than `limit`; without recursion."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for v in level if isinstance(v, (dict, list))
+                 for child in (v.values() if isinstance(v, dict) else v)]
+        if not level:
+            return False
+    return any(isinstance(v, (dict, list)) for v in level)
 
 
 def retry_after(ctx: Ctx) -> dict:
