@@ -389,3 +389,55 @@ def test_a_failed_update_operation_is_reported_and_nothing_is_reimaged(az_imds, 
     assert r.code == 1
     assert "ReconcileVMSSAgentPoolFailed" in r.err and "Simulated reconcile failure." in r.err
     assert admin.requests("POST", "/upgradeNodeImageVersion") == []
+
+
+def test_a_pool_whose_reimage_ends_failed_is_named_the_others_finish_and_only_it_is_retried(az_imds, admin,
+                                                                                            seed_cluster):
+    seed_cluster(pools=("nodepool1", "userpool", "spotpool"))
+    admin.config(lro_delay=1)  # the other pools are still running when userpool's upgrade ends Failed
+    admin.fault(method="POST", path="/agentPools/userpool/upgradeNodeImageVersion", count=1,
+                failOperation={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated reimage failure."})
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 1
+    retry = "az-imds aks update -g rg1 -n c1 --enable-imds-restriction --yes"
+    assert "Node image upgrade failed for userpool: (ReconcileVMSSAgentPoolFailed) Simulated reimage failure." in r.err
+    assert f"Run '{retry}' to retry the failed ones." in r.err
+    assert "may still be running" not in r.err
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "IMDS", "spotpool": "None"}
+    assert az_imds("aks", "show", "-g", RG, "-n", "c1").json["tags"] == {"imds-ext-reimage-pending": "None:userpool"}
+    admin.clear_requests()
+    again = az_imds(*retry.split()[1:])
+    assert again.code == 0, again.err
+    assert [e["path"].rsplit("/", 2)[1] for e in admin.requests("POST", "/upgradeNodeImageVersion")] == ["userpool"]
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None", "spotpool": "None"}
+
+
+def test_a_pool_upgrade_started_elsewhere_that_ends_failed_is_waited_for_then_reimaged(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.config(lro_delay=1)
+    admin.fault(method="POST", path="/agentPools/userpool/upgradeNodeImageVersion", count=1,
+                failOperation={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated reimage failure."})
+    assert az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool",
+                   "--node-image-only", "--no-wait").code == 0
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 0, r.err
+    assert "An operation is in progress (node pool(s) userpool of cluster 'c1' are busy)" in r.err
+    assert "invalid status" not in r.err
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+    assert "imds-ext-reimage-pending" not in (az_imds("aks", "show", "-g", RG, "-n", "c1").json.get("tags") or {})
+
+
+def test_a_cluster_update_started_elsewhere_that_ends_failed_is_waited_for_then_written_back(az_imds, admin,
+                                                                                            seed_cluster):
+    seed_cluster(restricted=False)
+    admin.config(lro_delay=1)
+    admin.fault(method="PUT", path="/managedClusters/c1$", count=1,
+                failOperation={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated reconcile failure."})
+    assert az_imds(*UPDATE, "--enable-imds-restriction", "--yes", "--no-wait").code == 0  # "elsewhere"
+    r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
+    assert r.code == 0, r.err
+    assert "An operation is in progress (cluster 'c1' is Updating)" in r.err
+    assert "invalid status" not in r.err and "Failed state" in r.err
+    shown = az_imds("aks", "show", "-g", RG, "-n", "c1").json
+    assert shown["provisioningState"] == "Succeeded" and shown["networkProfile"]["podLinkLocalAccess"] == "None"
+    assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}

@@ -14,7 +14,7 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from imds_ext.core import marker
 from imds_ext.core.clients import ArmWork
 from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
-from imds_ext.core.polling import BackoffPolling
+from imds_ext.core.polling import BackoffPolling, wait_all
 
 
 class NodeImageUpgrades(ArmWork):
@@ -34,8 +34,8 @@ class NodeImageUpgrades(ArmWork):
         """Upgrade `pools` and wait for all of them; {pool: why it failed} for those that did not succeed."""
         pollers, failures = self.start(resource_group, name, pools)
         if pollers:
-            self.ui.wait(f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}",
-                         list(pollers.values()))
+            wait_all(self.ui, f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}",
+                     list(pollers.values()))
         for pool, poller in pollers.items():
             try:
                 poller.result()

@@ -49,3 +49,30 @@ def watch(pipeline_client, read: Callable) -> LROPoller:
     initial = read(cls=lambda pipeline_response, _deserialized, _headers: pipeline_response)
     return LROPoller(pipeline_client, initial, lambda _response: None,
                      BackoffPolling(lro_algorithms=[ProvisioningStatePolling()]))
+
+
+class _EndsQuietly:
+    """A poller as an `Interaction` waits on it: `wait` returns once the operation has ended, whether it succeeded
+    or failed. azure-core's `LROPoller.wait` re-raises the operation's error, which would end the interaction's
+    wait at the first operation that failed, before the others are waited for and before the caller collects each
+    one's result (`result()` still raises it)."""
+
+    def __init__(self, poller):
+        self._poller = poller
+
+    def done(self) -> bool:
+        return self._poller.done()
+
+    def wait(self, timeout=None) -> None:
+        try:
+            self._poller.wait(timeout)
+        except Exception:  # pylint: disable=broad-except  # the caller's result() raises it; Ctrl-C still ends it
+            pass
+
+    def result(self, timeout=None):
+        return self._poller.result(timeout)
+
+
+def wait_all(ui, message: str, pollers) -> None:
+    """`ui.wait` over `pollers` until every one has ended; each one's error is then its `result()`'s to raise."""
+    ui.wait(message, [_EndsQuietly(p) for p in pollers])

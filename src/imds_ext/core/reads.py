@@ -15,7 +15,7 @@ from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_r
 from imds_ext.core.clients import ArmWork
 from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
 from imds_ext.core.headers import names_feature
-from imds_ext.core.polling import watch
+from imds_ext.core.polling import wait_all, watch
 
 
 class ClusterReads(ArmWork):
@@ -162,7 +162,7 @@ class ClusterReads(ArmWork):
                     self._aks.managed_clusters.get, resource_group, name)))
             pollers += [watch(self._aks._client, functools.partial(self._aks.agent_pools.get, resource_group, name,
                                                                    pool)) for pool in busy]
-            self.ui.wait(f"Waiting for the operation in progress on cluster '{name}'", pollers)
+            wait_all(self.ui, f"Waiting for the operation in progress on cluster '{name}'", pollers)
             for poller in pollers:
                 try:
                     poller.result()

@@ -269,10 +269,12 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
             self._stage = (f"The node-image upgrade of cluster '{name}' was started and may still be running. Run "
                            f"'{resume}' to finish it.")
             failures = self.node_images.run(resource_group, name, pools)
+            if marker.TAG in (mc.get("tags") or {}):  # the record keeps only the pools still due that failed
+                setting = pod_link_local_access(mc)
+                due = marker.due(mc.get("tags"), setting, pools)
+                self.node_images.record(resource_group, name, setting, [p for p in due if p in failures])
             if failures:
                 raise NodeImageUpgradeFailed(failure_message(failures, resume))
-            if marker.TAG in (mc.get("tags") or {}):
-                self.node_images.record(resource_group, name, pod_link_local_access(mc), [])
         if verify_nodes:
             self._verified(resource_group, name)
         return self.get_cluster(resource_group, name)
