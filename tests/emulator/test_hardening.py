@@ -41,6 +41,18 @@ def test_malformed_cluster_bodies_are_400_naming_the_field(arm, rg, admin, body,
     assert arm("GET", f"{MC}/c1").status_code == 404  # nothing was created
 
 
+@pytest.mark.parametrize("location", ["west\nus", "westus\n", "west\rus", "west/us", " westus"])
+def test_a_location_with_a_newline_is_a_400_naming_location_and_nothing_is_stored(arm, rg, admin, location):
+    r = arm("PUT", f"{MC}/c1", json=dict(cluster_body(), location=location))
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "InvalidParameter" and r.json()["target"] == "location"
+    assert arm("GET", f"{MC}/c1").status_code == 404
+    r = arm("PUT", f"{GROUPS}/rg2", api="2021-04-01", json={"location": location})
+    assert r.status_code == 400 and r.json()["error"]["target"] == "location"
+    assert arm("GET", f"{GROUPS}/rg2", api="2021-04-01").status_code == 404
+    assert arm("PUT", f"{MC}/c1", json=dict(cluster_body(), location="West US 2")).status_code == 201
+
+
 @pytest.mark.parametrize("path, code", [
     (f"{MC}/{'a' * 64}", "InvalidResourceName"),
     (f"{MC}/a%20b", "InvalidResourceName"),

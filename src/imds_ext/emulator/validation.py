@@ -22,6 +22,9 @@ CLUSTER_NAME = re.compile(r"^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z
 POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 EXTENSION_NAME = re.compile(r"^[a-zA-Z0-9][-.a-zA-Z0-9]{0,252}$")
 KUBERNETES_VERSION = r"^\d+\.\d+(\.\d+)?$"
+# A location: a region's name (`westus2`) or display name (`West US 2`): letters and digits, single spaces between
+# words. Anything else (a newline, say, which would go raw into the Azure-AsyncOperation header) is refused.
+LOCATION = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[A-Za-z0-9]+( [A-Za-z0-9]+)*\Z"}
 
 
 def schema(definition: dict) -> Draft202012Validator:

@@ -18,7 +18,7 @@ from imds_ext.emulator.store import Store
 GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 _GROUP_BODY = validation.schema({
     "type": "object", "required": ["location"],
-    "properties": {"location": {"type": "string", "minLength": 1, "maxLength": 100},
+    "properties": {"location": validation.LOCATION,
                    "tags": {"type": ["object", "null"], "additionalProperties": {"type": "string", "maxLength": 256}},
                    "managedBy": {"type": ["string", "null"]}}})
 

@@ -2,7 +2,7 @@
 not read are kept as sent (additional properties are allowed), as the service keeps them; a client may send
 null for a field it leaves unset."""
 from imds_ext.emulator.constants import RESTRICTED, UNRESTRICTED
-from imds_ext.emulator.validation import KUBERNETES_VERSION, schema
+from imds_ext.emulator.validation import KUBERNETES_VERSION, LOCATION, schema
 
 
 def _nullable(kind: str) -> dict:
@@ -31,7 +31,7 @@ CLUSTER = schema({
     "type": "object",
     "required": ["location"],
     "properties": {
-        "location": {"type": "string", "minLength": 1, "maxLength": 100},
+        "location": LOCATION,
         "tags": TAGS,
         "identity": {"type": ["object", "null"], "properties": {"type": _nullable("string")}},
         "sku": _nullable("object"),
