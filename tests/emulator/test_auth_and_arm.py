@@ -25,6 +25,8 @@ def claims(emulator, **over):
     ("missing", "AuthenticationFailed"), ("basic", "AuthenticationFailed"), ("garbage", "InvalidAuthenticationToken"),
     ("expired", "ExpiredAuthenticationToken"), ("bad-signature", "InvalidAuthenticationToken"),
     ("wrong-audience", "InvalidAuthenticationTokenAudience"),
+    # Entra access tokens carry one audience, a string: a list is refused even when it names ARM.
+    ("audience-list-naming-arm", "InvalidAuthenticationTokenAudience"),
 ])
 def test_bad_tokens_are_401_with_a_challenge(emulator, admin, case, code):
     good = emulator.app.tokens.sign
@@ -34,6 +36,8 @@ def test_bad_tokens_are_401_with_a_challenge(emulator, admin, case, code):
         "expired": "Bearer " + good(claims(emulator, exp=int(time.time()) - 10)),
         "bad-signature": "Bearer " + jwt.encode(claims(emulator), other_key, algorithm="RS256"),
         "wrong-audience": "Bearer " + good(claims(emulator, aud="https://graph.microsoft.com/")),
+        "audience-list-naming-arm": "Bearer " + good(claims(emulator, aud=["https://graph.microsoft.com/",
+                                                                           "https://management.azure.com/"])),
     }[case]
     r = requests.get(f"{emulator.arm_endpoint}/subscriptions?api-version=2022-12-01", verify=emulator.ca_bundle_path,
                      headers={"Authorization": header} if header else {})

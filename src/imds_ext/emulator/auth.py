@@ -179,8 +179,13 @@ class TokenService:
                                      "is provided in an invalid format.")
         audiences = list(audiences) if audiences is not None else self.accepted_audiences()
         try:
-            return jwt.decode(token.strip(), self._public, algorithms=["RS256"], audience=list(audiences),
-                              issuer=self.issuer(), options={"require": ["exp", "aud", "iss"]})
+            claims = jwt.decode(token.strip(), self._public, algorithms=["RS256"], audience=list(audiences),
+                                issuer=self.issuer(), options={"require": ["exp", "aud", "iss"]})
+            if not isinstance(claims["aud"], str):
+                # RFC 7519 allows a list, and PyJWT accepts one naming any audience; an Entra access token is for
+                # one resource, its `aud` a single string: a list is not a token Entra issues.
+                raise jwt.InvalidAudienceError("aud is not a single string")
+            return claims
         except jwt.ExpiredSignatureError:
             raise self._unauthorized("ExpiredAuthenticationToken", "The access token expiry UTC time is earlier "
                                      "than current UTC time.") from None
