@@ -8,6 +8,7 @@ import ssl
 import tempfile
 
 import pytest
+import requests
 
 from imds_ext.emulator import Emulator, StartError, StateFileError
 from tests.support.clusters import cluster_body, pool
@@ -142,6 +143,20 @@ def test_secrets_in_a_query_string_never_reach_the_request_log(arm, admin):
     assert entry["query"]["client_secret"] == "***" and entry["query"]["access_token"] == "***"
     assert entry["query"]["api-version"] == "2021-04-01"
     assert "s3cr3t" not in json.dumps(admin.requests()) and "t0k3n" not in json.dumps(admin.requests())
+
+
+@pytest.mark.parametrize("path", ["/_EMULATOR/state", "/_Emulator/state", "/_EMULATOR/STATE"])
+def test_the_admin_api_answers_its_exact_paths_only_and_its_calls_are_never_logged(emulator, admin, path):
+    r = requests.get(emulator.arm_endpoint + path, verify=emulator.ca_bundle_path, timeout=30)
+    assert r.status_code == 501 and r.json()["error"]["code"] == "NotImplemented"  # not the state
+    assert requests.delete(emulator.arm_endpoint + path.replace("state", "requests"), verify=emulator.ca_bundle_path,
+                           timeout=30).status_code == 501
+    assert [(e["path"], e["status"]) for e in admin.requests()] == [
+        (path, 501), (path.replace("state", "requests"), 501)]  # any other request is logged; the log is intact
+    admin.state()
+    assert requests.get(emulator.arm_endpoint + "/_emulator/state/", verify=emulator.ca_bundle_path,
+                        timeout=30).status_code == 200
+    assert len(admin.requests()) == 2  # the admin calls themselves are not
 
 
 def test_a_state_file_with_wrong_inner_types_is_refused_at_start(tmp_path):

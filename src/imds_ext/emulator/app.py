@@ -64,7 +64,7 @@ class EmulatorApp:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        logged = not request.path.startswith(urls.ADMIN_PREFIX)
+        logged = not urls.is_admin(request.path)
         try:
             response = self.dispatch(request)
         except ConnectionAbortedError:

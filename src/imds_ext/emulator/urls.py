@@ -1,6 +1,7 @@
 """The URL map, in one place: (method, path regex, handler, auth, api-version rule).
 
-Paths match case-insensitively, as ARM does; captured names keep the caller's casing.
+Paths match case-insensitively, as ARM does; captured names keep the caller's casing. The admin API is not ARM:
+its paths match exactly (`/_EMULATOR/state` is not it), and only its calls stay out of the request log (is_admin).
 `auth`: "arm" (bearer token required), "none" (identity and metadata documents), "admin" (loopback only),
 "kube" (a cluster's Kubernetes API: its handler checks the cluster's own tokens).
 `api`: None (not checked) or (rule, resource type for messages); rules live in app.check_api_version.
@@ -113,7 +114,13 @@ _TABLE = [
     ("GET", rf"{ADMIN_PREFIX}/state", admin.get_state, "admin", None),
 ]
 
-ROUTES = [Route(m, re.compile(p + "/?", re.IGNORECASE), h, a, api) for m, p, h, a, api in _TABLE]
+ROUTES = [Route(m, re.compile(p + "/?", 0 if a == "admin" else re.IGNORECASE), h, a, api)
+          for m, p, h, a, api in _TABLE]
+
+
+def is_admin(path: str) -> bool:
+    """Whether `path` is under the admin API, exactly as its routes match it."""
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
 def match(method: str, path: str):
