@@ -34,3 +34,10 @@ def test_an_unexpected_error_is_a_sentence_and_the_traceback_is_debug_only(caplo
     assert error.getMessage().startswith("Unexpected error (RuntimeError: boom).") and "--debug" in error.getMessage()
     assert error.exc_info is None  # no traceback at the error level
     assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)
+
+
+def test_a_dropped_connection_when_the_command_had_only_read_says_nothing_was_changed():
+    ex = ServiceResponseError("Connection reset")
+    ex.reads_only = True  # what core.clients' policy says when no request of the command could change anything
+    code, message = errors.exit_code(ex)
+    assert code == 1 and "only read, so nothing was changed" in message and "may have been applied" not in message

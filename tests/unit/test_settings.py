@@ -1,9 +1,10 @@
 """Where the subscription comes from: --subscription (ID or name), the environment, az's default."""
 import json
+import re
 
 import pytest
 
-from imds_ext.core.settings import resolve_settings
+from imds_ext.core.settings import arm_endpoint, is_subscription_id, resolve_settings
 from imds_ext.core.errors import ConfigurationError
 
 SUB_A = "11111111-1111-1111-1111-111111111111"
@@ -55,3 +56,18 @@ def test_sovereign_cloud_endpoint_is_its_own_audience(az_profile, monkeypatch):
     monkeypatch.setenv("AZIMDS_ARM_ENDPOINT", "https://management.usgovcloudapi.net/")
     settings = resolve_settings(SUB_A)
     assert settings.scope == "https://management.usgovcloudapi.net/.default"
+
+
+def test_a_subscription_id_with_a_trailing_newline_is_not_an_id():
+    assert is_subscription_id(SUB_A)
+    assert not is_subscription_id(SUB_A + "\n")
+
+
+@pytest.mark.parametrize("endpoint, reason", [("https://[::1", "Invalid IPv6 URL"),
+                                              ("https://127.0.0.1:99999", "Port out of range"),
+                                              ("https://host:port", "Port could not be cast")])
+def test_a_malformed_arm_endpoint_is_a_configuration_error_naming_it(monkeypatch, endpoint, reason):
+    monkeypatch.setenv("AZIMDS_ARM_ENDPOINT", endpoint)
+    with pytest.raises(ConfigurationError, match=rf"AZIMDS_ARM_ENDPOINT='{re.escape(endpoint)}' is not a valid URL "
+                                                 rf"\({reason}"):
+        arm_endpoint()

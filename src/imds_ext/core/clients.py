@@ -2,14 +2,38 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+from urllib.parse import urlsplit
 
 from imds_ext.core.errors import ConfigurationError
 from imds_ext.core.settings import ArmSettings
 
 if TYPE_CHECKING:
     from imds_ext.core.interaction import Interaction
+
+
+NOT_LOGGED_IN = ("No Azure credential is available: run 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+                 "AZURE_CLIENT_SECRET (a service principal); a managed or workload identity is used where there is "
+                 "one. Run with --debug to see each credential tried.")
+
+
+# The environment variables that name a credential of their own (a service principal, a workload identity, a
+# user): when one is set, its failure is that credential's, and azure-identity's words about it are kept.
+_ENVIRONMENT_CREDENTIALS = ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE",
+                            "AZURE_USERNAME")
+
+
+def _not_logged_in(ex):
+    """The error to raise for the chain's failure `ex`."""
+    from azure.core.exceptions import ClientAuthenticationError
+
+    if any(os.environ.get(name) for name in _ENVIRONMENT_CREDENTIALS):
+        return ex
+    error = ClientAuthenticationError(message=NOT_LOGGED_IN)
+    error.__cause__ = ex
+    return error
 
 
 def default_credential(instance_discovery: bool = True):
@@ -19,11 +43,27 @@ def default_credential(instance_discovery: bool = True):
     `instance_discovery=False` (az's `core.instance_discovery=false`) trusts an authority host that
     login.microsoftonline.com does not know: Azure Stack, ADFS, the local emulator.
     """
+    from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import DefaultAzureCredential
 
+    class Chain(DefaultAzureCredential):
+        """Not logged in (the chain failed and the environment names no credential of its own): one sentence;
+        each credential's answer stays the error's cause, shown under --debug."""
+
+        def get_token(self, *scopes, **kwargs):
+            try:
+                return super().get_token(*scopes, **kwargs)
+            except ClientAuthenticationError as ex:
+                raise _not_logged_in(ex)  # noqa: B904  (its cause is set)
+
+        def get_token_info(self, *scopes, **kwargs):
+            try:
+                return super().get_token_info(*scopes, **kwargs)
+            except ClientAuthenticationError as ex:
+                raise _not_logged_in(ex)  # noqa: B904  (its cause is set)
+
     try:
-        return DefaultAzureCredential(exclude_interactive_browser_credential=True,
-                                      disable_instance_discovery=not instance_discovery)
+        return Chain(exclude_interactive_browser_credential=True, disable_instance_discovery=not instance_discovery)
     except ValueError as ex:  # a malformed AZURE_TENANT_ID or AZURE_AUTHORITY_HOST, found before any request
         raise ConfigurationError(f"The credential settings in the environment are not valid: {ex} Check "
                                  "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_AUTHORITY_HOST.") from ex
@@ -48,28 +88,86 @@ class Memo:
             return self._values[key]
 
 
+class Writes:
+    """Whether any request of a command's clients may have changed something (anything but a read)."""
+
+    def __init__(self):
+        self.sent = False
+
+
+def _may_change(request) -> bool:
+    method = request.method.upper()
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    # ARM's POST actions that only read (listClusterUserCredential, listKeys) are named list*.
+    return not (method == "POST" and urlsplit(request.url).path.rsplit("/", 1)[-1].lower().startswith("list"))
+
+
+class ArmAnswers:
+    """An azure-core per-call policy (duck-typed, so this module loads without azure-core): notes a request that may
+    change something; a connection that breaks before the answer says `reads_only` (nothing this command sent could
+    have changed anything); a 2xx answer that is not a JSON object (ARM always answers with one) is a DecodeError
+    naming the request, not a crash in whatever reads it."""
+
+    def __init__(self, writes: Writes):
+        self.writes = writes
+        self.next = None
+
+    def send(self, request):
+        from azure.core.exceptions import DecodeError, ServiceResponseError
+
+        http_request = request.http_request
+        if _may_change(http_request):
+            self.writes.sent = True
+        try:
+            response = self.next.send(request)
+        except ServiceResponseError as ex:
+            ex.reads_only = not self.writes.sent
+            raise
+        answer = response.http_response
+        if 200 <= answer.status_code < 300:
+            try:
+                body = answer.body().lstrip()
+            except Exception:  # noqa: BLE001  (a streamed answer not read: not ours to check)
+                body = b"{"
+            if body and not body.startswith(b"{"):
+                preview = body[:40].decode("utf-8", "replace")
+                raise DecodeError(message=f"The answer to {http_request.method} "
+                                          f"{http_request.url.split('?')[0]} is not a JSON object (it begins "
+                                          f"'{preview}'); Azure Resource Manager always answers with one.",
+                                  response=answer)
+        return response
+
+
 class ArmClients:
     """Lazily built Azure SDK clients sharing one credential and one set of settings."""
 
     def __init__(self, settings: ArmSettings, credential: Any = None, memo: Optional[Memo] = None,
-                 **client_kwargs: Any):
+                 writes: Optional[Writes] = None, **client_kwargs: Any):
         self.settings = settings
         self.credential = credential if credential is not None else default_credential()
         self.memo = memo if memo is not None else Memo()
+        self.writes = writes if writes is not None else Writes()
         self._client_kwargs = client_kwargs
-        self._kwargs = dict(
+        self._options = dict(
             base_url=settings.endpoint,
             credential_scopes=[settings.scope],
             **client_kwargs,
         )
         self._cache: dict = {}
 
+    @property
+    def _kwargs(self) -> dict:
+        """One SDK client's options: a policy is linked into one pipeline, so each client gets its own."""
+        policies = [*self._options.get("per_call_policies", ()), ArmAnswers(self.writes)]
+        return {**self._options, "per_call_policies": policies}
+
     def for_subscription(self, subscription_id: str, memo: Optional[Memo] = None, **client_kwargs: Any
                          ) -> "ArmClients":
         """Clients of another subscription (or a second set for the same one: each has its own connections)
-        over the same credential, settings and client options (plus `client_kwargs`)."""
+        over the same credential, settings, client options (plus `client_kwargs`) and record of writes."""
         return ArmClients(dataclasses.replace(self.settings, subscription_id=subscription_id), self.credential,
-                          memo, **{**self._client_kwargs, **client_kwargs})
+                          memo, self.writes, **{**self._client_kwargs, **client_kwargs})
 
     def _get(self, key, factory):
         if key not in self._cache:

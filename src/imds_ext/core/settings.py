@@ -31,7 +31,7 @@ DEFAULT_WRITES_PER_SECOND = 8.0
 
 # The first AKS api-version that carries networkProfile.podLinkLocalAccess (docs/aks-imds-restriction.md).
 POD_LINK_LOCAL_ACCESS_SINCE = date(2024, 4, 2)
-_API_VERSION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(-preview)?$")
+_API_VERSION = re.compile(r"(\d{4})-(\d{2})-(\d{2})(-preview)?")
 
 
 def aks_api_version() -> str:
@@ -39,7 +39,7 @@ def aks_api_version() -> str:
     a newer preview when the service retires ours. Any other value is refused here, before any request: with a GA
     api-version a restricted cluster would look unrestricted and a change would silently not happen."""
     value = os.environ.get(ENV_AKS_API_VERSION) or constants.AKS_API_VERSION
-    match = _API_VERSION.match(value.strip())
+    match = _API_VERSION.fullmatch(value.strip())
     try:
         day = match and date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
@@ -55,7 +55,12 @@ def aks_api_version() -> str:
 def arm_endpoint() -> str:
     """AZIMDS_ARM_ENDPOINT (or public Azure): an https URL, since tokens are only ever sent over TLS."""
     value = (os.environ.get(ENV_ARM_ENDPOINT) or constants.ARM_ENDPOINT).strip()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError for a port out of 0-65535 or not a number)
+    except ValueError as ex:  # `https://[::1` (an unclosed IPv6 address), `https://host:99999`
+        raise ConfigurationError(f"{ENV_ARM_ENDPOINT}='{value}' is not a valid URL ({ex}). Set it to the https:// URL "
+                                 f"of Azure Resource Manager (for example {constants.ARM_ENDPOINT}).") from ex
     if parts.scheme != "https" or not parts.hostname:
         raise ConfigurationError(f"{ENV_ARM_ENDPOINT}='{value}' is not an https:// URL of Azure Resource Manager "
                                  f"(for example {constants.ARM_ENDPOINT}); tokens are only sent over TLS.")
@@ -93,12 +98,12 @@ class ArmSettings:
         return (self.audience or self.endpoint).rstrip("/") + constants.ARM_SCOPE_SUFFIX
 
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 def is_subscription_id(value: str) -> bool:
     """A subscription ID (a GUID), as opposed to a subscription's name."""
-    return bool(_GUID.match(value))
+    return bool(_GUID.fullmatch(value))
 
 
 def _azure_cli_subscriptions() -> list:

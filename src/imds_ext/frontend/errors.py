@@ -87,6 +87,8 @@ def exit_code(ex: BaseException) -> Optional[Tuple[int, str]]:
         if isinstance(ex, ServiceRequestError):  # the request never reached the service
             text += (" Nothing was changed. Check the network connection, and AZIMDS_ARM_ENDPOINT / "
                      "AZURE_AUTHORITY_HOST if you set them.")
+        elif isinstance(ex, ServiceResponseError) and getattr(ex, "reads_only", False):  # set by core.clients
+            text += " This command had only read, so nothing was changed; run it again."
         elif isinstance(ex, ServiceResponseError):
             text += " The request may have been applied; run the same command again to finish the job."
         return code, text
