@@ -288,3 +288,12 @@ def test_check_workloads_and_verify_inside_az(az_logged_in, admin):
     scanned = az_logged_in("aks", "imds-restriction", "scan", "-g", RG, "-n", "c1", "-o", "json")
     assert scanned.code == 4 and "aad-pod-identity" in scanned.err  # 4: the scan ran, something breaks
     assert scanned.json["summary"]["breaks"] == 1 and "Workload ID" in scanned.json["workloads"][0]["fix"]
+
+
+@pytest.mark.parametrize("option, value", [("--if-match", "日本"), ("--aks-custom-headers", "X=日本")])
+def test_a_header_value_http_cannot_carry_is_a_usage_error_through_az(az_logged_in, admin, option, value):
+    seed_cluster(admin, RG, "c1")
+    result = az_logged_in("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", option, value, "--yes")
+    assert result.code == 2, result.err
+    assert option in result.err and "only Latin-1" in result.err and "Traceback" not in result.err
+    assert admin.requests() == []

@@ -76,3 +76,13 @@ def test_a_group_alone_shows_its_help(az_imds):
 def test_an_unknown_command_is_a_usage_error(az_imds):
     r = az_imds("aks", "bogus")
     assert r.code == 2 and "'bogus' is not in the 'az-imds aks' command group" in r.err
+
+
+def test_not_logged_in_is_one_line_saying_how_and_the_chain_is_under_debug(az_imds, cli_env, admin):
+    env = {k: v for k, v in cli_env.items() if k not in ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID")}
+    r = az_imds("aks", "list", env=env)
+    assert r.code == 1
+    [line] = r.err.strip().splitlines()
+    assert "run 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET" in line
+    debug = az_imds("aks", "list", "--debug", env=env).err
+    assert "EnvironmentCredential" in debug and "ManagedIdentityCredential" in debug

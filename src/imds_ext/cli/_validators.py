@@ -4,8 +4,29 @@ The ones the az extension runs too live in imds_ext.frontend.validators.
 """
 from imds_ext.core.addons import AZ_ADDONS
 from imds_ext.frontend.validators import (
-    UsageError, validate_cluster_names, validate_custom_headers, validate_if_match, validate_imds_toggle,
+    UsageError, check_given, validate_cluster_names, validate_custom_headers, validate_if_match, validate_imds_toggle,
 )
+
+# What every command's names and --subscription are checked for before its own validator runs (ImdsCommandsLoader):
+# given, and on one line. `provider show -n ""` would otherwise list every provider.
+GIVEN = {"subscription": "its ID or name", "name": "the name", "namespace": "the namespace",
+         "resource_group_name": "the name", "cluster_name": "the name", "nodepool_name": "the name"}
+
+
+def validate_given(namespace):
+    for dest, what in GIVEN.items():
+        value = getattr(namespace, dest, None)
+        if isinstance(value, str):
+            check_given(value, _option(namespace, dest), what)
+
+
+def _option(namespace, dest: str) -> str:
+    """The option as this command spells it (`--name/-n`, `--namespace/-n`), from the command's parser."""
+    parser = getattr(namespace, "_parser", None)
+    for action in getattr(parser, "_actions", ()):
+        if action.dest == dest and action.option_strings:
+            return "/".join(action.option_strings)
+    return "--" + dest.replace("_", "-")
 
 
 def validate_node_image_only(namespace):

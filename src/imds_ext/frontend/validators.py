@@ -8,7 +8,7 @@ import re
 from knack.util import CLIError
 
 from imds_ext.core.cluster import parse_cluster_id
-from imds_ext.core.headers import parse_custom_headers
+from imds_ext.core.headers import latin1, parse_custom_headers
 
 
 class UsageError(CLIError):
@@ -50,7 +50,7 @@ def validate_custom_headers(namespace):
         headers = parse_custom_headers(value)
     except ValueError as ex:
         raise UsageError(f"--aks-custom-headers: {ex}. {example}") from ex
-    bad = [name for name in headers if not _HEADER_NAME.match(name)]
+    bad = [name for name in headers if not _HEADER_NAME.fullmatch(name)]
     if bad:
         raise UsageError(f"--aks-custom-headers: '{bad[0]}' is not a valid header name. {example}")
     namespace.aks_custom_headers = headers
@@ -60,20 +60,28 @@ def validate_custom_headers(namespace):
 # Resource group names (ARM): 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending in
 # a period. Managed cluster names (AKS REST API `resourceName`): 1-63 letters, digits, hyphens and underscores,
 # starting and ending with a letter or digit. Agent pool names: a lowercase letter, then up to 11 lowercase letters
-# or digits.
-_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
-_CLUSTER = re.compile(r"^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$")
-_POOL = re.compile(r"^[a-z][a-z0-9]{0,11}$")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token (RFC 9110)
+# or digits. Always `fullmatch`: `$` would also match before a final newline.
+_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
+_CLUSTER = re.compile(r"[a-zA-Z0-9]|[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]")
+_POOL = re.compile(r"[a-z][a-z0-9]{0,11}")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _check_name(value, pattern, option: str, rule: str) -> None:
+def check_given(value, option: str, what: str = "the name") -> None:
+    """A value naming something, given on the command line: not empty (an empty name would ask ARM for the whole
+    collection), and on one line."""
     if value is None:
         return
     if not value:
-        raise UsageError(f"{option} is empty: give the name.")
-    if not pattern.match(value):
+        raise UsageError(f"{option} is empty: give {what}.")
+    if _CONTROL.search(value):
+        raise UsageError(f"{option} '{_printable(value)}' must be on one line, without control characters.")
+
+
+def _check_name(value, pattern, option: str, rule: str) -> None:
+    check_given(value, option)
+    if value is not None and not pattern.fullmatch(value):
         raise UsageError(f"{option} '{_printable(value)}' is not a valid name: {rule}.")
 
 
@@ -96,9 +104,11 @@ def validate_if_match(namespace):
     value = getattr(namespace, "if_match", None)
     if value is None:
         return
-    if not value.strip() or _CONTROL.search(value):
+    if not value.strip() or _CONTROL.search(value) or not latin1(value):
         raise UsageError("--if-match must be an ETag as the cluster shows it (its 'eTag' field) or '*', on one line "
-                         f"and without control characters; got '{_printable(value)}'.")
+                         f"and without control characters or characters an HTTP header cannot carry (only Latin-1); "
+                         f"got '{_printable(value)}'.")
+
 
 
 # An image reference as the distribution spec's grammar has it: [domain[:port]/]path[:tag][@digest].
@@ -148,6 +158,8 @@ def validate_rollout(namespace):
         raise UsageError("--all-subscriptions cannot go with --subscriptions or --subscription.")
     if getattr(namespace, "subscriptions", None) and getattr(namespace, "subscription", None):
         raise UsageError("Use --subscriptions for several subscriptions (--subscription names one); not both.")
+    for subscription in getattr(namespace, "subscriptions", None) or []:
+        check_given(subscription, "--subscriptions", "a subscription's ID or name")
     for group in getattr(namespace, "resource_groups", None) or []:
         _check_name(group, _RESOURCE_GROUP, "--resource-groups",
                     "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'")
