@@ -366,3 +366,12 @@ def test_a_closed_terminal_removes_the_probes_too(cli_env, admin, seed_cluster):
     code, err = _interrupt_after_the_probes_start(cli_env, admin, signal.SIGHUP)
     assert code == 1 and "The probes were removed" in err
     assert _left_behind(admin) == []
+
+
+def test_a_credentials_answer_without_a_kubeconfig_is_a_sentence(az_imds, admin, seed_cluster):
+    seed_cluster(restricted=True)
+    admin.fault(method="POST", path="/listClusterUserCredential$", count=1, status=200, body={"kubeconfigs": []})
+    r = az_imds(*VERIFY)
+    assert r.code == 1
+    assert "answered cluster 'c1''s credentials request with no kubeconfig" in r.err
+    assert "Unexpected error" not in r.err and _kube_writes(admin) == []

@@ -27,8 +27,15 @@ def _arm_kubeconfig(clients: ArmClients, resource_group: str, name: str, admin: 
         raise ResourceNotFound(service_message(ex)) from ex
     except HttpResponseError as ex:
         raise ConfigurationError(f"Cannot get the cluster's credentials: {service_message(ex)}") from ex
-    value = results.kubeconfigs[0].value
-    return yaml.safe_load(value.decode() if isinstance(value, (bytes, bytearray)) else value)
+    kubeconfigs = getattr(results, "kubeconfigs", None) or []
+    value = getattr(kubeconfigs[0], "value", None) if kubeconfigs else None
+    if not value:
+        raise ConfigurationError(f"The service answered cluster '{name}''s credentials request with no kubeconfig; "
+                                 "try again, or use --kubeconfig.")
+    try:
+        return yaml.safe_load(value.decode() if isinstance(value, (bytes, bytearray)) else value)
+    except (UnicodeDecodeError, yaml.YAMLError) as ex:
+        raise ConfigurationError(f"The kubeconfig the service gave for cluster '{name}' cannot be read: {ex}.") from ex
 
 
 def _addresses(cluster: Optional[dict]) -> set:
