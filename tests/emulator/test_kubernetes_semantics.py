@@ -99,3 +99,33 @@ def test_rbac_refuses_with_the_api_servers_sentence_and_namespaces_terminate(kub
     assert gone["status"] == {"phase": "Terminating"}
     r = kube("POST", "/api/v1/namespaces/x/pods", json={"metadata": {"name": "p"}, "spec": {"containers": []}})
     assert r.status_code == 403 and "because it is being terminated" in r.json()["message"]
+
+
+@pytest.mark.parametrize("kind, path, name", [
+    ("Namespace", "/api/v1/namespaces", "../../x"),
+    ("Namespace", "/api/v1/namespaces", "a.b"),  # a subdomain, not a label
+    ("Pod", "/api/v1/namespaces/default/pods", "../../x"),
+    ("Pod", "/api/v1/namespaces/default/pods", "Web"),
+    ("Pod", "/api/v1/namespaces/default/pods", "p" * 254),
+    ("ConfigMap", "/api/v1/namespaces/default/configmaps", "a/b"),
+])
+def test_an_object_named_against_the_kubernetes_naming_rules_is_422_invalid_and_not_created(kube, kind, path, name):
+    body = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}
+    if kind == "Pod":
+        body["spec"] = {"containers": [{"name": "c", "image": "nginx"}]}
+    r = kube("POST", path, json=body)
+    assert r.status_code == 422, r.text
+    status = r.json()
+    assert status["kind"] == "Status" and status["reason"] == "Invalid"
+    assert f'{kind} "{name}" is invalid: metadata.name: Invalid value' in status["message"]
+    assert "RFC 1123" in status["message"] or "no more than 253 characters" in status["message"]
+    listed = kube("GET", path).json()["items"]
+    assert name not in [item["metadata"]["name"] for item in listed]
+
+
+def test_objects_named_by_the_rules_are_created(kube):
+    assert kube("POST", "/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace",
+                                                    "metadata": {"name": "team-a1"}}).status_code == 201
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web.v2-1", "namespace": "team-a1"},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    assert kube("POST", "/api/v1/namespaces/team-a1/pods", json=pod).status_code == 201

@@ -2,6 +2,8 @@
 (`/api/v1/...`, `/apis/<group>/<version>/...`) and maps it onto the back end."""
 from __future__ import annotations
 
+import re
+
 from werkzeug.wrappers import Response
 
 from imds_ext.emulator.errors import EmulatorError
@@ -67,7 +69,40 @@ def api(ctx, sub, rg, cluster, path=None):
             scope = None if backend.cluster_scoped(rec, plural) or not namespace else namespace
             return json_response(backend.list(rec, api_version, plural, scope, dict(ctx.request.args.items())))
         if method == "POST" and not name:
-            return json_response(backend.create(rec, api_version, plural, namespace, json_body(ctx)), 201)
+            body = json_body(ctx)
+            _check_names(plural, body)
+            return json_response(backend.create(rec, api_version, plural, namespace, body), 201)
         if method == "DELETE" and name:
             return json_response(backend.delete(rec, api_version, plural, namespace, name))
         raise status_error(405, "MethodNotAllowed", f"{method} is not supported on {path}")
+
+
+# Object names as the API server validates them (apimachinery): a namespace's is an RFC 1123 label, any other
+# object's an RFC 1123 subdomain. (rule, longest, what the API server says of a name that breaks it)
+_LABEL = (re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"), 63, "a lowercase RFC 1123 label must consist of lower case "
+          "alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  "
+          "or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+_SUBDOMAIN = (re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"), 253,
+              "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+              "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+              "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+
+
+def _check_names(plural: str, body) -> None:
+    """The 422 Invalid the API server answers for a new object whose name (or namespace) breaks the naming rules,
+    before the back end sees it: `../../x` names no object."""
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    if not isinstance(meta, dict):
+        return  # the back end's 400
+    kind = body.get("kind") or plural
+    checks = [("metadata.name", meta.get("name"), _LABEL if plural == "namespaces" else _SUBDOMAIN)]
+    if plural != "namespaces":
+        checks.append(("metadata.namespace", meta.get("namespace"), _LABEL))
+    for field, value, (pattern, longest, rule) in checks:
+        if value is None:
+            continue  # not given: generateName, the path's namespace
+        if not isinstance(value, str) or not pattern.fullmatch(value) or len(value) > longest:
+            shown = value if isinstance(value, str) else ""
+            reason = f"must be no more than {longest} characters" if pattern.fullmatch(shown) else rule
+            raise status_error(422, "Invalid", f'{kind} "{shown}" is invalid: {field}: Invalid value: "{shown}": '
+                               f"{reason}")
