@@ -100,6 +100,21 @@ def test_etags(aks, rg, arm):
                                       match_condition=MatchConditions.IfNotModified).result()
 
 
+def test_a_tags_patch_honours_if_match(aks, rg, arm):
+    mc = create(aks)
+    r = arm("PATCH", f"{MC}/c1", json={"tags": {"a": "1"}}, headers={"If-Match": "not-the-etag"})
+    assert r.status_code == 412 and r.json()["code"] == "PreconditionFailed"
+    assert not aks.managed_clusters.get(rg, "c1").tags  # nothing was written
+    tagged = aks.managed_clusters.begin_update_tags(rg, "c1", {"tags": {"a": "1"}}, etag=mc.e_tag,
+                                                    match_condition=MatchConditions.IfNotModified).result()
+    assert tagged.tags == {"a": "1"} and tagged.e_tag != mc.e_tag
+    with pytest.raises(HttpResponseError) as e:  # the eTag read before that PATCH is stale now
+        aks.managed_clusters.begin_update_tags(rg, "c1", {"tags": {}}, etag=mc.e_tag,
+                                               match_condition=MatchConditions.IfNotModified)
+    assert e.value.status_code == 412
+    assert aks.managed_clusters.get(rg, "c1").tags == {"a": "1"}
+
+
 def test_operation_in_progress_is_409(aks, rg, arm, admin):
     create(aks)
     admin.config(lro_delay=60)

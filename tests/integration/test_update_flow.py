@@ -3,9 +3,14 @@ import os
 import pty
 import subprocess
 import sys
+import time
 
+import pytest
+import requests
+
+from imds_ext.emulator import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
 from tests.support.cli import read_terminal
-from tests.support.constants import RG
+from tests.support.constants import PREVIEW_API, RG
 
 UPDATE = ("aks", "update", "-g", RG, "-n", "c1")
 
@@ -441,3 +446,43 @@ def test_a_cluster_update_started_elsewhere_that_ends_failed_is_waited_for_then_
     shown = az_imds("aks", "show", "-g", RG, "-n", "c1").json
     assert shown["provisioningState"] == "Succeeded" and shown["networkProfile"]["podLinkLocalAccess"] == "None"
     assert admin.enforced(RG, "c1") == {"nodepool1": "None", "userpool": "None"}
+
+
+def _colleague_adds_a_tag(emulator, key, value):
+    """What `az aks update --tags` does: read the cluster's tags, PATCH them back with one more."""
+    token = requests.post(f"{emulator.authority_host}/{WELL_KNOWN_TENANT_ID}/oauth2/v2.0/token",
+                          data={"grant_type": "client_credentials", "client_id": WELL_KNOWN_CLIENT_ID,
+                                "client_secret": WELL_KNOWN_CLIENT_SECRET,
+                                "scope": emulator.arm_endpoint + "/.default"},
+                          verify=emulator.ca_bundle_path, timeout=30).json()["access_token"]
+    url = (f"{emulator.arm_endpoint}/subscriptions/{emulator.env()['AZURE_SUBSCRIPTION_ID']}/resourceGroups/{RG}"
+           f"/providers/Microsoft.ContainerService/managedClusters/c1?api-version={PREVIEW_API}")
+    auth = {"Authorization": f"Bearer {token}"}
+    tags = requests.get(url, headers=auth, verify=emulator.ca_bundle_path, timeout=30).json().get("tags") or {}
+    r = requests.patch(url, json={"tags": {**tags, key: value}}, headers=auth, verify=emulator.ca_bundle_path,
+                       timeout=30)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("command", ["update", "upgrade --node-image-only"])
+def test_a_tag_added_while_the_record_is_rewritten_is_kept(cli_env, az_imds, admin, seed_cluster, emulator, command):
+    seed_cluster()
+    if command == "update":
+        args = UPDATE + ("--enable-imds-restriction", "--yes")
+    else:  # the setting written, its reimage left on record: the upgrade then removes the record
+        assert az_imds(*UPDATE, "--enable-imds-restriction", "--skip-node-image-upgrade", "--yes").code == 0
+        args = ("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes")
+    admin.fault(method="PATCH", path="/managedClusters/c1$", count=1, delaySeconds=2)  # a slow front door
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env, text=True)
+    deadline = time.monotonic() + 60
+    while admin._call("GET", "/faults"):  # the record's PATCH has arrived and is held
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    _colleague_adds_a_tag(emulator, "owner", "team-a")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "changed while imds-ext was rewriting its record" in err
+    assert az_imds("aks", "show", "-g", RG, "-n", "c1").json["tags"] == {"owner": "team-a"}
+    ours = [e["status"] for e in admin.requests("PATCH", "/managedClusters/c1") if "If-Match" in e["headers"]]
+    assert ours == [412, 200]  # refused on the stale eTag, then sent again over the tags read again

@@ -7,14 +7,17 @@ finishes the job.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
-from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from imds_ext.core import marker
 from imds_ext.core.clients import ArmWork
-from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
+from imds_ext.core.errors import ConcurrentModification, ImdsExtError, ResourceNotFound, service_message
 from imds_ext.core.polling import BackoffPolling, wait_all
+
+MAX_ETAG_ATTEMPTS = 3  # conditional writes (the PUT, the record's tags PATCH) are tried this many times
 
 
 class NodeImageUpgrades(ArmWork):
@@ -43,17 +46,37 @@ class NodeImageUpgrades(ArmWork):
                 failures[pool] = service_message(ex)
         return {pool: failures[pool] for pool in pools if pool in failures}
 
-    def record(self, resource_group: str, name: str, setting: str, pools: List[str]) -> None:
-        """Rewrite the cluster's record: `pools` still due for `setting`, or no record when there are none."""
-        cluster = self._aks.managed_clusters.get(resource_group, name)
-        tags = cluster.get("tags") or {}
-        new = marker.with_record(tags, setting, pools) if pools else marker.without_record(tags)
-        if new == tags:
+    def record(self, resource_group: str, name: str, setting: str, pools: List[str],
+               read: Optional[Callable[[], dict]] = None) -> None:
+        """Rewrite the cluster's record: `pools` still due for `setting`, or no record when there are none.
+
+        The tags PATCH replaces every tag, so it is sent If-Match the eTag of the tags it was computed from: a tag
+        someone adds meanwhile (a colleague's `az aks update --tags`) gets a 412, and the tags are read again (by
+        `read`, which waits for an operation in flight) and the record recomputed, never lost."""
+        read = read or (lambda: self._aks.managed_clusters.get(resource_group, name))
+        for attempt in range(1, MAX_ETAG_ATTEMPTS + 1):
+            cluster = read()
+            tags = cluster.get("tags") or {}
+            new = marker.with_record(tags, setting, pools) if pools else marker.without_record(tags)
+            if new == tags:
+                return
+            etag = cluster.get("eTag")
+            try:
+                poller = self._aks.managed_clusters.begin_update_tags(
+                    resource_group, name, {"tags": new}, etag=etag,
+                    match_condition=MatchConditions.IfNotModified if etag else None, polling=BackoffPolling())
+            except HttpResponseError as ex:
+                if ex.status_code != 412:
+                    raise
+                self.ui.warn(f"The tags of cluster '{name}' changed while imds-ext was rewriting its record of the "
+                             f"reimage due (attempt {attempt} of {MAX_ETAG_ATTEMPTS}); reading them again.")
+                continue
+            self.ui.wait(f"Recording the state of the node-image upgrade on cluster '{name}'", [poller])
+            poller.result()
             return
-        poller = self._aks.managed_clusters.begin_update_tags(resource_group, name, {"tags": new},
-                                                              polling=BackoffPolling())
-        self.ui.wait(f"Recording the state of the node-image upgrade on cluster '{name}'", [poller])
-        poller.result()
+        raise ConcurrentModification(
+            f"The tags of cluster '{name}' kept changing under us ({MAX_ETAG_ATTEMPTS} ETag mismatches); none was "
+            "overwritten. Try again once other changes have finished.")
 
     def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
         """`aks nodepool upgrade --node-image-only`: one pool, waited for unless `no_wait`."""

@@ -19,13 +19,11 @@ from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtErro
                                   ServiceIgnoredChange, Unfinished, service_message)
 from imds_ext.core.create import ClusterCreation
 from imds_ext.core.interaction import Interaction
-from imds_ext.core.nodeimage import NodeImageUpgradeFailed, NodeImageUpgrades, failure_message
+from imds_ext.core.nodeimage import MAX_ETAG_ATTEMPTS, NodeImageUpgradeFailed, NodeImageUpgrades, failure_message
 from imds_ext.core.polling import BackoffPolling
 from imds_ext.core.access import kube_client
 from imds_ext.core.reads import ClusterReads
 from imds_ext.core.verification import DEFAULT_PROBE_IMAGE, Verification, VerificationFailed, verdict_message
-
-MAX_ETAG_ATTEMPTS = 3
 
 
 def _polling(no_wait: bool):
@@ -132,7 +130,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         state = "enabled" if enable else "disabled"
         if not due:
             if marker.pending(mc.get("tags"), desired) is not None:  # the upgrades it names were seen to the end
-                self.node_images.record(resource_group, name, desired, [])
+                self._record(resource_group, name, desired, [])
                 mc = self.get_cluster(resource_group, name)
             if reimaged and not written:
                 self.ui.warn(f"IMDS restriction is {state} on cluster '{name}'; the node-image upgrade of pool(s) "
@@ -238,11 +236,16 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         self._stage = (f"The node-image upgrade of pool(s) {', '.join(done) or 'none'} of cluster '{name}' is done, "
                        "but imds-ext's record of the reimage due could not be updated. Run "
                        f"'{resume}' to finish the job (it may reimage those pools once more).")
-        self.node_images.record(resource_group, name, desired, list(failures))
+        self._record(resource_group, name, desired, list(failures))
         self._on_step("reimaged", {"pools": done, "failed": sorted(failures)})
         if failures:
             raise NodeImageUpgradeFailed(failure_message(failures, resume))
         return self.get_cluster(resource_group, name)
+
+    def _record(self, resource_group: str, name: str, setting: str, pools: List[str]) -> None:
+        """The record rewritten (nodeimage.py), each read of it once no operation runs on the cluster."""
+        self.node_images.record(resource_group, name, setting, pools,
+                                read=lambda: self.settle(resource_group, name)[0])
 
     # -- node images -----------------------------------------------------------------------------------
     def _update_command(self, resource_group: str, name: str, enable: bool) -> str:
@@ -272,7 +275,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
             if marker.TAG in (mc.get("tags") or {}):  # the record keeps only the pools still due that failed
                 setting = pod_link_local_access(mc)
                 due = marker.due(mc.get("tags"), setting, pools)
-                self.node_images.record(resource_group, name, setting, [p for p in due if p in failures])
+                self._record(resource_group, name, setting, [p for p in due if p in failures])
             if failures:
                 raise NodeImageUpgradeFailed(failure_message(failures, resume))
         if verify_nodes:

@@ -42,6 +42,7 @@ def list_admin_credentials(ctx, sub, rg, cluster):
 
 def patch_cluster_tags(ctx, sub, rg, cluster):
     body, op = ctx.backend.container_service.update_tags(sub, rg, cluster, json_body(ctx), ctx.api_version,
+                                                         if_match=ctx.request.headers.get("If-Match"),
                                                          failure=ctx.failure)
     return lro_response(ctx, 200, body, op, with_location=False)
 

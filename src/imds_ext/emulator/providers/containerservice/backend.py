@@ -206,11 +206,13 @@ class ContainerServiceBackend:
             return (200 if existing else 201), rec.render(api_version), op
 
     def update_tags(self, sub: str, rg: str, name: str, body, api_version: str, *,
-                    failure: Optional[dict] = None):
-        """PATCH of a cluster's tags (the AKS `updateTags` operation): only the tags change. (cluster, op)."""
+                    if_match: Optional[str] = None, failure: Optional[dict] = None):
+        """PATCH of a cluster's tags (the AKS `updateTags` operation): only the tags change; If-Match as on a PUT.
+        (cluster, op)."""
         bodies.validate_tags_patch(body)
         with self.store.tx():
             rec = self.cluster(sub, rg, name)
+            conditions.check(rec.resource.get("eTag"), if_match, None, "managed cluster", name)
             self._busy(rec.key)
             rec.resource["tags"] = dict(body["tags"])
             rec.resource["eTag"] = conditions.new_etag()
