@@ -68,7 +68,8 @@ setup(
     install_requires=DEPENDENCIES,
     extras_require={
         "standalone": STANDALONE,
-        "test": STANDALONE + ["pytest>=7", "pyyaml>=6", "build>=1.0", "ruff>=0.5", "hypothesis>=6"],
+        "test": STANDALONE + ["pytest>=7", "pyyaml>=6", "build>=1.0", "ruff>=0.5", "hypothesis>=6",
+                          "kubernetes>=31"],  # the official client, against the emulated API servers
     },
     entry_points={"console_scripts": ["az-imds=imds_ext.launcher:main"]},
     classifiers=[

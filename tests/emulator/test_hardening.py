@@ -128,6 +128,13 @@ def test_bad_configuration_is_400_and_changes_nothing(emulator, admin, raw):
     assert admin.config() == before
 
 
+@pytest.mark.parametrize("delays", [{"lro_delay": float("nan")}, {"lro_delay": -1},
+                                    {"registration_delay": float("inf")}, {"registration_delay": 1e9}])
+def test_an_emulator_made_with_a_delay_no_config_would_take_is_refused(delays):
+    with pytest.raises(ValueError, match="must be a number of seconds from 0 to 86400"):
+        Emulator(**delays)
+
+
 def test_bad_seed_documents_are_400(admin):
     for doc in ({"clusters": "x"}, {"clusters": [{"name": "c"}]}, {"resourceGroups": [{"name": 5}]},
                 {"clusters": [{"resourceGroup": "r", "name": "c", "cluster": cluster_body(),

@@ -109,6 +109,16 @@ def test_start_up_failures_are_one_line_and_leave_no_key_behind(tmp_path, args, 
     assert after <= before
 
 
+@pytest.mark.parametrize("option, value", [("--lro-delay", "nan"), ("--lro-delay", "-1"), ("--lro-delay", "1e9"),
+                                           ("--registration-delay", "inf"), ("--registration-delay", "abc")])
+def test_a_delay_that_is_not_0_to_86400_seconds_is_a_usage_error_naming_the_option(option, value):
+    r = subprocess.run([sys.executable, "-m", "imds_ext", "emulator", "start", "--port", "0", option, value],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert f"argument {option}: must be a number of seconds from 0 to 86400, got '{value}'" in r.stderr
+    assert "listening" not in r.stdout and "Traceback" not in r.stderr
+
+
 def test_the_demo_stopped_by_sigterm_leaves_no_key_behind():
     import tempfile
 

@@ -1,6 +1,7 @@
 """Argument definitions, named and shaped as `az aks`, `az feature` and `az provider` name them."""
 from knack.arguments import ArgumentsContext, CLIArgumentType
 
+from imds_ext.cli._validators import delay_seconds
 from imds_ext.frontend import flags
 
 resource_group_name_type = CLIArgumentType(
@@ -92,11 +93,12 @@ def load_arguments(loader, _command):
         c.argument("port", type=int, help="Port to listen on; 0 picks a free one.")
         c.argument("state_file", help="Keep the state in this JSON file across restarts.")
         c.argument("env_file", help="Write the `export` lines that point clients at the emulator to this file.")
-        c.argument("lro_delay", type=float, help="Seconds a long-running operation takes.")
+        c.argument("lro_delay", type=delay_seconds, help="Seconds a long-running operation takes (0 to 86400).")
         c.argument("no_retry_after", action="store_true",
                    help="Send no Retry-After on long-running operations, as AKS does: clients poll at their own "
                         "interval (the faithful mode).")
-        c.argument("registration_delay", type=float, help="Seconds a feature or provider registration takes.")
+        c.argument("registration_delay", type=delay_seconds,
+                   help="Seconds a feature or provider registration takes (0 to 86400).")
 
     with ArgumentsContext(loader, "demo") as c:
         c.argument("lro_delay", type=float, help="Seconds each emulated long-running operation takes.")

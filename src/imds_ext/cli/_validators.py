@@ -2,6 +2,8 @@
 
 The ones the az extension runs too live in imds_ext.frontend.validators.
 """
+import argparse
+
 from imds_ext.core.addons import AZ_ADDONS
 from imds_ext.frontend.validators import (
     UsageError, check_given, validate_cluster_names, validate_custom_headers, validate_if_match, validate_imds_toggle,
@@ -54,6 +56,19 @@ def validate_node_count(namespace):
     count = getattr(namespace, "node_count", None)
     if count is not None and not 1 <= count <= 1000:
         raise UsageError(f"--node-count must be between 1 and 1000, got {count}.")
+
+
+def delay_seconds(text: str) -> float:
+    """The type of `emulator start --lro-delay` and `--registration-delay`: the emulator's own rule for a delay (its
+    admin config's), else argparse's usage error (exit 2) naming the option."""
+    from imds_ext.emulator.backend import DELAY_RULE, is_delay  # loaded only when the option is given
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not is_delay(value):
+        raise argparse.ArgumentTypeError(f"must be {DELAY_RULE}, got '{text}'")
+    return value
 
 
 def validate_port(namespace):

@@ -20,6 +20,7 @@ from imds_ext.emulator.providers.resources import ResourcesBackend
 from imds_ext.emulator.store import Store
 
 _MAX_DELAY_SECONDS = 24 * 3600.0
+DELAY_RULE = f"a number of seconds from 0 to {_MAX_DELAY_SECONDS:.0f}"  # of every delay: admin config, start options
 
 
 @dataclasses.dataclass
@@ -36,18 +37,25 @@ class Config:
                 "omitRetryAfter": self.omit_retry_after}
 
 
+def is_delay(value) -> bool:
+    """Whether `value` is a delay the emulator takes: a finite number of seconds, 0 to a day (DELAY_RULE)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
+        and 0 <= value <= _MAX_DELAY_SECONDS
+
+
 def _seconds(name: str, value) -> float:
-    """A delay from the admin API: a finite number of seconds, 0 to a day."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 <= value <= _MAX_DELAY_SECONDS:
-        raise EmulatorError(400, "InvalidConfiguration",
-                            f"{name} must be a number of seconds from 0 to {_MAX_DELAY_SECONDS:.0f}, got {value!r}.")
+    """A delay from the admin API, or its 400."""
+    if not is_delay(value):
+        raise EmulatorError(400, "InvalidConfiguration", f"{name} must be {DELAY_RULE}, got {value!r}.")
     return float(value)
 
 
 class Backend:
     def __init__(self, lro_delay: float = 0.0, registration_delay: float = 0.0, state_file: Optional[str] = None,
                  clock=time.time, retry_after: Optional[int] = None, omit_retry_after: bool = False):
+        for name, value in (("lro_delay", lro_delay), ("registration_delay", registration_delay)):
+            if not is_delay(value):  # NaN would make every long-running operation a 500
+                raise ValueError(f"{name} must be {DELAY_RULE}, got {value!r}.")
         self._initial_config = Config(float(lro_delay), float(registration_delay), retry_after,
                                       omit_retry_after=omit_retry_after)
         self.config = dataclasses.replace(self._initial_config)

@@ -13,7 +13,8 @@ from typing import Callable, NamedTuple, Optional, Tuple
 
 from imds_ext.emulator.constants import ADMIN_PREFIX
 from imds_ext.emulator.responses import (
-    admin, containerservice as aks, features, identity, kubernetes, kubernetesconfiguration as k8sconfig, resources,
+    admin, containerservice as aks, features, identity, kubernetes_clients, kubernetesconfiguration as k8sconfig,
+    resources,
 )
 
 SEG = r"[^/]+"
@@ -99,7 +100,8 @@ _TABLE = [
     ("PUT", rf"{EXT}/(?P<name>{SEG})", k8sconfig.put_extension, "arm", EXTENSIONS),
     ("DELETE", rf"{EXT}/(?P<name>{SEG})", k8sconfig.delete_extension, "arm", EXTENSIONS),
     # the Kubernetes API of each cluster (the server of the kubeconfigs the credential endpoints answer with)
-    *[(method, rf"{KUBE}(?P<path>/.*)?", kubernetes.api, "kube", None) for method in ("GET", "POST", "DELETE")],
+    *[(method, rf"{KUBE}(?P<path>/.*)?", kubernetes_clients.serve, "kube", None)
+      for method in ("GET", "POST", "PUT", "PATCH", "DELETE")],
     # admin API
     ("POST", rf"{ADMIN_PREFIX}/reset", admin.reset, "admin", None),
     ("GET", rf"{ADMIN_PREFIX}/requests", admin.list_requests, "admin", None),

@@ -1,5 +1,6 @@
 """The Kubernetes API of an emulated cluster (providers/kubernetes.py): one handler that reads the Kubernetes path
-(`/api/v1/...`, `/apis/<group>/<version>/...`) and maps it onto the back end."""
+(`/api/v1/...`, `/apis/<group>/<version>/...`) and maps it onto the back end. Discovery, `/version`, negotiation,
+PATCH, watches and what clients expect of the answers are around it, in responses/kubernetes_clients.py."""
 from __future__ import annotations
 
 import re
@@ -10,8 +11,6 @@ from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.containerservice.kubeconfig import AKS_SERVER_APP_ID
 from imds_ext.emulator.providers.kubernetes import status_error
 from imds_ext.emulator.responses import json_body, json_response
-
-_GROUPS = ("apps/v1", "batch/v1", "apiextensions.k8s.io/v1")
 
 
 def _parse(path: str):
@@ -33,8 +32,8 @@ def _parse(path: str):
     return api_version, namespace, rest[0], rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None
 
 
-def api(ctx, sub, rg, cluster, path=None):
-    path = path or ""
+def authenticate(ctx, sub, rg, cluster):
+    """(cluster record, user) of the request, once its bearer token is one the cluster accepts."""
     def entra_token_valid(token: str) -> bool:
         try:
             ctx.app.tokens.validate(f"Bearer {token}", audiences=[AKS_SERVER_APP_ID])
@@ -42,21 +41,15 @@ def api(ctx, sub, rg, cluster, path=None):
         except EmulatorError:
             return False
 
+    return ctx.backend.kubernetes.cluster(sub, rg, cluster, ctx.request.headers.get("Authorization"),
+                                          entra_token_valid)
+
+
+def api(ctx, sub, rg, cluster, path=None):
+    path = path or ""
     backend = ctx.backend.kubernetes
     with ctx.backend.store.tx():
-        rec, user = backend.cluster(sub, rg, cluster, ctx.request.headers.get("Authorization"), entra_token_valid)
-        if path in ("", "/version"):
-            version = rec.properties.get("currentKubernetesVersion", "")
-            major, minor = (version.split(".") + ["", ""])[:2]
-            return json_response({"major": major, "minor": minor, "gitVersion": f"v{version}"})
-        if path == "/api":
-            return json_response({"kind": "APIVersions", "versions": ["v1"]})
-        if path == "/apis":
-            groups = sorted({*_GROUPS, *(o.api_version for o in backend.objects.values()
-                                         if o.cluster == rec.key and "/" in o.api_version)})
-            return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                {"name": g.split("/")[0], "versions": [{"groupVersion": g, "version": g.split("/")[1]}],
-                 "preferredVersion": {"groupVersion": g, "version": g.split("/")[1]}} for g in groups]})
+        rec, user = authenticate(ctx, sub, rg, cluster)
         api_version, namespace, plural, name, sub_resource = _parse(path)
         method = ctx.request.method
         verb = {"POST": "create", "DELETE": "delete"}.get(method) or ("get" if name else "list")

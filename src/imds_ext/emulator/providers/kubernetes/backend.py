@@ -21,7 +21,7 @@ from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key
 from imds_ext.emulator.providers.containerservice.rules import pod_link_local_access as rules_setting
-from imds_ext.emulator.providers.kubernetes import admission, selectors, workloads
+from imds_ext.emulator.providers.kubernetes import admission, selectors, serving, workloads
 from imds_ext.emulator.providers.kubernetes.workloads import ClusterFacts
 from imds_ext.emulator.records import Record
 from imds_ext.emulator.store import Store
@@ -32,7 +32,7 @@ ADMIN_USER = "clusterAdmin"
 KINDS = {
     ("v1", "namespaces"): "Namespace", ("v1", "nodes"): "Node", ("v1", "pods"): "Pod",
     ("v1", "serviceaccounts"): "ServiceAccount", ("v1", "events"): "Event",
-    ("v1", "configmaps"): "ConfigMap", ("v1", "secrets"): "Secret",
+    ("v1", "configmaps"): "ConfigMap", ("v1", "secrets"): "Secret", ("v1", "services"): "Service",
     ("apps/v1", "deployments"): "Deployment", ("apps/v1", "daemonsets"): "DaemonSet",
     ("apps/v1", "statefulsets"): "StatefulSet", ("apps/v1", "replicasets"): "ReplicaSet",
     ("batch/v1", "jobs"): "Job", ("batch/v1", "cronjobs"): "CronJob",
@@ -186,6 +186,10 @@ class KubernetesBackend:
         if refusal:
             raise status_error(403, "Forbidden", refusal)
 
+    def user_rules(self, rec: ManagedCluster, user: str) -> Optional[List[dict]]:
+        """The RBAC rules `user` is held to; None: everything is allowed (the cluster admin, or no rules set)."""
+        return None if user == ADMIN_USER else self._facts(rec).user_rules
+
     # ---- nodes -----------------------------------------------------------------------------------
     def nodes(self, rec: ManagedCluster) -> List[Tuple[Node, Optional[dict]]]:
         """The nodes of every pool, then the nodes that are no pool's. During a pool's node-image upgrade its nodes
@@ -244,6 +248,7 @@ class KubernetesBackend:
             if (api_version, plural) in (("v1", "pods"), ("v1", "events")):
                 pods, events = self._daemon_pods(rec, namespace)
                 items += pods if plural == "pods" else events
+            items += serving.builtin(api_version, plural, namespace)  # the `kubernetes` Service, CoreDNS's, ...
         try:
             if query.get("labelSelector") or query.get("fieldSelector"):
                 labels = selectors.label_matcher(query.get("labelSelector"))
@@ -357,6 +362,41 @@ class KubernetesBackend:
         del self.objects[key]
         self.store.changed()
         return {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}}
+
+    def change(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, name: str,
+               edit: Callable[[dict], dict]) -> dict:
+        """Replace a stored object by `edit(a copy of it)`, as a PATCH, a PUT or the scheduler's binding does: its
+        name, namespace, uid and creation time stay, its resourceVersion goes up; the answer is the object as a
+        read now gives it. A built-in namespace is stored at its first change. Nodes, DaemonSets' pods and the
+        built-in Services are derived, not stored: a change to one is refused (405)."""
+        self._finish_deletions(rec)
+        namespace = "" if self.cluster_scoped(rec, plural) else namespace
+        key = self._key(rec.key, api_version, plural, namespace, name)
+        found = self.objects.get(key)
+        if found is None and plural == "namespaces" and name in BUILT_IN_NAMESPACES:
+            body = self._namespace(rec, name)
+            body["metadata"].update(uid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{rec.key}/{name}")),
+                                    creationTimestamp=serving.CLUSTER_CREATED, resourceVersion="1")
+            found = KubeObject(cluster=rec.key, api_version="v1", plural="namespaces", namespace="", body=body)
+        if found is None:
+            self.get(rec, api_version, plural, namespace, name)  # 404 when there is no such object at all
+            raise status_error(405, "MethodNotAllowed", f'{plural} "{name}" is derived by the emulator (from the '
+                               "node pools, a DaemonSet or the cluster itself): it keeps no change to it")
+        before = found.body["metadata"]
+        after = edit(copy.deepcopy(found.body))
+        meta = after.get("metadata") if isinstance(after, dict) else None
+        if not isinstance(meta, dict) or meta.get("name", name) != name:
+            raise status_error(422, "Invalid", f'{KINDS.get((api_version, plural), plural)} "{name}" is invalid: '
+                               "metadata.name: Invalid value: the name of an object cannot be changed")
+        after["apiVersion"], after["kind"] = found.body.get("apiVersion"), found.body.get("kind")
+        meta.update(name=name, uid=before.get("uid"), creationTimestamp=before.get("creationTimestamp"),
+                    resourceVersion=str(int(before.get("resourceVersion") or 1) + 1))
+        if namespace:
+            meta["namespace"] = namespace
+        found.body = after
+        self.objects[key] = found
+        self.store.changed()
+        return self.get(rec, api_version, plural, namespace, name)
 
     def _terminating(self, rec: ManagedCluster, namespace: str) -> bool:
         stored = self._stored_namespace(rec, namespace)

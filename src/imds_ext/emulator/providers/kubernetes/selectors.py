@@ -1,7 +1,8 @@
 """How the API server narrows and pages a list (Kubernetes API concepts, "Retrieving large results sets in chunks";
 "Labels and Selectors"; "Field Selectors"): `labelSelector` (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`,
 `k notin (a,b)`, comma-joined), `fieldSelector` (`metadata.name`, `metadata.namespace`, `spec.nodeName`,
-`status.phase`, with `=`, `==`, `!=`), and `limit`/`continue`, whose token expires after five minutes (410 Gone)."""
+`status.phase`, an event's `involvedObject.*`, with `=`, `==`, `!=`), and `limit`/`continue`, whose token expires
+after five minutes (410 Gone)."""
 from __future__ import annotations
 
 import base64
@@ -12,7 +13,10 @@ from typing import Callable, List, Optional, Tuple
 CONTINUE_TTL_SECONDS = 300.0
 _SET = re.compile(r"^\s*(!?)([A-Za-z0-9./_-]+)\s*(?:(in|notin)\s*\(([^)]*)\)|(==|=|!=)\s*([A-Za-z0-9._-]*))?\s*$")
 FIELDS = {"metadata.name": ("metadata", "name"), "metadata.namespace": ("metadata", "namespace"),
-          "spec.nodeName": ("spec", "nodeName"), "status.phase": ("status", "phase")}
+          "spec.nodeName": ("spec", "nodeName"), "status.phase": ("status", "phase"),
+          # events, as `kubectl describe` finds an object's events
+          **{f"involvedObject.{f}": ("involvedObject", f) for f in (
+              "kind", "name", "namespace", "uid", "apiVersion", "fieldPath", "resourceVersion")}}
 
 
 class SelectorError(ValueError):

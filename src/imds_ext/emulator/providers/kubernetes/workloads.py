@@ -140,3 +140,19 @@ def run_container(container: dict, host_network: bool, node_enforces: bool, fact
 
 def pod_name(owner: str, node: str) -> str:
     return f"{owner}-{hashlib.sha256(node.encode()).hexdigest()[:5]}"[:63]
+
+
+def schedule(name: str, spec: dict, nodes: List[tuple]) -> Optional[str]:
+    """The node the scheduler binds a pod created without `nodeName` to: among the `(Node, rendered)` nodes that
+    are Ready, not cordoned, not full, match its node selector and affinity and whose taints it tolerates, one
+    chosen by the pod's name (the pods of a namespace spread over the nodes); None when no node fits (the pod
+    stays Pending)."""
+    tolerations = spec.get("tolerations") or []
+    fits = [node.name for node, rendered in nodes
+            if node.ready and not node.fact.get("unschedulable") and not node.fact.get("full")
+            and node_matches(spec, rendered)
+            and all(tolerates(tolerations, t) for t in (rendered.get("spec") or {}).get("taints") or []
+                    if t.get("effect") in ("NoSchedule", "NoExecute"))]
+    if not fits:
+        return None
+    return fits[int(hashlib.sha256(name.encode()).hexdigest(), 16) % len(fits)]

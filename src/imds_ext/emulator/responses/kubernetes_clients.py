@@ -1,0 +1,359 @@
+"""The Kubernetes API of an emulated cluster as real clients (kubectl, client-go, the official Python client) use
+it, around the resource handler of responses/kubernetes.py:
+
+- `/version`, `/healthz`, `/livez`, `/readyz` (readable without a token, as the API server's
+  system:public-info-viewer role has them; a token given must be valid), with or without a trailing slash;
+- discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`, providers/kubernetes/
+  discovery.py), as plain `application/json`: a client asking for aggregated discovery first falls back to it;
+- content negotiation: JSON (and, as JSON is YAML, `application/yaml`); server-side printing (the
+  `as=Table;g=meta.k8s.io` media type, providers/kubernetes/tables.py); an Accept the emulator cannot answer
+  (protobuf, CBOR only) is a 406 and a request body it cannot read a 415, as from an API server without that codec;
+- objects completed as the API server and kubelet serve them (providers/kubernetes/serving.py);
+- PATCH (merge, strategic merge, JSON patch: providers/kubernetes/patch.py) and PUT of stored objects;
+- a pod created without `nodeName` is bound to a node that fits, as the scheduler does;
+- DELETE answers per kind: the pod, the Service, the namespace (Terminating) themselves, otherwise a `Status`;
+- bounded watches (responses/kubernetes_watch.py);
+- SelfSubjectAccessReview, SelfSubjectRulesReview and SelfSubjectReview (providers/kubernetes/reviews.py);
+- every error as a Kubernetes `Status`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timezone
+from typing import List, Optional, Tuple
+
+from werkzeug.wrappers import Response
+
+from imds_ext.emulator.errors import EmulatorError
+from imds_ext.emulator.providers.kubernetes import (
+    KubernetesStatus, patch, protobuf, reviews, serving, status_error, tables, workloads,
+)
+from imds_ext.emulator.providers.kubernetes.discovery import Discovery
+from imds_ext.emulator.responses import json_body, json_response, kubernetes, kubernetes_watch
+
+JSON = "application/json"
+YAML = "application/yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+HEALTH = ("/healthz", "/livez", "/readyz")
+HEALTH_CHECKS = ("ping", "log", "etcd", "poststarthook/start-apiserver-admission-initializer")
+REVIEWS = {"/apis/authorization.k8s.io/v1/selfsubjectaccessreviews": "SelfSubjectAccessReview",
+           "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews": "SelfSubjectRulesReview",
+           "/apis/authentication.k8s.io/v1/selfsubjectreviews": "SelfSubjectReview"}
+DELETE_ANSWERS_OBJECT = {"pods", "services", "namespaces"}  # the registries that return the object deleted
+GRACE_SECONDS = 30
+REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+           406: "NotAcceptable", 409: "Conflict", 410: "Expired", 413: "RequestEntityTooLarge",
+           415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _as_status(e: EmulatorError) -> KubernetesStatus:
+    if isinstance(e, KubernetesStatus):
+        return e
+    return status_error(e.status, REASONS.get(e.status, "InternalError"), e.message)
+
+
+# ---- content negotiation -------------------------------------------------------------------------
+def _media_ranges(header: Optional[str]) -> List[Tuple[str, dict]]:
+    ranges = []
+    for part in (header or "*/*").split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        ranges.append((media.lower(), dict(p.split("=", 1) for p in params if "=" in p)))
+    return ranges
+
+
+def negotiate(accept: Optional[str], resource: bool) -> Tuple[str, Optional[str]]:
+    """(content type of the answer, Table version or None) for `accept`; a 406 when nothing in it is served.
+    `resource`: a resource read, where server-side printing applies."""
+    for media, params in _media_ranges(accept):
+        if media not in (JSON, YAML, "application/*", "*/*"):
+            continue
+        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
+            if resource:
+                return JSON, params["v"]
+            continue
+        if params.get("as"):  # aggregated discovery, PartialObjectMetadata: not served
+            continue
+        return (YAML if media == YAML else JSON), None
+    raise status_error(406, "NotAcceptable", f"only the following media types are accepted: {JSON}, {YAML}")
+
+
+def _check_body_type(ctx, method: str) -> Optional[str]:
+    """The patch type of a PATCH. A protobuf body of a kind providers/kubernetes/protobuf.py decodes is read as
+    its JSON object from here on; any other body the emulator cannot read (CBOR, apply-patch, protobuf of other
+    kinds) is a 415."""
+    media = (ctx.request.mimetype or "").lower()
+    if method == "PATCH":
+        if media not in patch.TYPES:
+            raise status_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               f"accepted media types include: {', '.join(patch.TYPES)}")
+        return media
+    unreadable = status_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                              f"accepted media types include: {JSON}, {YAML}, {PROTOBUF} (of "
+                              f"{', '.join(protobuf.SCHEMAS)})")
+    if media == PROTOBUF:
+        try:
+            decoded = protobuf.object_of(ctx.request.get_data(cache=True))
+        except protobuf.ProtobufError:
+            raise unreadable from None
+        # The resource handler reads the body through json_body: it reads this JSON in place of the protobuf.
+        ctx.request._cached_data = json.dumps(decoded).encode()
+    elif media and media not in (JSON, YAML) and ctx.request.content_length:
+        raise unreadable
+    return None
+
+
+def _answer(body, status: int = 200, content_type: str = JSON) -> Response:
+    response = json_response(body, status)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+# ---- access ----------------------------------------------------------------------------------------
+def authenticate(ctx, sub, rg, cluster, anonymous: bool = False):
+    """(cluster record, user) of the request (responses/kubernetes.authenticate); with `anonymous`, a request
+    without any Authorization header is let through as `system:anonymous`."""
+    if anonymous and not ctx.request.headers.get("Authorization"):
+        try:
+            return kubernetes.authenticate(ctx, sub, rg, cluster)
+        except KubernetesStatus as e:
+            if e.status != 401:
+                raise
+            return ctx.backend.container_service.cluster(sub, rg, cluster), "system:anonymous"
+    return kubernetes.authenticate(ctx, sub, rg, cluster)
+
+
+# ---- the handler -----------------------------------------------------------------------------------
+def serve(ctx, sub, rg, cluster, path=None):
+    try:
+        return _serve(ctx, sub, rg, cluster, "/" + "/".join(p for p in (path or "").split("/") if p))
+    except EmulatorError as e:
+        raise _as_status(e) from None
+
+
+def _serve(ctx, sub, rg, cluster, path: str):
+    method = ctx.request.method
+    store = ctx.backend.store
+    if method == "GET" and (path == "/version" or path.split("/")[1:2] in (["healthz"], ["livez"], ["readyz"])):
+        with store.tx():
+            rec, _ = authenticate(ctx, sub, rg, cluster, anonymous=True)
+            return _public(ctx, rec, path)
+    parts = path.split("/")[1:]
+    resource = parts[:2] == ["api", "v1"] and len(parts) >= 3 or parts[:1] == ["apis"] and len(parts) >= 4
+    content_type, table_version = negotiate(ctx.request.headers.get("Accept"), resource)
+    with store.tx():
+        rec, user = authenticate(ctx, sub, rg, cluster)
+        document = _discovery(ctx, rec, path) if method == "GET" else None
+        if document is not None:
+            return _answer(document, content_type=content_type)
+        if method == "GET" and ctx.request.args.get("watch") not in (None, "", "0", "false"):
+            return _watch(ctx, sub, rg, cluster, path, table_version)
+        if method == "GET" and "/watch/" in path:  # the deprecated /api/v1/watch/... form
+            return _watch(ctx, sub, rg, cluster, path.replace("/watch/", "/", 1), table_version)
+        patch_type = _check_body_type(ctx, method)
+        if method == "POST" and path in REVIEWS:
+            return _answer(_review(ctx, rec, user, REVIEWS[path]), 201, content_type)
+        if method in ("PATCH", "PUT"):
+            return _answer(_change(ctx, rec, user, path, patch_type), 200, content_type)
+        if method == "DELETE":
+            return _delete(ctx, sub, rg, cluster, rec, user, path, content_type)
+        response = kubernetes.api(ctx, sub, rg, cluster, path)
+        if response.mimetype != JSON or response.status_code >= 300:
+            return response
+        body = json.loads(response.get_data())
+        if method == "POST" and response.status_code == 201 and body.get("kind") == "Pod":
+            _bind(ctx.backend.kubernetes, rec, body)
+        body = _complete(ctx, rec, body, path)
+        if table_version and method == "GET":
+            body = _table(ctx, rec, body, table_version)
+            content_type = _table_type(table_version)
+        return _answer(body, response.status_code, content_type)
+
+
+def _table_type(version: str) -> str:
+    return f"{JSON};as=Table;v={version};g=meta.k8s.io"
+
+
+def _public(ctx, rec, path: str) -> Response:
+    if path == "/version":
+        version = rec.properties.get("currentKubernetesVersion", "")
+        major, minor = (version.split(".") + ["", ""])[:2]
+        return _answer({"major": major, "minor": minor, "gitVersion": f"v{version}",
+                        "gitCommit": "0" * 40, "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+                        "goVersion": "go1.24.4", "compiler": "gc", "platform": "linux/amd64"})
+    check = path.split("/")[2] if path.count("/") >= 2 else None
+    if check is not None and check not in HEALTH_CHECKS:
+        raise status_error(404, "NotFound", "the server could not find the requested resource")
+    if "verbose" in ctx.request.args:
+        lines = [f"[+]{c} ok" for c in (HEALTH_CHECKS if check is None else (check,))]
+        text = "\n".join(lines) + f"\n{path.split('/')[1]} check passed\n"
+    else:
+        text = "ok"
+    return Response(text, mimetype="text/plain")
+
+
+def _discovery_of(ctx, rec) -> Discovery:
+    objects = [o for o in ctx.backend.kubernetes.objects.values() if o.cluster == rec.key]
+    return Discovery([o.body for o in objects if o.plural == "customresourcedefinitions"],
+                     [(o.api_version, o.plural, o.body.get("kind", "")) for o in objects])
+
+
+def _discovery(ctx, rec, path: str) -> Optional[dict]:
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return {"paths": ["/api", "/api/v1", "/apis", *(f"/apis/{gv}" for gv in _discovery_of(ctx, rec)
+                                                          .group_versions()), *HEALTH, "/version"]}
+    if parts == ["api"]:
+        return Discovery.api_versions(ctx.request.host)
+    if parts[:1] == ["api"] and len(parts) == 2 or parts[:1] == ["apis"] and len(parts) in (1, 2, 3):
+        discovery = _discovery_of(ctx, rec)
+        if parts == ["apis"]:
+            return discovery.group_list()
+        found = discovery.group(parts[1]) if len(parts) == 2 and parts[0] == "apis" else \
+            discovery.resource_list("/".join(parts[1:]) if parts[0] == "apis" else parts[1])
+        if found is None:
+            raise status_error(404, "NotFound", "the server could not find the requested resource")
+        return found
+    return None
+
+
+def _addresses(backend, rec) -> dict:
+    return serving.node_addresses(node.name for node, _ in backend.nodes(rec))
+
+
+def _complete(ctx, rec, body: dict, path: str) -> dict:
+    addresses = _addresses(ctx.backend.kubernetes, rec)
+    if "items" in body:
+        for item in body["items"]:
+            serving.complete(item, addresses)
+        if body.get("kind") == "List":  # an empty list of a kind the back end does not name
+            api_version, _, plural, _, _ = kubernetes._parse(path)
+            kind = _discovery_of(ctx, rec).kind_of(api_version, plural)
+            body["kind"] = f"{kind}List" if kind else "List"
+        return body
+    return serving.complete(body, addresses)
+
+
+def _table(ctx, rec, body: dict, version: str) -> dict:
+    items = body["items"] if "items" in body else [body]
+    kind = body["kind"][:-4] if "items" in body and body["kind"].endswith("List") else body.get("kind", "")
+    metadata = body.get("metadata", {}) if "items" in body else {"resourceVersion": "1"}
+    return tables.table(kind, items, metadata, ctx.backend.store.clock(), ctx.request.args.get(
+        "includeObject", "Metadata"), version)
+
+
+# ---- writes ------------------------------------------------------------------------------------------
+def _bind(backend, rec, pod: dict) -> None:
+    """The scheduler: a pod created without a node is bound to one that fits (workloads.schedule)."""
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName"):
+        return
+    meta = pod["metadata"]
+    node = workloads.schedule(meta["name"], spec, [(n, n.render(p)) for n, p in backend.nodes(rec)])
+    if node is not None:
+        backend.change(rec, "v1", "pods", meta.get("namespace", ""), meta["name"],
+                       lambda body: {**body, "spec": {**(body.get("spec") or {}), "nodeName": node}})
+
+
+def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
+    api_version, namespace, plural, name, sub_resource = kubernetes._parse(path)
+    if not name or sub_resource:
+        raise status_error(405, "MethodNotAllowed", f"{ctx.request.method} is not supported on {path}")
+    backend = ctx.backend.kubernetes
+    backend.authorize(rec, user, "patch" if patch_type else "update", api_version, plural, namespace)
+    given = json_body(ctx)
+
+    def edit(body: dict) -> dict:
+        if patch_type is None:  # PUT: the whole object, at the resourceVersion it was read at
+            version = ((given or {}).get("metadata") or {}).get("resourceVersion") if isinstance(given, dict) else None
+            if version and version != body["metadata"].get("resourceVersion"):
+                raise status_error(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": the '
+                                   "object has been modified; please apply your changes to the latest version and "
+                                   "try again")
+            if not isinstance(given, dict):
+                raise status_error(400, "BadRequest", "the body is not an object")
+            return copy.deepcopy(given)
+        try:
+            return patch.apply(patch_type, body, given)
+        except patch.PatchError as e:
+            raise status_error(422 if patch_type == patch.JSON_PATCH else 400,
+                               "Invalid" if patch_type == patch.JSON_PATCH else "BadRequest", str(e)) from None
+
+    return _complete(ctx, rec, backend.change(rec, api_version, plural, namespace, name, edit), path)
+
+
+def _delete(ctx, sub, rg, cluster, rec, user, path: str, content_type: str) -> Response:
+    api_version, namespace, plural, name, _ = kubernetes._parse(path)
+    backend = ctx.backend.kubernetes
+    before = None
+    if name and plural in DELETE_ANSWERS_OBJECT:
+        backend.authorize(rec, user, "delete", api_version, plural, namespace)
+        before = _complete(ctx, rec, backend.get(rec, api_version, plural, namespace, name), path)
+    response = kubernetes.api(ctx, sub, rg, cluster, path)
+    if response.status_code >= 300 or response.mimetype != JSON:
+        return response
+    answer = json.loads(response.get_data())
+    if before is not None and answer.get("kind") == "Status":  # gone already: the object as it was deleted
+        answer = before
+        answer["metadata"].setdefault("deletionTimestamp", _now())
+        if plural == "pods":
+            answer["metadata"]["deletionGracePeriodSeconds"] = GRACE_SECONDS
+        if plural == "namespaces":
+            answer["spec"] = {"finalizers": ["kubernetes"]}
+            answer["status"] = {"phase": "Terminating"}
+    elif answer.get("kind") == "Status":
+        group = api_version.split("/")[0] if "/" in api_version else ""
+        answer.setdefault("metadata", {})
+        answer["details"] = {"name": name, "group": group, "kind": plural, **answer.get("details", {})}
+    else:
+        answer = _complete(ctx, rec, answer, path)
+    return _answer(answer, 200, content_type)
+
+
+def _review(ctx, rec, user, kind: str) -> dict:
+    body = json_body(ctx)
+    if not isinstance(body, dict):
+        raise status_error(400, "BadRequest", "the review is not an object")
+    rules = ctx.backend.kubernetes.user_rules(rec, user)
+    if kind == "SelfSubjectAccessReview":
+        status = reviews.access(rules, user, body.get("spec") or {})
+    elif kind == "SelfSubjectRulesReview":
+        status = reviews.rules(rules)
+    else:
+        status = reviews.user_info(user, rules is None)
+    group = "authentication.k8s.io" if kind == "SelfSubjectReview" else "authorization.k8s.io"
+    return {"kind": kind, "apiVersion": f"{group}/v1", "metadata": {"creationTimestamp": None},
+            **({"spec": body.get("spec") or {}} if kind != "SelfSubjectReview" else {}), "status": status}
+
+
+# ---- watch -------------------------------------------------------------------------------------------
+def _watch(ctx, sub, rg, cluster, path: str, table_version: Optional[str]) -> Response:
+    args = ctx.request.args
+    api_version, namespace, plural, name, _ = kubernetes._parse(path)
+    backend = ctx.backend.kubernetes
+    query = {k: args[k] for k in ("labelSelector", "fieldSelector") if args.get(k)}
+    if name:
+        query["fieldSelector"] = ",".join(filter(None, [query.get("fieldSelector"), f"metadata.name={name}"]))
+
+    def snapshot() -> list:
+        with ctx.backend.store.tx():
+            rec, user = authenticate(ctx, sub, rg, cluster)
+            backend.authorize(rec, user, "watch", api_version, plural, namespace)
+            scope = None if backend.cluster_scoped(rec, plural) or not namespace else namespace
+            listed = backend.list(rec, api_version, plural, scope, dict(query))
+            addresses = _addresses(backend, rec)
+            return [serving.complete(item, addresses) for item in listed["items"]]
+
+    def render(obj: dict) -> dict:
+        if not table_version:
+            return obj
+        return tables.table(obj.get("kind", ""), [obj], {"resourceVersion": obj["metadata"].get("resourceVersion")},
+                            ctx.backend.store.clock(), args.get("includeObject", "Metadata"), table_version)
+
+    content_type = _table_type(table_version) if table_version else JSON
+    return kubernetes_watch.stream(snapshot, render, kubernetes_watch.duration(args.get("timeoutSeconds")),
+                                   args.get("resourceVersion") in (None, "", "0"), content_type)

@@ -1,0 +1,104 @@
+"""kubectl's everyday commands against an emulated cluster, with the kubeconfig listClusterUserCredential answers
+written to a file (its server and certificate-authority-data: no --insecure-skip-tls-verify). Skipped where the
+machine has no kubectl."""
+import base64
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tests.support.clusters import cluster_body
+from tests.support.constants import SUB
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
+MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters"
+TEMPLATE = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
+
+
+@pytest.fixture
+def kubectl(arm, admin, tmp_path):
+    admin.seed(resourceGroups=[{"name": "rg1", "location": "westus2"}], clusters=[{
+        "resourceGroup": "rg1", "name": "c1", "cluster": cluster_body(restricted=True)}])
+    admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "objects": [
+        *({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "namespace": "shop"},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}} for i in range(3)),
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": TEMPLATE}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly", "namespace": "shop"},
+         "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": TEMPLATE}}}},
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+         "metadata": {"name": "widgets.example.com"},
+         "spec": {"group": "example.com", "scope": "Namespaced", "names": {"kind": "Widget", "plural": "widgets"},
+                  "versions": [{"name": "v1", "served": True, "storage": True}]}},
+    ]}])
+    answer = arm("POST", f"{MC}/c1/listClusterUserCredential").json()
+    path = tmp_path / "kubeconfig"
+    path.write_bytes(base64.b64decode(answer["kubeconfigs"][0]["value"]))
+
+    def run(*args, ok=True):
+        done = subprocess.run([KUBECTL, "--kubeconfig", str(path), "--cache-dir", str(tmp_path / "cache"),
+                               "--request-timeout=20s", *args], capture_output=True, text=True, timeout=60)
+        if ok:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    return run
+
+
+def _rows(output):
+    return [line.split() for line in output.strip().splitlines()]
+
+
+def test_reading_the_cluster(kubectl):
+    nodes = _rows(kubectl("get", "nodes", "-o", "wide").stdout)
+    assert nodes[0][:5] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] and "INTERNAL-IP" in nodes[0]
+    assert len(nodes) == 6 and all(row[1] == "Ready" and row[4] == "v1.33.1" for row in nodes[1:])
+    assert nodes[1][5] == "10.224.0.4"
+    pods = _rows(kubectl("get", "pods", "-A").stdout)
+    assert pods[0] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"] and len(pods) == 4
+    chunked = _rows(kubectl("get", "pods", "-A", "--chunk-size=2").stdout)
+    assert [row[1] for row in chunked[1:]] == ["p0", "p1", "p2"]
+    named = _rows(kubectl("get", "pods", "-A", "--field-selector", "metadata.name=p1").stdout)
+    assert [row[1] for row in named[1:]] == ["p1"]
+    workloads = kubectl("get", "deploy,ds,sts,cronjob,job", "-A").stdout
+    assert "deployment.apps/web" in workloads and "cronjob.batch/nightly" in workloads
+    namespaces = [row[0] for row in _rows(kubectl("get", "ns").stdout)[1:]]
+    assert {"default", "kube-system", "shop"} <= set(namespaces)
+    described = kubectl("describe", "node", nodes[1][0]).stdout
+    assert "InternalIP:  10.224.0.4" in described and "Container Runtime Version:  containerd://" in described
+    assert "widgets.example.com" in kubectl("get", "crd").stdout
+    resources = kubectl("api-resources").stdout
+    assert all(name in resources for name in ("pods", "deployments", "cronjobs", "widgets"))
+    info = kubectl("cluster-info").stdout
+    assert "Kubernetes control plane is running at https://" in info and "CoreDNS is running at" in info
+    assert "10.0.0.1" in kubectl("get", "svc", "kubernetes", "-n", "default").stdout
+
+
+def test_a_namespace_and_a_pod_from_create_to_delete(kubectl):
+    assert kubectl("create", "ns", "demo").stdout.strip() == "namespace/demo created"
+    assert kubectl("run", "web", "--image=nginx:1.27", "-n", "demo").stdout.strip() == "pod/web created"
+    pod = json.loads(kubectl("get", "pod", "web", "-n", "demo", "-o", "json").stdout)
+    assert pod["spec"]["nodeName"] and pod["status"]["phase"] == "Running" and pod["status"]["podIP"]
+    assert "kind: Pod" in kubectl("get", "pod", "web", "-n", "demo", "-o", "yaml").stdout
+    wide = _rows(kubectl("get", "pods", "-n", "demo", "-o", "wide").stdout)
+    assert wide[1][:3] == ["web", "1/1", "Running"] and wide[1][5] == pod["status"]["podIP"]
+    assert kubectl("logs", "web", "-n", "demo").returncode == 0
+    assert kubectl("label", "pod", "web", "-n", "demo", "team=a").stdout.strip() == "pod/web labeled"
+    assert "team=a" in kubectl("get", "pod", "web", "-n", "demo", "--show-labels").stdout
+    described = kubectl("describe", "pod", "web", "-n", "demo").stdout
+    assert "Status:           Running" in described and f"IP:               {pod['status']['podIP']}" in described
+    assert kubectl("delete", "pod", "web", "-n", "demo").stdout.strip() == 'pod "web" deleted'
+    assert kubectl("delete", "ns", "demo").stdout.strip() == 'namespace "demo" deleted'
+    assert "NotFound" in kubectl("get", "ns", "demo", ok=False).stderr
+
+
+def test_auth_can_i_follows_the_modelled_rbac(kubectl, admin):
+    assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "facts": {
+        "userRules": [{"verbs": ["get", "list"], "resources": ["pods"]}]}}])
+    assert kubectl("auth", "can-i", "list", "pods").stdout.strip() == "yes"
+    refused = kubectl("auth", "can-i", "create", "pods", ok=False)
+    assert refused.returncode == 1 and refused.stdout.strip() == "no"
+    assert "clusterUser" in kubectl("auth", "whoami").stdout
