@@ -18,8 +18,8 @@ from knack.arguments import CLICommandArgument
 from knack.log import get_logger
 
 from azext_imds import _params as params
-from azext_imds._validators import (EXTENSION_ARGS, NODE_IMAGE_COMPANIONS, UPDATE_COMPANIONS, validate_update,
-                                   validate_upgrade)
+from azext_imds._validators import (EXTENSION_ARGS, NODE_IMAGE_COMPANIONS, UPDATE_COMPANIONS, validate_create,
+                                   validate_update, validate_upgrade)
 
 logger = get_logger(__name__)
 
@@ -36,7 +36,7 @@ ADDED = {
 }
 # Our flags whose option another owner may use for something else: never taken over, only added when free.
 OWN_MEANING = {"force"}
-VALIDATORS = {"aks update": validate_update, "aks upgrade": validate_upgrade}
+VALIDATORS = {"aks create": validate_create, "aks update": validate_update, "aks upgrade": validate_upgrade}
 
 _HOOKED = "_imds_ext_hooks"
 

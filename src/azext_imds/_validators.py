@@ -80,6 +80,19 @@ def validate_rollout_status(namespace):
     _usage(shared.validate_rollout_status, namespace)
 
 
+def validate_create(cmd, namespace):
+    """`az aks create --enable-imds-restriction`: the custom headers it sends with the preflight and the create."""
+    if not getattr(namespace, "enable_imds_restriction", False):
+        return
+    import argparse
+
+    # Checked on a copy: az's own create reads the option as the string it was given.
+    headers = getattr(namespace, "aks_custom_headers", None)
+    if isinstance(headers, dict):
+        headers = ",".join(f"{k}={v}" for k, v in headers.items())
+    _usage(shared.validate_custom_headers, argparse.Namespace(aks_custom_headers=headers))
+
+
 def validate_upgrade(cmd, namespace):
     """`az aks upgrade --verify`: it proves a node-image-only upgrade, so it goes with `--node-image-only` alone
     (az's other upgrades run az's own handler, which would ignore it)."""

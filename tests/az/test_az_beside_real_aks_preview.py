@@ -31,7 +31,7 @@ def test_both_extensions_are_installed(az_with_real_preview):
 def test_create_with_the_flag_beside_aks_preview_succeeds_and_is_restricted(az_with_real_preview, admin):
     admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}], features={FEATURE: "Registered"})
     created = az_with_real_preview("aks", "create", "-g", RG, "-n", "new1", "--enable-oidc-issuer",
-                                   "--enable-imds-restriction", "--node-count", "1", "--generate-ssh-keys",
+                                   "--enable-imds-restriction", "--node-count", "1", "--no-ssh-key",
                                    "-o", "json", timeout=600)
     assert created.code == 0, created.err
     assert "Traceback" not in created.err and "has no attribute" not in created.err

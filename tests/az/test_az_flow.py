@@ -297,3 +297,13 @@ def test_a_header_value_http_cannot_carry_is_a_usage_error_through_az(az_logged_
     assert result.code == 2, result.err
     assert option in result.err and "only Latin-1" in result.err and "Traceback" not in result.err
     assert admin.requests() == []
+
+
+def test_a_header_value_http_cannot_carry_on_create_is_a_usage_error_through_az(az_logged_in, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}])
+    admin.clear_requests()
+    result = az_logged_in("aks", "create", "-g", RG, "-n", "new1", "--enable-oidc-issuer", "--enable-imds-restriction",
+                          "--aks-custom-headers", "X-Team=\u65e5\u672c")
+    assert result.code == 2, result.err
+    assert "--aks-custom-headers" in result.err and "Traceback" not in result.err
+    assert admin.requests("PUT") == []
