@@ -15,10 +15,6 @@ PUBLIC_PATHS = ("/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/re
 ADMIN_GROUPS = ["system:masters", "system:authenticated"]
 
 
-def groups_of(user: str, admin: bool) -> List[str]:
-    return ADMIN_GROUPS if admin else ["system:authenticated"]
-
-
 def _public(path: str) -> bool:
     return any(path == p or (p.endswith("*") and path.startswith(p[:-1])) for p in PUBLIC_PATHS)
 
@@ -57,4 +53,4 @@ def rules(rules_of_user: Optional[List[dict]]) -> dict:
 
 
 def user_info(user: str, admin: bool) -> dict:
-    return {"userInfo": {"username": user, "groups": groups_of(user, admin)}}
+    return {"userInfo": {"username": user, "groups": ADMIN_GROUPS if admin else ["system:authenticated"]}}
