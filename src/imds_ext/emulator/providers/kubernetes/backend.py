@@ -284,6 +284,8 @@ class KubernetesBackend:
         (cert-manager's ClusterIssuer, say), as the API server decides from the CRD."""
         if plural in CLUSTER_SCOPED:
             return True
+        if any(p == plural for _, p in KINDS):  # a built-in namespaced kind: no CRD decides it
+            return False
         return any(o.cluster == rec.key and o.plural == "customresourcedefinitions"
                    and ((o.body.get("spec") or {}).get("names") or {}).get("plural") == plural
                    and (o.body.get("spec") or {}).get("scope") == "Cluster" for o in self.objects.values())
@@ -297,8 +299,16 @@ class KubernetesBackend:
             return copy.deepcopy(stored.body)
         return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}, "status": {"phase": "Active"}}
 
+    def _has_namespace(self, rec: ManagedCluster, name: str) -> bool:
+        return name in BUILT_IN_NAMESPACES or self._stored_namespace(rec, name) is not None
+
     def create(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body) -> dict:
         self._finish_deletions(rec)
+        return self._insert(rec, api_version, plural, namespace, body)
+
+    def _insert(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body) -> dict:
+        """Store a new object (what `create` does once due deletions are done); no step scans every object, so
+        that seeding thousands stays linear."""
         if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
             raise status_error(400, "BadRequest", "the object has no metadata")
         name = body["metadata"].get("name") or (body["metadata"].get("generateName", "obj-") + uuid.uuid4().hex[:5])
@@ -307,13 +317,13 @@ class KubernetesBackend:
         scoped = self.cluster_scoped(rec, plural)
         if scoped:
             namespace = ""
-        elif namespace not in self.namespaces(rec):
+        elif not self._has_namespace(rec, namespace):
             raise status_error(404, "NotFound", f'namespaces "{namespace}" not found')
         elif self._terminating(rec, namespace):
             raise status_error(403, "Forbidden", f'{plural} "{name}" is forbidden: unable to create new content in '
                                f'namespace {namespace} because it is being terminated')
         key = self._key(rec.key, api_version, plural, namespace, name)
-        if key in self.objects or (plural == "namespaces" and name in self.namespaces(rec)):
+        if key in self.objects or (plural == "namespaces" and self._has_namespace(rec, name)):
             raise status_error(409, "AlreadyExists", f'{plural} "{name}" already exists')
         if (api_version, plural) == ("apps/v1", "daemonsets"):
             _validate_daemonset(name, body)
@@ -545,11 +555,12 @@ class KubernetesBackend:
                 current.update({ClusterFacts.SEED_KEYS[k]: v for k, v in facts.items()})
                 self.facts[rec.key] = ClusterFacts(**current)
                 self.store.changed()
+            self._finish_deletions(rec)
             for body in objects:
                 api_version, kind = body.get("apiVersion", "v1"), body.get("kind", "")
                 plural = next((p for (v, p), k in KINDS.items() if v == api_version and k == kind), plural_of(kind))
                 namespace = "" if self.cluster_scoped(rec, plural) else body["metadata"].get("namespace", "default")
-                if plural != "namespaces" and namespace and namespace not in self.namespaces(rec):
-                    self.create(rec, "v1", "namespaces", "", {"metadata": {"name": namespace}})
-                self.create(rec, api_version, plural, namespace, body)
+                if plural != "namespaces" and namespace and not self._has_namespace(rec, namespace):
+                    self._insert(rec, "v1", "namespaces", "", {"metadata": {"name": namespace}})
+                self._insert(rec, api_version, plural, namespace, body)
             return len(objects)
