@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.support.constants import RG
+from tests.support.constants import FEATURE, RG
 
 ENABLE = ("aks", "update", "-g", RG, "-n", "c1", "--enable-imds-restriction", "--yes")
 RESUME = "az-imds aks update -g rg1 -n c1 --enable-imds-restriction --yes"
@@ -157,3 +157,52 @@ def test_a_finished_job_is_reported_as_done_and_changes_nothing(az_imds, admin, 
     writes = [e for e in admin.requests() if e["path"].startswith("/subscriptions/") and e["method"] != "GET"]
     assert writes == []
     _finished(az_imds, admin)
+
+
+def _interrupted(cli_env, admin, args, method, contains, sig) -> str:
+    """Run `args`, send `sig` once its `method` request on `contains` is seen; its stderr, once it exited 1."""
+    proc = _start(cli_env, args)
+    _wait_for(admin, method, contains)
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+POOL_UPGRADE = ("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only")
+CREATE = ("aks", "create", "-g", RG, "-n", "new1", "--enable-oidc-issuer", "--enable-imds-restriction")
+
+
+# job: (command, the request it is interrupted after, what the message says goes on in Azure)
+INTERRUPTED = {
+    "nodepool upgrade": (POOL_UPGRADE, ("POST", "/upgradeNodeImageVersion"),
+                         "The node-image upgrade of pool 'userpool' of cluster 'c1' was started and may still be "
+                         "running."),
+    "create": (CREATE, ("PUT", "/managedClusters/new1"),
+               "The create of cluster 'new1' was accepted by the service and may still be running there."),
+}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("job", INTERRUPTED)
+def test_an_interrupted_nodepool_upgrade_or_create_says_what_goes_on_and_the_same_command_finishes(
+        cli_env, az_imds, admin, seed_cluster, job, sig):
+    command, (method, contains), going_on = INTERRUPTED[job]
+    if job == "create":
+        admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}], features={FEATURE: "Registered"})
+    else:
+        seed_cluster()
+    admin.config(lro_delay=3)
+    err = _interrupted(cli_env, admin, command, method, contains, sig)
+    assert f"Interrupted. {going_on} Run 'az-imds {' '.join(command)}' to finish the job" in err
+    again = az_imds(*command)
+    assert again.code == 0, again.err
+    assert len(admin.requests(method, contains)) == 1  # what was in flight counted: nothing was sent again
+    assert again.json["provisioningState"] == "Succeeded"
+    if job == "create":
+        assert "already exists as this command creates it" in again.err
+        assert again.json["networkProfile"]["podLinkLocalAccess"] == "None"
+    else:
+        assert admin.enforced(RG, "c1")["userpool"] == "IMDS"

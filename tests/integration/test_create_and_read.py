@@ -146,3 +146,49 @@ def test_unknown_addon_is_a_usage_error_before_any_request(az_imds, admin):
     r = az_imds("aks", "create", "-g", RG, "-n", "c9", "--enable-addons", "monitoring,bogus")
     assert r.code == 2 and "unknown add-on(s) bogus" in r.err
     assert admin.requests() == []
+
+
+CREATE = ("aks", "create", "-g", RG, "-n", "new1", "--enable-oidc-issuer", "--enable-imds-restriction")
+
+
+def test_a_create_whose_answer_is_lost_succeeds_and_the_same_command_then_converges(az_imds, admin):
+    admin.seed(resourceGroups=[{"name": RG, "location": "westus2"}], features={FEATURE: "Registered"})
+    admin.fault(method="PUT", path="/managedClusters/new1$", count=1, dropResponse=True)
+    r = az_imds(*CREATE)
+    assert r.code == 0, r.err
+    # Created but unanswered; the pipeline's retry, If-None-Match: *, gets 412 for the cluster it has just made.
+    assert [e["status"] for e in admin.requests("PUT", "/managedClusters/new1")] == [0, 412]
+    assert "already exists" not in r.err and "PreconditionFailed" not in r.err
+    assert r.json["networkProfile"]["podLinkLocalAccess"] == "None" and r.json["provisioningState"] == "Succeeded"
+    admin.clear_requests()
+    again = az_imds(*CREATE)
+    assert again.code == 0, again.err
+    assert "already exists as this command creates it" in again.err
+    assert admin.requests("PUT") == []
+    assert admin.enforced(RG, "new1") == {"nodepool1": "None"}
+
+
+def test_a_create_of_a_cluster_made_otherwise_is_still_refused(az_imds, admin, seed_cluster):
+    seed_cluster(name="new1")  # two pools and a DNS prefix of its own: not what CREATE asks for
+    r = az_imds(*CREATE)
+    assert r.code == 1 and "already exists" in r.err
+    assert admin.requests("PUT") == []
+
+
+def test_a_nodepool_upgrade_whose_wait_is_cut_is_finished_by_the_same_command(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.config(lro_delay=8)
+    admin.fault(method="GET", path="/operations/", count=4, drop=True)  # the poll's connection, and its retries
+    upgrade = ("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only")
+    r = az_imds(*upgrade)
+    assert r.code == 1
+    assert ("The node-image upgrade of pool 'userpool' of cluster 'c1' was started and may still be running. Run "
+            f"'az-imds {' '.join(upgrade)}' to finish the job: it waits for the upgrade.") in r.err
+    admin.clear_faults()
+    again = az_imds(*upgrade)
+    assert again.code == 0, again.err
+    assert "An operation is in progress (node pool(s) userpool of cluster 'c1' are busy)" in again.err
+    assert "that was in progress has finished; no other was started" in again.err
+    assert len(admin.requests("POST", "/upgradeNodeImageVersion")) == 1
+    assert again.json["provisioningState"] == "Succeeded"
+    assert admin.enforced(RG, "c1") == {"nodepool1": "IMDS", "userpool": "IMDS"}

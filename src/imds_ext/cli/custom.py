@@ -30,8 +30,9 @@ def aks_create(cmd, resource_group_name, name, location=None, node_count=3, node
     body = cluster_body(resource_group_name, name, location, clients.settings.subscription_id, node_count,
                         node_vm_size, kubernetes_version, enable_oidc_issuer, enable_workload_identity,
                         enable_addons, enable_imds_restriction, tags)
-    return _cluster(service.create(resource_group_name, name, body, enable_imds_restriction=enable_imds_restriction,
-                                   headers=aks_custom_headers, no_wait=no_wait))
+    return handlers.create_cluster(service, resource_group_name, name, body,
+                                   enable_imds_restriction=enable_imds_restriction,
+                                   aks_custom_headers=aks_custom_headers, no_wait=no_wait)
 
 
 def aks_update(cmd, resource_group_name, name, enable_imds_restriction=False, disable_imds_restriction=False,
@@ -55,8 +56,8 @@ def aks_upgrade(cmd, resource_group_name, name, node_image_only=False, verify_no
 
 def aks_nodepool_upgrade(cmd, resource_group_name, cluster_name, nodepool_name, node_image_only=False,
                          no_wait=False, subscription=None):
-    service = cf_imds(cmd.cli_ctx, subscription)
-    return _cluster(service.upgrade_pool(resource_group_name, cluster_name, nodepool_name, no_wait=no_wait))
+    return handlers.upgrade_pool(cf_imds(cmd.cli_ctx, subscription), resource_group_name, cluster_name,
+                                 nodepool_name, no_wait=no_wait)
 
 
 def aks_show(cmd, resource_group_name, name, subscription=None):

@@ -78,13 +78,16 @@ class NodeImageUpgrades(ArmWork):
             f"The tags of cluster '{name}' kept changing under us ({MAX_ETAG_ATTEMPTS} ETag mismatches); none was "
             "overwritten. Try again once other changes have finished.")
 
-    def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
-        """`aks nodepool upgrade --node-image-only`: one pool, waited for unless `no_wait`."""
+    def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False,
+                     started: Callable[[], None] = lambda: None):
+        """`aks nodepool upgrade --node-image-only`: one pool, waited for unless `no_wait`; `started` is told once
+        the service has accepted the upgrade."""
         try:
             poller = self._aks.agent_pools.begin_upgrade_node_image_version(
                 resource_group, cluster, pool, polling=False if no_wait else BackoffPolling())
         except ResourceNotFoundError as ex:
             raise ResourceNotFound(service_message(ex)) from ex
+        started()
         if no_wait:
             return None
         self.ui.wait(f"Upgrading the node image of pool '{pool}'", [poller])

@@ -317,4 +317,21 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         return report
 
     def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
-        return self.node_images.upgrade_pool(resource_group, cluster, pool, no_wait=no_wait)
+        """`aks nodepool upgrade --node-image-only`: settle first, as the update does (an upgrade of the pool still
+        running from an earlier run is waited for and counts, unless it failed); then the pool's upgrade."""
+        resume = (f"{self.ui.cli_name} aks nodepool upgrade -g {resource_group} --cluster-name {cluster} -n {pool} "
+                  f"--node-image-only{self._sub_arg}")
+        with self._staged(cluster):
+            mc, reimaged = self.settle(resource_group, cluster)
+            state = next(((p.get("provisioningState") or "") for p in agent_pools(mc)
+                          if (p.get("name") or "").lower() == pool.lower()), "")
+            if pool.lower() in {p.lower() for p in reimaged} and state.lower() != "failed":
+                self.ui.warn(f"The node-image upgrade of pool '{pool}' of cluster '{cluster}' that was in progress "
+                             "has finished; no other was started.")
+                return self._aks.agent_pools.get(resource_group, cluster, pool)
+
+            def started():
+                self._stage = (f"The node-image upgrade of pool '{pool}' of cluster '{cluster}' was started and may "
+                               f"still be running. Run '{resume}' to finish the job: it waits for the upgrade.")
+
+            return self.node_images.upgrade_pool(resource_group, cluster, pool, no_wait=no_wait, started=started)

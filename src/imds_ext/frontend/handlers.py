@@ -3,7 +3,9 @@ run, and the output shape. `az-imds`'s handlers and the extension's call these w
 from __future__ import annotations
 
 import functools
+import shlex
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -81,6 +83,29 @@ def upgrade_node_images(service, resource_group_name, name, yes=False, no_wait=F
     """`aks upgrade --node-image-only`: every pool at once, waited for unless --no-wait; then --verify."""
     return resource(service.upgrade_cluster_node_images(resource_group_name, name, yes=yes, no_wait=no_wait,
                                                         verify_nodes=verify_nodes), flatten=True)
+
+
+@guided
+def upgrade_pool(service, resource_group_name, cluster_name, nodepool_name, no_wait=False):
+    """`aks nodepool upgrade --node-image-only`: what is in flight on the cluster waited for, then the pool's
+    upgrade, waited for unless --no-wait."""
+    return resource(service.upgrade_pool(resource_group_name, cluster_name, nodepool_name, no_wait=no_wait),
+                    flatten=True)
+
+
+@guided
+def create_cluster(service, resource_group_name, name, body, enable_imds_restriction=False, aks_custom_headers=None,
+                   no_wait=False):
+    """`aks create`: the checked create, waited for unless --no-wait; interrupted or its answer lost, the same
+    command finishes it."""
+    return resource(service.create(resource_group_name, name, body, enable_imds_restriction=enable_imds_restriction,
+                                   headers=aks_custom_headers, no_wait=no_wait,
+                                   resume=_same_command(service.ui.cli_name)), flatten=True)
+
+
+def _same_command(cli_name: str) -> str:
+    """The command being run, as the user typed it (each argument quoted for the shell as needed)."""
+    return " ".join([cli_name, *(shlex.quote(a) for a in sys.argv[1:])])
 
 
 def restriction_report(service, resource_group_name, name):
