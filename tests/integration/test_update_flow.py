@@ -10,7 +10,7 @@ import requests
 
 from imds_ext.emulator import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
 from tests.support.cli import read_terminal
-from tests.support.constants import PREVIEW_API, RG
+from tests.support.constants import PREVIEW_API, RG, SUB
 
 UPDATE = ("aks", "update", "-g", RG, "-n", "c1")
 
@@ -486,3 +486,21 @@ def test_a_tag_added_while_the_record_is_rewritten_is_kept(cli_env, az_imds, adm
     assert az_imds("aks", "show", "-g", RG, "-n", "c1").json["tags"] == {"owner": "team-a"}
     ours = [e["status"] for e in admin.requests("PATCH", "/managedClusters/c1") if "If-Match" in e["headers"]]
     assert ours == [412, 200]  # refused on the stale eTag, then sent again over the tags read again
+
+
+def test_check_workloads_when_the_scan_cannot_run_names_the_scan_and_force_goes_on(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.fault(method="GET", path=f"/kubernetes/{SUB}/{RG}/c1/", status=403, count=1000,
+                body={"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+                      "message": "forbidden: the API server refused the scan", "code": 403})
+    refused = az_imds(*UPDATE, "--enable-imds-restriction", "--check-workloads", "--yes")
+    assert refused.code == 1
+    assert "The workload scan of cluster 'c1' could not run (it reads the workloads through the cluster's API server)" \
+        in refused.err and "refused the scan" in refused.err
+    assert "Nothing was changed" in refused.err and "or pass --force" in refused.err
+    assert admin.requests("PUT") == []
+    forced = az_imds(*UPDATE, "--enable-imds-restriction", "--check-workloads", "--force", "--yes")
+    assert forced.code == 0, forced.err
+    assert "--force: enabling IMDS restriction without the workload scan. The workload scan of cluster 'c1' could " \
+        "not run" in forced.err
+    assert set(admin.enforced(RG, "c1").values()) == {"None"}

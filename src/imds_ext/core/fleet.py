@@ -374,17 +374,15 @@ class Rollout:
         """--check-workloads: the workloads that take tokens from IMDS block their cluster, unless --force (then
         they are warnings). A cluster that cannot be scanned is blocked likewise: nobody could tell."""
         scan_command = f"{self.ui.cli_name} aks imds-restriction scan -g {target.resource_group} -n {target.name}"
+        reads = ClusterReads(self._clients(target.subscription), self.ui)
         try:
-            found = scan.breaking(ClusterReads(self._clients(target.subscription), self.ui).scan(
-                target.resource_group, target.name, fail_on_breaks=False))
+            found = scan.breaking(reads.scan(target.resource_group, target.name, fail_on_breaks=False))
             finding = found and preflight.Finding(
                 "WorkloadsWouldBreak", f"{len(found)} workload(s) or component(s) take tokens from IMDS and would "
                 "break: " + "; ".join(found), f"move them to Microsoft Entra Workload ID ('{scan_command}' gives "
                 "each one's fix), or pass --force")
         except (AzureError, ImdsExtError) as ex:
-            finding = preflight.Finding(
-                "ScanFailed", f"The workloads could not be scanned: {service_message(ex)}",
-                f"make the cluster's API server reachable from here and run '{scan_command}', or pass --force")
+            finding = reads.scan_failure(target.resource_group, target.name, ex)
         if not finding:
             return
         if self.force:

@@ -188,6 +188,15 @@ class ClusterReads(ArmWork):
             raise scan.WorkloadsWouldBreak(scan.breaking_message(name, lines), result)
         return result
 
+    def scan_failure(self, resource_group: str, name: str, ex: Exception) -> preflight.Finding:
+        """--check-workloads when the scan itself could not run (the API server unreachable, the credential
+        refused): one finding for `aks update` and for every cluster of a rollout; --force goes on without it."""
+        return preflight.Finding(
+            "ScanFailed", f"The workload scan of cluster '{name}' could not run (it reads the workloads through the "
+            f"cluster's API server): {service_message(ex).rstrip('.')}.",
+            f"make the cluster's API server reachable from here and run '{self.ui.cli_name} aks imds-restriction scan "
+            f"-g {resource_group} -n {name}{self._sub_arg}', or pass --force to go on without the scan")
+
     # -- the commands we tell the user ---------------------------------------------------------------
     def _upgrade_command(self, resource_group: str, name: str) -> str:
         return f"{self.ui.cli_name} aks upgrade -g {resource_group} -n {name} --node-image-only --yes{self._sub_arg}"

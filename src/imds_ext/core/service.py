@@ -83,7 +83,14 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         checking, force = self._workload_check
         if not checking:
             return
-        found = scan.breaking(self.scan(resource_group, name, fail_on_breaks=False))
+        try:
+            found = scan.breaking(self.scan(resource_group, name, fail_on_breaks=False))
+        except (AzureError, ImdsExtError) as ex:  # the scan could not run: the same rule as a rollout's
+            failure = self.scan_failure(resource_group, name, ex)
+            if not force:
+                raise scan.ScanFailed(f"{failure.message} Nothing was changed. Fix: {failure.fix}.") from ex
+            self.ui.warn(f"--force: enabling IMDS restriction without the workload scan. {failure.message}")
+            return
         if not found:
             return
         listing = "\n  ".join(found)
