@@ -1,139 +1,233 @@
 """Replaying a real service recording against the emulator, and comparing what it answers with what AKS answered.
 
-The recordings (`tests/emulator/recordings/`, from the Azure CLI's MIT-licensed test suites) are the service's own
-answers. Each request is sent as recorded (operation ids mapped to the emulator's); the status code, the
-long-running-operation headers clients read, and the body, key by key, must match, but for the fields listed in
-LEGITIMATELY_DIFFERENT (docs/emulator.md says why each differs).
+The recordings are the service's own answers, from the Azure CLI's and the aks-preview extension's MIT-licensed
+test suites: five in `tests/emulator/recordings/`, the corpus in `tests/conformance/recordings/corpus/` (its
+README names the source). Each request the emulator serves is sent as recorded (operation ids mapped to the
+emulator's); the status code, the long-running-operation headers clients read, and the body must match, key by
+key and both ways (a key the emulator adds is a mismatch as much as one it leaves out), but for what the reviewed
+allow-list (allowlist.py) excuses.
+
+In scope: the Microsoft.ContainerService requests the emulator serves, but for the polls of an operation's status
+(replayed, and checked, but counted apart: they carry no resource). Requests to other providers or to AKS APIs
+the emulator does not serve are not sent.
 """
+from __future__ import annotations
+
+import dataclasses
+import email.utils
 import json
 import os
 import re
+from datetime import date
+from typing import List, Optional
 from urllib.parse import urlsplit
 
 import yaml
 
-RECORDINGS = os.path.join(os.path.dirname(__file__), "..", "emulator", "recordings")
+from imds_ext.emulator import urls
+from tests.conformance.allowlist import ANY, EXTRA, MISSING, TRANSITIONAL, VALUE, Rules
+
+HERE = os.path.dirname(__file__)
+FOLDERS = (os.path.join(HERE, "..", "emulator", "recordings"), os.path.join(HERE, "recordings", "corpus"))
 CLIENT_READ_HEADERS = ("azure-asyncoperation", "location")
-OPERATION_BODY_KEYS = {"name", "status", "startTime", "endTime", "error"}
+OPERATION_BODY_KEYS = {"name", "status", "startTime", "endTime", "error", "id", "percentComplete"}
+AKS = re.compile(r"/providers/Microsoft\.ContainerService/", re.I)
+POLL = re.compile(r"/providers/Microsoft\.ContainerService/locations/[^/]+/operations/[^/]+$", re.I)
+ABSENT = object()
 
-# Paths (dotted, list items as []) whose values legitimately differ between a real run and the emulator:
-# identities and names generated at random or sanitized, times, image and version numbers of another era,
-# and server-chosen values that depend on the VM size and region.
-LEGITIMATELY_DIFFERENT = [
-    r"^id$", r"\.id$", r"^properties\.fqdn$", r"^properties\.azurePortalFQDN$", r"^properties\.resourceUID$",
-    r"^identity\.(principalId|tenantId)$", r"^properties\.servicePrincipalProfile\.clientId$",
-    r"^properties\.identityProfile\.kubeletidentity\.", r"^properties\.oidcIssuerProfile\.issuerURL$",
-    r"nodeImageVersion$", r"latestNodeImageVersion$", r"[kK]ubernetesVersion$", r"[oO]rchestratorVersion$",
-    r"\.upgrades\[\]", r"^properties\.controlPlaneProfile\.upgrades$", r"componentsByReleases",
-    r"^properties\.linuxProfile\.ssh\.publicKeys", r"^properties\.nodeResourceGroup$", r"eTag$",
-    r"\.osDiskSizeGB$", r"\.osDiskType$", r"\.vmSize$", r"\.upgradeSettings", r"^properties\.dnsPrefix$",
-    r"^properties\.windowsProfile\.admin", r"^location$",
-    # Named or cased differently by the service of another era: the SKU "Basic" became "Base"; loadBalancerSku was
-    # once answered as "Standard" whatever the request said. The versions a region offers change every month.
-    r"^sku\.name$", r"loadBalancerSku$", r"^values$",
-]
-# States an operation passes through: the emulator's clock runs faster than the service's, so a later state
-# than the one recorded is what a client would also have seen, a moment later.
-TRANSITIONAL = {"Creating", "Updating", "UpgradingNodeImageVersion", "Deleting", "Upgrading", "Scaling"}
-# Keys of another era of the service the emulator does not serve (docs/emulator.md, "What it does not model").
-NOT_MODELLED = [
-    r"^properties\.controlPlanePluginProfiles", r"^properties\.nodeProvisioningProfile",
-    r"^properties\.nodeResourceGroupProfile", r"^properties\.networkProfile\.dockerBridgeCidr$",
-    r"^properties\.enablePodSecurityPolicy$",
-]
+IN_SCOPE, POLLED, OTHER, NOT_SERVED = "aks", "poll", "other", "not served"
 
 
-def _matches(patterns, path):
-    return any(re.search(p, path) for p in patterns)
+@dataclasses.dataclass
+class Outcome:
+    number: int
+    method: str
+    path: str
+    scope: str  # IN_SCOPE, POLLED, OTHER (another provider's, sent when the emulator serves it) or NOT_SERVED
+    differences: List[str]
+
+    @property
+    def matched(self) -> bool:
+        return not self.differences
 
 
-def compare(recorded, ours, path=""):
-    """Differences between a recorded body and ours: a list of 'path: recorded != ours' strings."""
-    if _matches(NOT_MODELLED, path):
-        return []
-    if _matches(LEGITIMATELY_DIFFERENT, path):
-        return [] if ours is not None or recorded is None else [f"{path}: missing"]
-    if isinstance(recorded, dict):
-        if not isinstance(ours, dict):
-            return [f"{path or '(body)'}: {type(recorded).__name__} != {ours!r}"]
-        out = []
-        for key, value in recorded.items():
-            sub = f"{path}.{key}" if path else key
-            if key not in ours and not _matches(NOT_MODELLED, sub):
-                if not _matches(LEGITIMATELY_DIFFERENT, sub):
-                    out.append(f"{sub}: missing (recorded {json.dumps(value)[:80]})")
-                continue
-            out += compare(value, ours.get(key), sub)
-        return out
-    if isinstance(recorded, list):
-        if not isinstance(ours, list) or len(ours) != len(recorded):
-            return [f"{path}: {json.dumps(recorded)[:80]} != {json.dumps(ours)[:80]}"]
-        return [d for r, o in zip(recorded, ours, strict=True) for d in compare(r, o, f"{path}[]")]
-    if path.endswith("provisioningState") and recorded in TRANSITIONAL and ours == "Succeeded":
-        return []
-    return [] if recorded == ours else [f"{path}: {recorded!r} != {ours!r}"]
+def names() -> List[str]:
+    return sorted(os.path.splitext(f)[0] for folder in FOLDERS for f in os.listdir(folder) if f.endswith(".yaml"))
 
 
-def load(name):
-    with open(os.path.join(RECORDINGS, name + ".yaml"), encoding="utf-8") as f:
+def _file(name: str) -> str:
+    return next(p for p in (os.path.join(folder, name + ".yaml") for folder in FOLDERS) if os.path.exists(p))
+
+
+def load(name: str) -> list:
+    with open(_file(name), encoding="utf-8") as f:
         return yaml.safe_load(f)["interactions"]
 
 
-def era(name):
-    """What the recording's world had before its first request: its resource groups (with their tags) and the
-    Kubernetes versions its region offered (when the recording asked for them)."""
-    groups, versions = {}, None
+def recorded_on(name: str) -> date:
+    """The day of the recording's first answer."""
     for interaction in load(name):
-        path = urlsplit(interaction["request"]["uri"]).path
-        text = interaction["response"]["body"].get("string") or ""
-        answered = interaction["response"]["status"]["code"] == 200 and text.strip()
-        if interaction["request"]["method"] == "GET" and answered:
-            body = json.loads(text)
-            if re.search(r"/resourcegroups/[^/]+$", path, re.I):
-                groups[body["name"]] = {"name": body["name"], "location": body["location"], "tags": body.get("tags")}
-            elif path.endswith("/kubernetesVersions") and versions is None:
-                versions = sorted(v for item in body["values"] for v in item["patchVersions"])
-    return list(groups.values()), versions
+        for key, value in interaction["response"]["headers"].items():
+            if key.lower() == "date":
+                return email.utils.parsedate_to_datetime(value[0]).date()
+    raise ValueError(f"{name}: no answer has a date")
 
 
-def replay(name, arm):
-    """Send every recorded request; a list of differences (empty when the emulator answered as AKS did)."""
-    differences, operations = [], {}
+def scope(method: str, path: str) -> str:
+    route, _ = urls.match(method, path)
+    if route is None:
+        return NOT_SERVED
+    if not AKS.search(path):
+        return OTHER
+    return POLLED if POLL.search(path) else IN_SCOPE
+
+
+def _versions(value, found: set) -> None:
+    """Every Kubernetes patch version a recording names, in requests and answers alike."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and re.fullmatch(r"\d+\.\d+\.\d+", item) and "ersion" in key:
+                found.add(item)
+            else:
+                _versions(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _versions(item, found)
+
+
+def _json(text):
+    try:
+        return json.loads(text) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+def era(name: str):
+    """What the recording's world had before its first request: its resource groups (with their tags and region)
+    and the Kubernetes versions its region offered (those it listed, else every patch version it names)."""
+    groups, listed, named = {}, None, set()
+    for interaction in load(name):
+        request, response = interaction["request"], interaction["response"]
+        path = urlsplit(request["uri"]).path
+        body = _json(response["body"].get("string"))
+        _versions(body, named)
+        _versions(_json(request.get("body")), named)
+        if request["method"] != "GET" or response["status"]["code"] != 200 or not isinstance(body, dict):
+            continue
+        match = re.search(r"/resourcegroups/([^/]+)(/providers/Microsoft\.ContainerService/managedClusters/[^/]+)?$",
+                          path, re.I)
+        if match and match.group(2) is None:
+            groups[body["name"]] = {"name": body["name"], "location": body["location"], "tags": body.get("tags")}
+        elif match and match.group(1) not in groups and body.get("location"):
+            groups[match.group(1)] = {"name": match.group(1), "location": body["location"]}
+        elif path.endswith("/kubernetesVersions") and listed is None:
+            listed = sorted(v for item in body["values"] for v in item["patchVersions"])
+    return list(groups.values()), listed or sorted(named) or None
+
+
+def _first_put_location(name: str) -> Optional[str]:
+    for interaction in load(name):
+        body = _json(interaction["request"].get("body"))
+        if interaction["request"]["method"] == "PUT" and isinstance(body, dict) and body.get("location"):
+            return body["location"]
+    return None
+
+
+def groups_of(name: str) -> list:
+    """The resource groups to seed: those the recording read, else every group it names, in its cluster's
+    region."""
+    groups, _ = era(name)
+    known = {g["name"].lower() for g in groups}
+    location = _first_put_location(name) or "westus2"
+    for interaction in load(name):
+        match = re.search(r"/resourcegroups/([^/]+)", urlsplit(interaction["request"]["uri"]).path, re.I)
+        if match and match.group(1).lower() not in known:
+            known.add(match.group(1).lower())
+            groups.append({"name": match.group(1), "location": location})
+    return groups
+
+
+def prepare(name: str, admin) -> None:
+    """The emulator as the recording's world was: its groups, its region's versions."""
+    admin.seed(resourceGroups=groups_of(name))
+    _, versions = era(name)
+    if versions:
+        admin.config(kubernetes_versions=versions)
+
+
+def compare(recorded, ours, rules: Rules, path: str = "") -> List[str]:
+    """Differences between a recorded body and ours, both ways: 'path: recorded != ours', 'path: missing',
+    'path: extra'. A null is taken as absent (clients deserialize both alike)."""
+    if path and rules.excuses(path, ANY):
+        return []
+    if isinstance(recorded, dict) and isinstance(ours, dict):
+        out = []
+        for key in list(recorded) + [k for k in ours if k not in recorded]:
+            sub = f"{path}.{key}" if path else key
+            mine, theirs = ours.get(key, ABSENT), recorded.get(key, ABSENT)
+            if theirs in (ABSENT, None) and mine not in (ABSENT, None):
+                if not rules.excuses(sub, EXTRA):
+                    out.append(f"{sub}: extra {json.dumps(mine)[:100]}")
+            elif mine in (ABSENT, None) and theirs not in (ABSENT, None):
+                if not rules.excuses(sub, MISSING):
+                    out.append(f"{sub}: missing (recorded {json.dumps(theirs)[:100]})")
+            elif theirs not in (ABSENT, None):
+                out += compare(theirs, mine, rules, sub)
+        return out
+    if rules.excuses(path, VALUE):
+        return []
+    if isinstance(recorded, list) and isinstance(ours, list) and len(ours) == len(recorded):
+        return [d for r, o in zip(recorded, ours, strict=True) for d in compare(r, o, rules, f"{path}[]")]
+    if path.endswith("provisioningState") and recorded in TRANSITIONAL and ours in ("Succeeded", "Canceled"):
+        return []
+    return [] if recorded == ours else [f"{path or '(body)'}: {json.dumps(recorded)[:100]} != {json.dumps(ours)[:100]}"]
+
+
+def replay(name: str, arm) -> List[Outcome]:
+    """Send every request the emulator serves, as recorded; one Outcome per recorded request."""
+    rules = Rules(name, recorded_on(name))
+    outcomes, operations = [], {}
     for number, interaction in enumerate(load(name)):
         request, recorded = interaction["request"], interaction["response"]
         url = urlsplit(request["uri"])
-        path = url.path
-        query = dict(p.split("=", 1) for p in url.query.split("&") if "=" in p)
-        op = re.search(r"/(operations|operationresults)/([^/]+)$", path)
-        if op:
-            if op.group(2) not in operations:
-                differences.append(f"#{number} {path}: an operation the emulator never announced")
-                continue
-            path = path[:op.start(2)] + operations[op.group(2)]
-        headers = {k: v[0] for k, v in request["headers"].items() if k.lower() == "akshttpcustomfeatures"}
-        body = json.loads(request["body"]) if request.get("body") else None
-        response = arm(request["method"], path, api=query.get("api-version"), headers=headers, json=body)
-        where = f"#{number} {request['method']} {path.rsplit('/', 2)[-2:]}"
-        if response.status_code != recorded["status"]["code"]:
-            differences.append(f"{where}: status {recorded['status']['code']} != {response.status_code} "
-                               f"{response.text[:200]}")
+        path, kind = url.path, scope(request["method"], url.path)
+        outcome = Outcome(number, request["method"], path, kind, [])
+        outcomes.append(outcome)
+        if kind == NOT_SERVED:
             continue
-        recorded_headers = {k.lower(): v[0] for k, v in recorded["headers"].items()}
-        ours = {k.lower(): v for k, v in response.headers.items()}
-        for header in CLIENT_READ_HEADERS:
-            if (header in recorded_headers) != (header in ours):
-                differences.append(f"{where}: header {header} {'missing' if header in recorded_headers else 'extra'}")
-            elif header in ours:
-                operations[urlsplit(recorded_headers[header]).path.rsplit("/", 1)[1]] = \
-                    urlsplit(ours[header]).path.rsplit("/", 1)[1]
-        text = recorded["body"].get("string") or ""
-        if not text.strip():
-            continue
-        expected = json.loads(text)
-        got = response.json() if response.content else None
-        if op:  # an operation's status: its keys, and a status the same or later (the emulator's clock runs fast)
-            if not set(got) <= OPERATION_BODY_KEYS or got.get("status") not in ("InProgress", "Succeeded"):
-                differences.append(f"{where}: operation body {got}")
-            continue
-        differences += [f"{where}: {d}" for d in compare(expected, got)]
-    return differences
+        outcome.differences = _exchange(request, recorded, path, url.query, operations, rules, arm)
+    return outcomes
+
+
+def _exchange(request, recorded, path, query, operations, rules, arm) -> List[str]:
+    query = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+    op = re.search(r"/(operations|operationresults)/([^/]+)$", path)
+    if op:
+        if op.group(2) not in operations:
+            return [f"{path}: an operation the emulator never announced"]
+        path = path[:op.start(2)] + operations[op.group(2)]
+    headers = {k: v[0] for k, v in request["headers"].items() if k.lower() == "akshttpcustomfeatures"}
+    body = _json(request.get("body"))
+    response = arm(request["method"], path, api=query.get("api-version"), headers=headers, json=body)
+    if response.status_code != recorded["status"]["code"]:
+        return [f"status {recorded['status']['code']} != {response.status_code} {response.text[:200]}"]
+    out = []
+    recorded_headers = {k.lower(): v[0] for k, v in recorded["headers"].items()}
+    ours = {k.lower(): v for k, v in response.headers.items()}
+    for header in CLIENT_READ_HEADERS:
+        if (header in recorded_headers) != (header in ours):
+            out.append(f"header {header} {'missing' if header in recorded_headers else 'extra'}")
+        elif header in ours:
+            operations[urlsplit(recorded_headers[header]).path.rsplit("/", 1)[1]] = \
+                urlsplit(ours[header]).path.rsplit("/", 1)[1]
+    expected = _json(recorded["body"].get("string"))
+    got = _json(response.text) if response.content else None
+    if op and op.group(1) == "operations":
+        # An operation's status: its keys, and a status the same or later (the emulator's clock runs fast).
+        if not isinstance(got, dict) or not set(got) <= OPERATION_BODY_KEYS or \
+                got.get("status") not in ("InProgress", "Succeeded", (expected or {}).get("status")):
+            out.append(f"operation body {got}")
+        return out
+    if expected is None:
+        return out + ([f"(body): extra {response.text[:100]}"] if got not in (None, "") else [])
+    return out + compare(expected, got, rules)

@@ -1,0 +1,107 @@
+"""What may legitimately differ between a recording of the service and the emulator's answer, in one reviewed list.
+
+The replay (replay.py) compares both ways: a key the service sent that the emulator leaves out is a mismatch, and
+so is a key the emulator sends that the service did not. An entry here excuses one kind of difference at the paths
+its pattern matches (dotted, list items as `[]`), always with its reason:
+
+- VALUE: both sides have the key, its value may differ (ids, names and times made at random, versions of the
+  recording's month, values chosen by region or VM size);
+- EXTRA: the emulator may send the key where the recording has none;
+- MISSING: the emulator may leave out a key the recording has;
+- ANY: anything below the path may differ (in value or presence).
+
+`before` limits an entry to recordings made before that day: where recordings of different dates disagree, the
+newest service behaviour wins (docs/emulator.md), and the older recordings are excused for what changed since.
+`recordings` limits an entry to the recordings named.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date
+from typing import Optional, Tuple
+
+VALUE, EXTRA, MISSING, ANY = "value", "extra", "missing", "any"
+
+
+@dataclasses.dataclass(frozen=True)
+class Allowed:
+    pattern: str
+    kind: str
+    reason: str
+    before: Optional[date] = None
+    recordings: Tuple[str, ...] = ()
+
+    def applies(self, recording: str, recorded_on: date) -> bool:
+        return (self.before is None or recorded_on < self.before) and (
+            not self.recordings or recording in self.recordings)
+
+
+def _allow(kind, reason, *patterns, before=None, recordings=()):
+    return [Allowed(p, kind, reason, before, tuple(recordings)) for p in patterns]
+
+
+ALLOWED = [
+    # ---- generated at random, sanitized by the recording, or the emulator's own address --------------------------
+    *_allow(VALUE, "resource ids carry the recording's sanitized names and the emulator's own casing",
+            r"^id$", r"\.id$", r"\.resourceId$", r"^properties\.agentPoolProfiles\[\]\.capacityReservationGroupID$"),
+    *_allow(VALUE, "FQDNs are made of a random suffix and the region's DNS zone",
+            r"^properties\.(fqdn|azurePortalFQDN|privateFQDN)$", r"^properties\.dnsPrefix$",
+            r"^properties\.fqdnSubdomain$"),
+    *_allow(VALUE, "made at random per cluster or identity: UIDs, principal, client and object ids, tenants",
+            r"^properties\.resourceUID$", r"^identity\.(principalId|tenantId)$",
+            r"^properties\.servicePrincipalProfile\.clientId$", r"\.(clientId|objectId|principalId)$",
+            r"^identity\.userAssignedIdentities\.[^.]+$"),
+    *_allow(VALUE, "the OIDC issuer URL holds the region, the tenant and a random id",
+            r"^properties\.oidcIssuerProfile\.issuerURL$"),
+    *_allow(VALUE, "eTags are opaque and new on every write", r"eTag$"),
+    *_allow(VALUE, "the node resource group is named after the sanitized group, cluster and region",
+            r"^properties\.nodeResourceGroup$"),
+    *_allow(VALUE, "the SSH key and Windows admin user are the test run's own",
+            r"^properties\.linuxProfile\.ssh\.publicKeys", r"^properties\.linuxProfile\.adminUsername$",
+            r"^properties\.windowsProfile\.adminUsername$"),
+    *_allow(VALUE, "the region a suite ran in (the emulator serves any region name)", r"^location$"),
+    *_allow(VALUE, "times of the recording's run", r"(startTime|endTime|createdAt|lastModifiedAt)$",
+            r"^systemData\."),
+    *_allow(VALUE, "error messages are the service's wording, not public; their codes are compared",
+            r"^(error\.)?message$", r"^(error\.)?details$"),
+    *_allow(VALUE, "the public IPs the load balancer made carry random names",
+            r"^properties\.networkProfile\.loadBalancerProfile\.effectiveOutboundIPs\[\]"),
+    # ---- versions of the recording's month -----------------------------------------------------------------------
+    *_allow(VALUE, "node images are published weekly: the recording has its month's image",
+            r"nodeImageVersion$", r"latestNodeImageVersion$"),
+    *_allow(VALUE, "the Kubernetes versions a region offers change every month",
+            r"[kK]ubernetesVersion$", r"[oO]rchestratorVersion$", r"\.upgrades$", r"\.upgrades\[\]",
+            r"componentsByReleases", r"^values$"),
+    # ---- chosen by region or VM size ------------------------------------------------------------------------------
+    *_allow(VALUE, "the default VM size and its disk depend on the region's quota and SKUs",
+            r"\.vmSize$", r"\.osDiskSizeGB$", r"\.osDiskType$", r"\.kubeletDiskType$"),
+    *_allow(VALUE, "the availability zones a region has", r"\.availabilityZones$"),
+    # ---- renamed or recased by the service since (the newest wins) ---------------------------------------------
+    *_allow(VALUE, "the SKU 'Basic' became 'Base' in 2023", r"^sku\.name$", before=date(2023, 9, 1)),
+    *_allow(VALUE, "loadBalancerSku was once answered 'Standard' whatever the request said",
+            r"loadBalancerSku$", before=date(2024, 1, 1)),
+]
+
+# An operation passes through these states; the emulator's clock runs faster than the service's, so a later state
+# than the one recorded is what a client would also have seen, a moment later.
+TRANSITIONAL = {"Creating", "Updating", "UpgradingNodeImageVersion", "Deleting", "Upgrading", "Scaling", "Starting",
+                "Stopping", "Canceling"}
+
+
+class Rules:
+    """The entries that apply to one recording, with the lookup the comparison makes at each path."""
+
+    def __init__(self, recording: str, recorded_on: date):
+        self.entries = [e for e in ALLOWED if e.applies(recording, recorded_on)]
+        self._compiled = [(re.compile(e.pattern), e) for e in self.entries]
+        self.used = set()
+
+    def kinds(self, path: str) -> set:
+        found = {e for regex, e in self._compiled if regex.search(path)}
+        self.used |= found
+        return {e.kind for e in found}
+
+    def excuses(self, path: str, kind: str) -> bool:
+        kinds = self.kinds(path)
+        return ANY in kinds or kind in kinds
