@@ -81,8 +81,32 @@ def test_dry_run_plans_every_cluster_of_two_subscriptions_and_changes_nothing(az
     assert "Fix: az-imds feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview" in r.err
     assert "--dry-run: nothing was changed." in r.err
     assert changes(admin) == []
+    # Each row carries the wave it would start in (none for a cluster left as it is).
+    assert {n: row["wave"] for n, row in rows.items()} == {"ready": "canary", "nooidc": None, "already": None,
+                                                           "unregistered": None}
     # The subscription-level reads are made once per subscription, not once per cluster.
     assert len(admin.requests("GET", f"/subscriptions/{SUB}/providers/Microsoft.Features/")) == 1
+
+
+def test_dry_run_json_carries_each_rows_wave_and_warnings_as_objects(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(4)]
+               + [(SUB, "rg", "nowi", {"workload_identity": False}), (SUB, "rg", "zdone", {"restricted": True})])
+    r = az_imds(*START, "--enable", "--canary", "2", "--dry-run", "-o", "json")
+    assert r.code == 0, r.err
+    assert [(row["name"], row["action"], row["wave"]) for row in r.json] == [
+        ("c0", "change", "canary"), ("c1", "change", "canary"), ("c2", "change", "main"), ("c3", "change", "main"),
+        ("nowi", "change", "main"), ("zdone", "none", None)]
+    [warning] = by_name(r.json)["nowi"]["warnings"]
+    assert warning["code"] == "WorkloadIdentityDisabled" and warning["message"].startswith("Workload identity is off")
+    assert warning["fix"] == "az aks update -g rg -n nowi --enable-workload-identity"
+    assert "Warning: Workload identity is off" in r.err and "Fix: az aks update -g rg -n nowi" in r.err
+    none = az_imds(*START, "--enable", "--canary", "0", "--dry-run", "-o", "json")
+    assert {row["wave"] for row in none.json if row["action"] == "change"} == {"main"}
+    table = az_imds(*START, "--enable", "--canary", "2", "--dry-run", "-o", "table")
+    assert table.out.splitlines()[0].split() == ["Subscription", "ResourceGroup", "Name", "PodLinkLocalAccess",
+                                                 "Action", "Wave", "Result", "Detail", "Warnings"]
+    assert "WorkloadIdentityDisabled" in next(line for line in table.out.splitlines() if " nowi " in line)
+    assert changes(admin) == []
 
 
 def test_rollout_changes_the_ready_clusters_leaves_the_blocked_and_journals_it(az_imds, admin, tmp_path):
@@ -285,7 +309,9 @@ def test_check_workloads_blocks_the_clusters_whose_workloads_would_break_unless_
     assert not [c for c in changes(admin) if "/managedClusters/c1" in c["path"] and "listCluster" not in c["path"]]
     forced = az_imds(*START, "--enable", "--all-subscriptions", "--check-workloads", "--force", "--yes", "-o", "json")
     assert forced.code == 0, forced.err
-    assert any("--force:" in w and "shop/legacy" in w for w in by_name(forced.json)["c1"]["warnings"])
+    [warning] = [w for w in by_name(forced.json)["c1"]["warnings"] if w["message"].startswith("--force:")]
+    assert warning["code"] == "WorkloadsWouldBreak" and "shop/legacy" in warning["message"]
+    assert "az-imds aks imds-restriction scan -g rg -n c1" in warning["fix"]
 
 
 def test_check_workloads_blocks_a_cluster_that_cannot_be_scanned(az_imds, admin):

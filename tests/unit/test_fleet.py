@@ -50,6 +50,25 @@ def test_every_blocker_is_named_and_an_operation_in_progress_is_not_one():
     assert (action, blockers) == (fleet.CHANGE, [])
 
 
+def test_the_planned_waves_are_the_canary_then_the_rest_and_none_for_a_cluster_left_as_it_is():
+    targets = [fleet.Target("s", "rg", f"c{i}", action=a) for i, a in enumerate(
+        (fleet.NONE, fleet.CHANGE, fleet.BLOCKED, fleet.FINISH, fleet.CHANGE))]
+    fleet.planned_waves(targets, canary=2)
+    assert [t.wave for t in targets] == [None, "canary", None, "canary", "main"]
+    fleet.planned_waves(targets, canary=0)
+    assert [t.wave for t in targets] == [None, "main", None, "main", "main"]
+
+
+def test_the_flows_warnings_are_findings_without_repeating_the_plans():
+    plan = preflight.Finding("WorkloadIdentityDisabled", "Workload identity is off.", "az aks update --x")
+    said = ["Workload identity is off. Fix: az aks update --x", "An operation is in progress.",
+            "An operation is in progress."]
+    assert fleet._flow_warnings(said, [plan]) == [preflight.Finding("FlowWarning", "An operation is in progress.")]
+    target = fleet.Target("s", "rg", "c", warnings=[plan])
+    assert target.to_dict()["warnings"] == [{"code": "WorkloadIdentityDisabled", "message": "Workload identity is "
+                                             "off.", "fix": "az aks update --x"}]
+
+
 def test_tags_select_clusters_carrying_every_one():
     selection = fleet.Selection(tags=(("env", "prod"), ("team", None)))
     assert selection.matches({"tags": {"Env": "prod", "team": "a"}})

@@ -70,7 +70,7 @@ class Target:
     cluster: Mapping = field(repr=False, default_factory=dict)  # as discovered
     action: str = ""
     blockers: List[preflight.Finding] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    warnings: List[preflight.Finding] = field(default_factory=list)
     result: str = PLANNED
     wave: Optional[str] = None
     error: Optional[str] = None
@@ -89,7 +89,8 @@ class Target:
     def to_dict(self) -> dict:
         return {"id": self.id, "subscription": self.subscription, "resourceGroup": self.resource_group,
                 "name": self.name, "podLinkLocalAccess": self.setting, "action": self.action, "result": self.result,
-                "wave": self.wave, "blockers": [b.to_dict() for b in self.blockers], "warnings": self.warnings,
+                "wave": self.wave, "blockers": [b.to_dict() for b in self.blockers],
+                "warnings": [w.to_dict() for w in self.warnings],
                 "error": self.error, "seconds": None if self.seconds is None else round(self.seconds, 1)}
 
 
@@ -126,7 +127,7 @@ class _FlowInteraction:
     def __init__(self, cli_name: str, stop: threading.Event):
         self.cli_name = cli_name
         self.stop = stop
-        self.warnings: List[str] = []
+        self.warnings: List[str] = []  # as the flow said them; Rollout._run_one makes them findings
 
     def confirm(self, message: str) -> bool:
         return True
@@ -221,30 +222,21 @@ class Waves:
                 target.result = NOT_STARTED
 
 
-class Rollout:
-    """Discover, plan, roll out: the fleet's entry point for the command line."""
+class Discovery:
+    """The selected clusters of every subscription, within ARM's limits: each subscription's clients share one
+    request budget (core/budget.py) and one memo of the reads that do not change while a command runs (its
+    registrations, each cluster's extensions). The rollout and `aks imds-restriction list` (core/inventory.py)
+    select through it, so they select alike."""
 
-    def __init__(self, clients: ArmClients, ui: Interaction, *, enable: bool, enable_oidc_issuer: bool = False,
-                 headers: Optional[Dict[str, str]] = None, journal: Optional[journaling.Journal] = None,
-                 on_change: Callable[[List[Target]], None] = lambda targets: None, check_workloads: bool = False,
-                 force: bool = False):
+    # What errors of the selection add: a rollout says that nothing was changed yet.
+    unchanged = " Nothing was changed."
+
+    def __init__(self, clients: ArmClients, ui: Interaction):
         self.clients = clients
         self.ui = ui
-        self.enable = enable
-        self.enable_oidc_issuer = enable_oidc_issuer
-        self.check_workloads, self.force = check_workloads and enable, force
-        self.headers = dict(headers or {})
-        self.journal = journal
-        self.on_change = on_change
         self._subs: Dict[str, ArmClients] = {}
         self._rates = request_rates()  # checked before any request
         self._lock = threading.Lock()
-        self.targets: List[Target] = []
-        self.stopped_why: Optional[str] = None
-
-    @property
-    def action(self) -> str:
-        return "enable" if self.enable else "disable"
 
     def _clients(self, subscription: str) -> ArmClients:
         """The clients of a subscription. Its clusters' flows share their memo (registrations, extensions) and
@@ -259,7 +251,6 @@ class Rollout:
         for clients in self._subs.values():
             clients.close()
 
-    # -- discovery -----------------------------------------------------------------------------------
     def subscriptions(self, selection: Selection) -> List[str]:
         if selection.all_subscriptions:
             found = [s.subscription_id.lower() for s in self.clients.subscriptions.subscriptions.list()
@@ -273,19 +264,19 @@ class Rollout:
     def discover(self, selection: Selection) -> List[Target]:
         """The selected clusters, sorted by subscription, group and name (the canary wave is the first ones)."""
         if selection.ids:
-            results = _concurrently([functools.partial(self._read_one, *parse_cluster_id(i))
+            results = concurrently([functools.partial(self._read_one, *parse_cluster_id(i))
                                      for i in dict.fromkeys(selection.ids)])
         else:
             places = [(sub, group) for sub in self.subscriptions(selection)
                       for group in (selection.resource_groups or (None,))]
-            results = _concurrently([functools.partial(self._list, sub, group, selection.all_subscriptions)
+            results = concurrently([functools.partial(self._list, sub, group, selection.all_subscriptions)
                                      for sub, group in places])
             found = {group.lower() for (_, group), result in zip(places, results, strict=True)
                      if group and not isinstance(result, _MissingGroup)}
             missing = [group for group in selection.resource_groups if group.lower() not in found]
             if missing:
                 raise ResourceNotFound(f"Resource group(s) {', '.join(missing)} could not be found in the selected "
-                                       "subscription(s). Nothing was changed.")
+                                       f"subscription(s).{self.unchanged}")
         targets, seen = [], set()
         for result in results:
             for target in ([] if isinstance(result, _MissingGroup) else result):
@@ -303,7 +294,7 @@ class Rollout:
             code = (getattr(getattr(ex, "error", None), "code", None) or "").lower()
             if group and code == "resourcegroupnotfound":
                 return _MissingGroup(group)  # it may exist in another selected subscription
-            raise ResourceNotFound(f"{service_message(ex)} Nothing was changed.") from ex
+            raise ResourceNotFound(f"{service_message(ex)}{self.unchanged}") from ex
         except HttpResponseError as ex:
             if ex.status_code != 403 or not skip_unreadable:
                 raise
@@ -321,11 +312,48 @@ class Rollout:
         _, group, name = parse_cluster_id(mc["id"])
         return Target(subscription, group, mc.get("name") or name, mc, setting=pod_link_local_access(mc))
 
+    def environment(self, target: Target, headers: Optional[Dict[str, str]] = None,
+                    enable_oidc_issuer: bool = False) -> preflight.Environment:
+        """What preflight needs besides the cluster: the subscription's registrations (read once per subscription)
+        and the cluster's extensions. Raises the read's error (see `read_failed`)."""
+        reads = ClusterReads(self._clients(target.subscription), self.ui)
+        return reads.environment(target.cluster, dict(headers or {}), enable_oidc_issuer)
+
+
+def read_failed(ex: Exception) -> preflight.Finding:
+    """The blocker of a cluster whose preflight reads failed (its extensions unreadable, say): it holds no one else."""
+    return preflight.Finding(
+        "ReadFailed", f"What the preflight needs could not be read: {service_message(ex)}",
+        "give the identity in use read access to the cluster, its extensions and the subscription's feature "
+        "registrations, then run the same command again")
+
+
+class Rollout(Discovery):
+    """Discover, plan, roll out: the fleet's entry point for the command line."""
+
+    def __init__(self, clients: ArmClients, ui: Interaction, *, enable: bool, enable_oidc_issuer: bool = False,
+                 headers: Optional[Dict[str, str]] = None, journal: Optional[journaling.Journal] = None,
+                 on_change: Callable[[List[Target]], None] = lambda targets: None, check_workloads: bool = False,
+                 force: bool = False):
+        super().__init__(clients, ui)
+        self.enable = enable
+        self.enable_oidc_issuer = enable_oidc_issuer
+        self.check_workloads, self.force = check_workloads and enable, force
+        self.headers = dict(headers or {})
+        self.journal = journal
+        self.on_change = on_change
+        self.targets: List[Target] = []
+        self.stopped_why: Optional[str] = None
+
+    @property
+    def action(self) -> str:
+        return "enable" if self.enable else "disable"
+
     # -- the plan ------------------------------------------------------------------------------------
     def plan(self, targets: List[Target]) -> List[Target]:
         """Classify every cluster (reading, for those to change, the registrations once per subscription and the
         cluster's extensions); journal the plan. No change is made."""
-        _concurrently([functools.partial(self._classify, t) for t in targets])
+        concurrently([functools.partial(self._classify, t) for t in targets])
         self.targets = targets
         for target in targets:
             if target.action == BLOCKED:
@@ -354,19 +382,13 @@ class Rollout:
     def _classify(self, target: Target) -> None:
         env = None
         if needs_environment(target.cluster, self.enable) and self.enable:
-            reads = ClusterReads(self._clients(target.subscription), self.ui)
             try:
-                env = reads.environment(target.cluster, self.headers, self.enable_oidc_issuer)
+                env = self.environment(target, self.headers, self.enable_oidc_issuer)
             except (AzureError, ImdsExtError) as ex:  # one cluster unreadable (its access, say) holds no one else
-                target.action = BLOCKED
-                target.blockers = [preflight.Finding(
-                    "ReadFailed", f"What the preflight needs could not be read: {service_message(ex)}",
-                    "give the identity in use read access to the cluster, its extensions and the subscription's "
-                    "feature registrations, then run the same command again")]
+                target.action, target.blockers = BLOCKED, [read_failed(ex)]
                 return
-        target.action, target.blockers, warnings = classify(target.cluster, env, self.enable, target.resource_group,
-                                                            target.name)
-        target.warnings = [f"{w.message} Fix: {w.fix}" for w in warnings]
+        target.action, target.blockers, target.warnings = classify(target.cluster, env, self.enable,
+                                                                   target.resource_group, target.name)
         if self.check_workloads and target.action == CHANGE:
             self._scan(target)
 
@@ -386,7 +408,7 @@ class Rollout:
         if not finding:
             return
         if self.force:
-            target.warnings.append(f"--force: {finding.message}")
+            target.warnings.append(preflight.Finding(finding.code, f"--force: {finding.message}", finding.fix))
         else:
             target.action, target.blockers = BLOCKED, [finding]
 
@@ -458,13 +480,32 @@ class Rollout:
             target.result, target.error = FAILED, service_message(ex)
         finally:
             target.seconds = time.monotonic() - started
-            target.warnings += [w for w in ui.warnings if w not in target.warnings]
+            target.warnings += _flow_warnings(ui.warnings, target.warnings)
             clients.close()
         if self.journal is not None:
             detail = {"podLinkLocalAccess": target.setting} if target.result == DONE else {"error": target.error}
             if target.result == BLOCKED:
                 detail["blockers"] = [b.to_dict() for b in target.blockers]
             self.journal.write(target.result, target.id, seconds=round(target.seconds, 1), **detail)
+
+
+def _flow_warnings(said: Sequence[str], known: Sequence[preflight.Finding]) -> List[preflight.Finding]:
+    """What a cluster's flow warned of as it ran, as findings (code FlowWarning: the flow says them as sentences),
+    leaving out those the plan already holds (the flow repeats the preflight's warnings as "message Fix: fix")."""
+    seen = {w.message for w in known} | {f"{w.message} Fix: {w.fix}" for w in known}
+    found: List[preflight.Finding] = []
+    for message in dict.fromkeys(said):
+        if message not in seen:
+            found.append(preflight.Finding("FlowWarning", message))
+    return found
+
+
+def planned_waves(targets: Sequence[Target], canary: int) -> None:
+    """The wave each cluster to change or finish will start in (what `--dry-run` shows): the first `canary` of
+    them "canary", the others "main"; a cluster left as it is (blocked, done) has none."""
+    to_do = [t for t in targets if t.action in (CHANGE, FINISH)]
+    for index, target in enumerate(to_do):
+        target.wave = "canary" if index < canary else "main"
 
 
 def summary(targets: Sequence[Target]) -> Dict[str, int]:
@@ -480,7 +521,7 @@ class _MissingGroup:
     group: str
 
 
-def _concurrently(jobs: List[Callable]) -> list:
+def concurrently(jobs: List[Callable]) -> list:
     """Run the read jobs a few at a time; their results in order. The first error is raised once all have
     ended (a read error stops the plan: nothing has been changed yet)."""
     if not jobs:

@@ -187,8 +187,9 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
         logger.warning(rollout_plan(rows, enable, canary, max_parallel, max_failures))
         to_do = sum(t.action in (fleet.CHANGE, fleet.FINISH) for t in targets)
         if dry_run:
+            fleet.planned_waves(targets, canary)
             logger.warning("--dry-run: nothing was changed.")
-            return rows, not any(t.action == fleet.BLOCKED for t in targets)
+            return [t.to_dict() for t in targets], not any(t.action == fleet.BLOCKED for t in targets)
         if to_do and not yes and not ui.confirm(f"{action.capitalize()} IMDS restriction on {to_do} cluster(s) as "
                                                 "planned above?"):
             raise Cancelled("Cancelled: no change was made.")

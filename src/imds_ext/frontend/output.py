@@ -88,11 +88,19 @@ def scan_table(report):
 
 
 # -- fleet rollout -------------------------------------------------------------------------------------------
+def _short(text: str, width: int = 100) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _codes(findings) -> str:
+    """Findings ({code, message, fix}) in a table cell: their codes (the JSON output has each one whole)."""
+    return ", ".join(f["code"] for f in findings or ())
+
+
 def _detail(row) -> str:
     if row.get("blockers"):
-        return ", ".join(b["code"] for b in row["blockers"])
-    error = row.get("error") or ""
-    return error if len(error) <= 100 else error[:97] + "..."
+        return _codes(row["blockers"])
+    return _short(row.get("error") or "")
 
 
 def rollout_table(rows):
@@ -100,7 +108,8 @@ def rollout_table(rows):
 
     return [OrderedDict([("Subscription", r["subscription"]), ("ResourceGroup", r["resourceGroup"]),
                          ("Name", r["name"]), ("PodLinkLocalAccess", r["podLinkLocalAccess"]), ("Action", r["action"]),
-                         ("Result", r["result"]), ("Detail", _detail(r))]) for r in rows]
+                         ("Wave", r.get("wave") or "-"), ("Result", r["result"]), ("Detail", _detail(r)),
+                         ("Warnings", _codes(r.get("warnings")) or "-")]) for r in rows]
 
 
 def rollout_status_table(rows):
@@ -129,7 +138,10 @@ def rollout_plan(rows, enable: bool, canary: int, max_parallel: int, max_failure
             lines.append(f"      [{blocker['code']}] {blocker['message']}")
             if blocker.get("fix"):
                 lines.append(f"      Fix: {blocker['fix']}")
-        lines += [f"      Warning: {warning}" for warning in r["warnings"]]
+        for warning in r["warnings"]:
+            lines.append(f"      Warning: {warning['message']}")
+            if warning.get("fix"):
+                lines.append(f"      Fix: {warning['fix']}")
     to_do = sum(r["action"] in ("change", "finish") for r in rows)
     blocked = sum(r["action"] == "blocked" for r in rows)
     if to_do:
