@@ -1,6 +1,8 @@
 """Help for the extension's own commands (the added flags carry their help on the arguments)."""
 from knack.help_files import helps
 
+from imds_ext.frontend import flags
+
 helps["aks imds-restriction"] = """
 type: group
 short-summary: Inspect IMDS restriction on a managed cluster (imds-ext).
@@ -20,6 +22,8 @@ examples:
   - name: Is this cluster ready for IMDS restriction?
     text: az aks imds-restriction show -g MyResourceGroup -n MyManagedCluster --query "{ready:canEnable, blockers:blockers[].message}"
 """
+
+helps["aks imds-restriction list"] = flags.LIST_HELP.format(cli="az")
 
 helps["aks imds-restriction verify"] = """
 type: command

@@ -30,6 +30,9 @@ def load_arguments(loader, _command):
         c.argument("sample", type=int, help=flags.SAMPLE)
         c.argument("probe_image", help=flags.PROBE_IMAGE)
 
+    with loader.argument_context("aks imds-restriction list") as c:
+        flags.selection_arguments(c)
+
     with loader.argument_context("aks imds-restriction rollout start") as c:
         flags.rollout_arguments(c)
         c.argument("enable_oidc_issuer", action="store_true", help="Enable the OIDC issuer as well.")

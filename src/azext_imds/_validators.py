@@ -76,6 +76,11 @@ def validate_rollout(namespace):
     _usage(shared.validate_rollout, namespace)
 
 
+def validate_list(namespace):
+    """`az aks imds-restriction list`: the selection, as the rollout's."""
+    _usage(shared.validate_selection, namespace)
+
+
 def validate_rollout_status(namespace):
     _usage(shared.validate_rollout_status, namespace)
 

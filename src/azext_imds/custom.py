@@ -44,20 +44,31 @@ def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubec
                                                        kubeconfig=kubeconfig, context=context), code=EXIT_BREAKS)
 
 
+def _subscription_ids(cmd, subscriptions):
+    """--subscriptions: IDs as given (the credential of az's login reaches every subscription of its tenant); names
+    through az's profile, as --subscription."""
+    from azure.cli.core._profile import Profile
+
+    from imds_ext.core.settings import is_subscription_id
+
+    profile = Profile(cli_ctx=cmd.cli_ctx)
+    return [s if is_subscription_id(s) else profile.get_subscription(s)["id"] for s in subscriptions or ()]
+
+
+@az_errors
+def aks_imds_restriction_list(cmd, subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None):
+    return handlers.restriction_list(cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"),
+                                     subscriptions=_subscription_ids(cmd, subscriptions),
+                                     all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags)
+
+
 @az_errors
 def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disable_imds_restriction=False,
                                        subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None,
                                        ids=None, canary=1, max_parallel=8, max_failures=None, journal=None,
                                        dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
                                        check_workloads=False, force=False):
-    from azure.cli.core._profile import Profile
-
-    from imds_ext.core.settings import is_subscription_id
-
-    profile = Profile(cli_ctx=cmd.cli_ctx)
-    # IDs as given (the credential of az's login reaches every subscription of its tenant); names through az's
-    # profile, as --subscription.
-    subs = [s if is_subscription_id(s) else profile.get_subscription(s)["id"] for s in subscriptions or ()]
+    subs = _subscription_ids(cmd, subscriptions)
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"), bool(enable_imds_restriction), subscriptions=subs,
         all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags, ids=ids,

@@ -39,3 +39,29 @@ def test_bad_input_is_azs_usage_error(az_logged_in, admin):
     r = az_logged_in(*START, "--enable", "--max-parallel", "0", "--yes")
     assert r.code == 2 and "--max-parallel must be 1 or more" in r.err
     assert admin.requests() == []
+
+
+def test_az_aks_imds_restriction_list_over_two_subscriptions(az_logged_in, admin):
+    from imds_ext.core import marker
+
+    seed_fleet(admin, [(SUB, "rg-a", "open1", {}), (SUB, "rg-a", "nooidc", {"oidc": False}),
+                       (SUB, "rg-b", "done", {"restricted": True}),
+                       (OTHER, "rg-c", "due", {"restricted": True,
+                                               "tags": {marker.TAG: marker.value("None", ["userpool"])}})])
+    r = az_logged_in("aks", "imds-restriction", "list", "--subscriptions", SUB, OTHER, "-o", "json")
+    assert r.code == 0, r.err
+    rows = by_name(r.json)
+    assert {n: (row["state"], row["canEnable"]) for n, row in rows.items()} == {
+        "open1": ("open", True), "nooidc": ("open", False), "done": ("enforced", True), "due": ("reimageDue", True)}
+    assert rows["due"]["reimageDue"] == ["userpool"]
+    assert rows["due"]["nextCommand"].startswith("az aks upgrade -g rg-c -n due --node-image-only")
+    assert [b["code"] for b in rows["nooidc"]["blockers"]] == ["OIDCIssuerDisabled"]
+    table = az_logged_in("aks", "imds-restriction", "list", "--all-subscriptions", "--tag", "nope", "-o", "table")
+    assert table.code == 0 and table.out.strip() == "" and "No cluster matches the selection." in table.err
+    table = az_logged_in("aks", "imds-restriction", "list", "--resource-groups", "rg-a", "-o", "table")
+    assert table.code == 0 and "OIDCIssuerDisabled" in table.out and "CanEnable" in table.out
+    assert changes(admin) == []
+    bad = az_logged_in("aks", "imds-restriction", "list", "--tag", "=x")
+    assert bad.code == 2 and "--tag '=x' has no key" in bad.err
+    helped = az_logged_in("aks", "imds-restriction", "list", "--help")
+    assert helped.code == 0 and "Examples" in helped.out and "az aks imds-restriction list" in helped.out

@@ -4,7 +4,8 @@ import pytest
 from tests.support.constants import RG, SUB
 
 COMMANDS = ["aks create", "aks update", "aks upgrade", "aks show", "aks list", "aks nodepool upgrade",
-            "aks imds-restriction show", "feature register", "feature unregister", "feature show", "feature list",
+            "aks imds-restriction show", "aks imds-restriction list", "feature register", "feature unregister",
+            "feature show", "feature list",
             "provider register", "provider unregister", "provider show", "group create", "group show",
             "emulator start", "demo"]
 

@@ -69,6 +69,26 @@ def test_the_flows_warnings_are_findings_without_repeating_the_plans():
                                              "off.", "fix": "az aks update --x"}]
 
 
+def test_the_effective_state_of_a_listed_cluster():
+    from imds_ext.core import inventory
+
+    assert inventory.effective_state(cluster(setting="None")) == (inventory.ENFORCED, [])
+    assert inventory.effective_state(cluster(setting="IMDS")) == (inventory.OPEN, [])
+    no_setting = cluster()
+    del no_setting["properties"]["networkProfile"]
+    assert inventory.effective_state(no_setting) == (inventory.OPEN, [])
+    pools = (("nodepool1", "Linux"), ("userpool", "Linux"), ("win", "Windows"))
+    due = marker.with_record({}, "None", ["userpool", "win"])
+    assert inventory.effective_state(cluster(setting="None", tags=due, pools=pools)) == (inventory.REIMAGE_DUE,
+                                                                                          ["userpool"])
+    every = marker.with_record({}, "None", [])  # "None:*": every Linux pool
+    assert inventory.effective_state(cluster(setting="None", tags=every, pools=pools)) == (
+        inventory.REIMAGE_DUE, ["nodepool1", "userpool"])
+    # a record of the other setting is stale
+    assert inventory.effective_state(cluster(setting="None", tags=marker.with_record({}, "IMDS", ["x"]))) == (
+        inventory.ENFORCED, [])
+
+
 def test_tags_select_clusters_carrying_every_one():
     selection = fleet.Selection(tags=(("env", "prod"), ("team", None)))
     assert selection.matches({"tags": {"Env": "prod", "team": "a"}})

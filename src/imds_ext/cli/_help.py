@@ -1,6 +1,8 @@
 """Help text, in the Azure CLI's YAML help format."""
 from knack.help_files import helps
 
+from imds_ext.frontend import flags
+
 helps["aks"] = """
 type: group
 short-summary: Manage Azure Kubernetes Service clusters' IMDS restriction.
@@ -241,6 +243,8 @@ examples:
   - name: Two nodes per pool, the probe image mirrored into a private registry.
     text: az-imds aks imds-restriction verify -g MyResourceGroup -n MyManagedCluster --sample 2 --probe-image myregistry.azurecr.io/azurelinux/base/core:3.0
 """
+
+helps["aks imds-restriction list"] = flags.LIST_HELP.format(cli="az-imds")
 
 helps["aks imds-restriction rollout"] = """
 type: group

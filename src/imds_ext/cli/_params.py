@@ -106,5 +106,8 @@ def load_arguments(loader, _command):
     with ArgumentsContext(loader, "aks imds-restriction rollout start") as c:
         flags.rollout_arguments(c)
 
+    with ArgumentsContext(loader, "aks imds-restriction list") as c:
+        flags.selection_arguments(c)
+
     with ArgumentsContext(loader, "aks imds-restriction rollout status") as c:
         c.argument("journal", help=flags.ROLLOUT_STATUS_JOURNAL)

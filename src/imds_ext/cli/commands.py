@@ -3,7 +3,8 @@ from knack.commands import CommandGroup
 
 from imds_ext.cli import _validators as v
 from imds_ext.frontend import output as f
-from imds_ext.frontend.validators import validate_rollout, validate_rollout_status, validate_verify
+from imds_ext.frontend.validators import (validate_rollout, validate_rollout_status, validate_selection,
+                                          validate_verify)
 
 CUSTOM = "imds_ext.cli.custom#{}"
 
@@ -20,6 +21,8 @@ def load_command_table(loader):
     with CommandGroup(loader, "aks imds-restriction", CUSTOM) as g:
         g.command("show", "aks_imds_restriction_show", validator=v.validate_cluster_names,
                   table_transformer=f.imds_report_table)
+        g.command("list", "aks_imds_restriction_list", validator=validate_selection,
+                  table_transformer=f.imds_list_table)
         g.command("verify", "aks_imds_restriction_verify", validator=validate_verify, table_transformer=f.verify_table)
         g.command("scan", "aks_imds_restriction_scan", validator=validate_verify, table_transformer=f.scan_table)
     with CommandGroup(loader, "aks imds-restriction rollout", CUSTOM) as g:

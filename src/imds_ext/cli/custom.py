@@ -88,17 +88,29 @@ def aks_imds_restriction_scan(cmd, resource_group_name, name, admin=False, kubec
                            code=EXIT_BREAKS)
 
 
+def _fleet_subscriptions(subscriptions, ids=None, subscription=None):
+    """(IDs of --subscriptions, names looked up in the Azure CLI's profile; the subscription the clients start in:
+    the first one named, else --subscription or the current one, the default selection)."""
+    from imds_ext.core.cluster import parse_cluster_id
+    from imds_ext.core.settings import resolve_subscription
+
+    subs = [resolve_subscription(s) for s in subscriptions or ()]
+    return subs, subs[0] if subs else (parse_cluster_id(ids[0])[0] if ids else subscription)
+
+
+def aks_imds_restriction_list(cmd, subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None,
+                              subscription=None):
+    subs, first = _fleet_subscriptions(subscriptions, subscription=subscription)
+    return handlers.restriction_list(cf_arm(cmd.cli_ctx, first), cf_console(cmd.cli_ctx), subscriptions=subs,
+                                     all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags)
+
+
 def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disable_imds_restriction=False,
                                        subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None,
                                        ids=None, canary=1, max_parallel=8, max_failures=None, journal=None,
                                        dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
                                        check_workloads=False, force=False, subscription=None):
-    from imds_ext.core.cluster import parse_cluster_id
-    from imds_ext.core.settings import resolve_subscription
-
-    subs = [resolve_subscription(s) for s in subscriptions or ()]
-    # The clients start in the first subscription named (--subscription, else the current one, is the default).
-    first = subs[0] if subs else (parse_cluster_id(ids[0])[0] if ids else subscription)
+    subs, first = _fleet_subscriptions(subscriptions, ids, subscription)
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx, first), cf_console(cmd.cli_ctx), bool(enable_imds_restriction), subscriptions=subs,
         all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags, ids=ids,

@@ -18,6 +18,13 @@ from imds_ext.core.headers import names_feature
 from imds_ext.core.polling import wait_all, watch
 
 
+def reimage_due(mc) -> List[str]:
+    """The Linux pools that, by imds-ext's record (core/marker.py), are still to reimage for the cluster's
+    setting: the nodes of the others enforce it. `show` and `list` tell the effective state from it."""
+    return marker.due(mc.get("tags"), pod_link_local_access(mc),
+                      [p.get("name") for p in agent_pools(mc) if (p.get("osType") or "Linux").lower() == "linux"])
+
+
 class ClusterReads(ArmWork):
     name_subscription = False  # whether the commands we tell name --subscription (a flow in one of several)
 
@@ -90,8 +97,7 @@ class ClusterReads(ArmWork):
         enable = preflight.check_enable(mc, env, resource_group, name)
         props = mc.get("properties") or {}
         setting = pod_link_local_access(mc)
-        due = marker.due(mc.get("tags"), setting, [p.get("name") for p in agent_pools(mc)
-                                                   if (p.get("osType") or "Linux").lower() == "linux"])
+        due = reimage_due(mc)
         workload_scan = self._scan_summary(resource_group, name)
         blockers = [b.to_dict() for b in enable.blockers]
         breaks = workload_scan.get("breaks") or 0

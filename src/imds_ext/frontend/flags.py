@@ -61,11 +61,7 @@ def rollout_arguments(c) -> None:
                action="store_true", help="Enable IMDS restriction on every selected cluster.")
     c.argument("disable_imds_restriction", options_list=["--disable", "--disable-imds-restriction"],
                action="store_true", help="Disable IMDS restriction on every selected cluster.")
-    c.argument("subscriptions", nargs="+", help=ROLLOUT_SUBSCRIPTIONS)
-    c.argument("all_subscriptions", action="store_true", help="Every enabled subscription the credential sees.")
-    c.argument("resource_groups", options_list=["--resource-groups"], nargs="+",
-               help="Only the clusters of these resource groups (in each selected subscription).")
-    c.argument("tags", options_list=["--tag"], nargs="+", help=ROLLOUT_TAGS)
+    selection_arguments(c)
     c.argument("ids", options_list=["--ids"], nargs="+",
                help="Resource IDs of the clusters; instead of the other selectors.")
     c.argument("canary", type=int, help=ROLLOUT_CANARY)
@@ -78,4 +74,35 @@ def rollout_arguments(c) -> None:
                                                    "blocker.")
 
 
+def selection_arguments(c) -> None:
+    """Which clusters a fleet command (the rollout, `aks imds-restriction list`) selects, declared once."""
+    c.argument("subscriptions", nargs="+", help=ROLLOUT_SUBSCRIPTIONS)
+    c.argument("all_subscriptions", action="store_true", help="Every enabled subscription the credential sees.")
+    c.argument("resource_groups", options_list=["--resource-groups"], nargs="+",
+               help="Only the clusters of these resource groups (in each selected subscription).")
+    c.argument("tags", options_list=["--tag"], nargs="+", help=ROLLOUT_TAGS)
+
+
 ROLLOUT_STATUS_JOURNAL = "The journal the rollout wrote (its --journal)."
+
+# `aks imds-restriction list`: the help of both command lines, `{cli}` being `az-imds` or `az`.
+LIST_HELP = """
+type: command
+short-summary: List the selected clusters with their IMDS restriction state, whether it can be enabled, and why not.
+long-summary: >
+    Selects the clusters as 'aks imds-restriction rollout start' does (--subscriptions, IDs or names, or
+    --all-subscriptions; --resource-groups; --tag), and changes nothing. One row per cluster: its setting
+    (networkProfile.podLinkLocalAccess), its effective state ("enforced": the setting is None and, by imds-ext's
+    record, no node-image upgrade is due; "reimageDue": the record names the pools still to reimage, listed with
+    the command that finishes the job; "open": the setting is IMDS or absent; "unknown": what the row needs could
+    not be read, with the reason), whether it can be enabled (as a rollout would judge it), and every blocker with
+    the command that fixes it. Exit code 0 whatever the clusters say (2 usage error; 3 subscription or resource
+    group not found).
+examples:
+  - name: Every cluster of two subscriptions, as a table.
+    text: {cli} aks imds-restriction list --subscriptions 00000000-0000-0000-0000-000000000000 Contoso-Prod -o table
+  - name: The production clusters still open to IMDS, with their blockers.
+    text: {cli} aks imds-restriction list --all-subscriptions --tag env=prod --query "[?state=='open']" -o json
+  - name: What finishes the job in two resource groups.
+    text: {cli} aks imds-restriction list --resource-groups rg-a rg-b --query "[].nextCommand" -o tsv
+"""

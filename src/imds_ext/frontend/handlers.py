@@ -165,9 +165,7 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
     from imds_ext.frontend.progress import FleetProgress
 
     action = "enable" if enable else "disable"
-    selection = fleet.Selection(subscriptions=tuple(dict.fromkeys(s.lower() for s in subscriptions)),
-                                all_subscriptions=all_subscriptions, resource_groups=tuple(resource_groups or ()),
-                                tags=tuple(tags or ()), ids=tuple(ids or ()))
+    selection = _selection(subscriptions, all_subscriptions, resource_groups, tags, ids)
     if journal_path:
         recorded = journaling.action_of(journaling.read(journal_path, warn=logger.warning))
         if recorded and recorded != action:
@@ -226,6 +224,32 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
         if rollout.journal is not None:
             rollout.journal.close()
         rollout.close()
+
+
+def _selection(subscriptions=(), all_subscriptions=False, resource_groups=None, tags=None, ids=None):
+    """The clusters a fleet command selects (`subscriptions` as IDs: each command line resolves names its way)."""
+    from imds_ext.core.fleet import Selection
+
+    return Selection(subscriptions=tuple(dict.fromkeys(s.lower() for s in subscriptions or ())),
+                     all_subscriptions=all_subscriptions, resource_groups=tuple(resource_groups or ()),
+                     tags=tuple(tags or ()), ids=tuple(ids or ()))
+
+
+def restriction_list(clients, ui, *, subscriptions=(), all_subscriptions=False, resource_groups=None, tags=None):
+    """`aks imds-restriction list`: every selected cluster (selected as a rollout selects), its setting, effective
+    state, whether it can be enabled and its blockers. Read-only; the rows whatever they say (exit 0)."""
+    from imds_ext.core.inventory import Inventory
+
+    inventory = Inventory(clients, ui)
+    try:
+        rows = inventory.rows(_selection(subscriptions, all_subscriptions, resource_groups, tags))
+    except KeyboardInterrupt:
+        raise Interrupted("Interrupted while reading the clusters: nothing was changed.") from None
+    finally:
+        inventory.close()
+    if not rows:
+        logger.warning("No cluster matches the selection.")
+    return rows
 
 
 def rollout_status(journal_path):

@@ -112,6 +112,18 @@ def rollout_table(rows):
                          ("Warnings", _codes(r.get("warnings")) or "-")]) for r in rows]
 
 
+def imds_list_table(rows):
+    """`aks imds-restriction list -o table`: one short row per cluster; blockers by code, the reason of an
+    unknown state cut short (`-o json` has every blocker with its message and fix)."""
+    from collections import OrderedDict
+
+    return [OrderedDict([("Subscription", r["subscription"]), ("ResourceGroup", r["resourceGroup"]),
+                         ("Name", r["name"]), ("Setting", r["podLinkLocalAccess"]), ("State", r["state"]),
+                         ("ReimageDue", ", ".join(r["reimageDue"]) or "-"),
+                         ("CanEnable", "?" if r["canEnable"] is None else r["canEnable"]),
+                         ("Blockers", _short(_codes(r["blockers"]), 60) or "-")]) for r in rows]
+
+
 def rollout_status_table(rows):
     from collections import OrderedDict
 

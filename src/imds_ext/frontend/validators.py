@@ -140,6 +140,21 @@ def validate_rollout(namespace):
     """`aks imds-restriction rollout start`: the action, the selection and the limits, before any request."""
     validate_imds_toggle(namespace)
     validate_custom_headers(namespace)
+    validate_selection(namespace)
+    for option, attr, least in (("--canary", "canary", 0), ("--max-parallel", "max_parallel", 1),
+                                ("--max-failures", "max_failures", 1)):
+        value = getattr(namespace, attr, None)
+        if value is not None and value < least:
+            raise UsageError(f"{option} must be {least} or more, got {value}.")
+    journal = getattr(namespace, "journal", None)
+    if journal is not None and (not journal.strip() or os.path.isdir(journal)):
+        raise UsageError(f"--journal '{_printable(journal)}' must be a file path (it is created if missing).")
+
+
+def validate_selection(namespace):
+    """The clusters of a fleet command (the rollout; `aks imds-restriction list` validates with it alone): --ids
+    (the rollout's) or --subscriptions / --all-subscriptions, --resource-groups and --tag; `namespace.tags` becomes
+    ((key, value or None), ...)."""
     ids = getattr(namespace, "ids", None) or []
     selectors = [option for option, attr in (("--subscriptions", "subscriptions"),
                                              ("--all-subscriptions", "all_subscriptions"),
@@ -170,14 +185,6 @@ def validate_rollout(namespace):
             raise UsageError(f"--tag '{_printable(item)}' has no key. Expected key=value (or key: any value).")
         tags.append((key.strip(), value if equals else None))
     namespace.tags = tuple(tags)
-    for option, attr, least in (("--canary", "canary", 0), ("--max-parallel", "max_parallel", 1),
-                                ("--max-failures", "max_failures", 1)):
-        value = getattr(namespace, attr, None)
-        if value is not None and value < least:
-            raise UsageError(f"{option} must be {least} or more, got {value}.")
-    journal = getattr(namespace, "journal", None)
-    if journal is not None and (not journal.strip() or os.path.isdir(journal)):
-        raise UsageError(f"--journal '{_printable(journal)}' must be a file path (it is created if missing).")
 
 
 def validate_rollout_status(namespace):
