@@ -104,6 +104,8 @@ def test_transport_headers_in_aks_custom_headers_are_refused_naming_the_header(a
     (("aks", "show", "-g", RG + "\n", "-n", "c1"), "--resource-group/-g 'rg1?' must be on one line"),
     (("aks", "list", "--subscription", SUB + "\n"), f"--subscription '{SUB}?' must be on one line"),
     (("feature", "show", "--namespace", "Microsoft.ContainerService\n", "-n", "x"), "--namespace"),
+    (("aks", "create", "-g", RG, "-n", "new1", "-l", "west\nus", "--yes"), "--location/-l 'west?us' must be on one"),
+    (("group", "create", "-n", "g2", "-l", "westus2\n"), "--location/-l 'westus2?' must be on one line"),
 ])
 def test_a_name_with_a_trailing_newline_is_a_usage_error_and_sends_nothing(az_imds, admin, seed_cluster, args,
                                                                           message):

@@ -12,7 +12,8 @@ from imds_ext.frontend.validators import (
 # What every command's names and --subscription are checked for before its own validator runs (ImdsCommandsLoader):
 # given, and on one line. `provider show -n ""` would otherwise list every provider.
 GIVEN = {"subscription": "its ID or name", "name": "the name", "namespace": "the namespace",
-         "resource_group_name": "the name", "cluster_name": "the name", "nodepool_name": "the name"}
+         "resource_group_name": "the name", "cluster_name": "the name", "nodepool_name": "the name",
+         "location": "a region's name, e.g. westus2"}
 
 
 def validate_given(namespace):
