@@ -140,7 +140,8 @@ def test_seeding_thousands_of_objects_stays_linear(admin, emulator):
         "resourceGroup": "rg1", "name": "c1", "cluster": cluster_body()}])
 
     def seed(count, offset):
-        objects = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{offset + i}", "namespace": f"n{i % 20}"},
+        objects = [{"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": f"p{offset + i}", "namespace": f"n{i % 20}"},
                     "spec": {"containers": [{"name": "c", "image": "nginx"}]}} for i in range(count)]
         started = time.perf_counter()
         admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "objects": objects}])
