@@ -24,6 +24,9 @@ examples:
 """
 
 helps["aks imds-restriction list"] = flags.LIST_HELP.format(cli="az")
+helps["aks imds-restriction rollout"] = flags.ROLLOUT_HELP.format(cli="az")
+helps["aks imds-restriction rollout start"] = flags.ROLLOUT_START_HELP.format(cli="az")
+helps["aks imds-restriction rollout status"] = flags.ROLLOUT_STATUS_HELP.format(cli="az")
 
 helps["aks imds-restriction verify"] = """
 type: command

@@ -1,12 +1,14 @@
 """The extension's own commands, `aks imds-restriction ...`; az's `aks create`/`aks update` get flags (_augment.py)."""
 from azext_imds._validators import (validate_list, validate_rollout, validate_rollout_status, validate_show,
                                     validate_verify)
-from imds_ext.frontend.output import imds_list_table, rollout_status_table, rollout_table, scan_table, verify_table
+from imds_ext.frontend.output import (imds_list_table, imds_report_table, rollout_status_table, rollout_table,
+                                      scan_table, verify_table)
 
 
 def load_command_table(loader, _args):
     with loader.command_group("aks imds-restriction", is_preview=True) as g:
-        g.custom_command("show", "aks_imds_restriction_show", validator=validate_show)
+        g.custom_command("show", "aks_imds_restriction_show", validator=validate_show,
+                         table_transformer=imds_report_table)
         g.custom_command("list", "aks_imds_restriction_list", validator=validate_list,
                          table_transformer=imds_list_table)
         g.custom_command("verify", "aks_imds_restriction_verify", validator=validate_verify,

@@ -307,3 +307,12 @@ def test_a_header_value_http_cannot_carry_on_create_is_a_usage_error_through_az(
     assert result.code == 2, result.err
     assert "--aks-custom-headers" in result.err and "Traceback" not in result.err
     assert admin.requests("PUT") == []
+
+
+def test_show_as_a_table_inside_az_is_the_readable_one(az_logged_in, admin):
+    seed_cluster(admin, RG, "c1")
+    shown = az_logged_in("aks", "imds-restriction", "show", "-g", RG, "-n", "c1", "-o", "table")
+    assert shown.code == 0, shown.err
+    header = shown.out.splitlines()[0].split()
+    assert header[:4] == ["Name", "ResourceGroup", "PodLinkLocalAccess", "Restricted"]
+    assert max(len(line) for line in shown.out.splitlines()) < 160

@@ -120,3 +120,10 @@ def test_aks_preview_installed_too_leaves_help_and_its_options_alone(fresh_az, w
     helped = run("aks", "update", "--help")
     assert helped.code == 0 and "Traceback" not in helped.err
     assert helped.out.count("--enable-imds-restriction") >= 1 and "--skip-node-image-upgrade" in helped.out
+
+
+def test_rollout_commands_have_help_with_examples_inside_az(az):
+    for command in (("aks", "imds-restriction", "rollout", "start"), ("aks", "imds-restriction", "rollout", "status")):
+        helped = az(*command, "--help")
+        assert helped.code == 0 and "Examples" in helped.out and "az aks imds-restriction rollout" in helped.out
+        assert "az-imds" not in helped.out

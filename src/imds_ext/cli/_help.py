@@ -246,41 +246,9 @@ examples:
 
 helps["aks imds-restriction list"] = flags.LIST_HELP.format(cli="az-imds")
 
-helps["aks imds-restriction rollout"] = """
-type: group
-short-summary: Enable or disable IMDS restriction across many clusters and subscriptions, in waves, resumably.
-"""
-
-helps["aks imds-restriction rollout start"] = """
-type: command
-short-summary: Plan, then roll out IMDS restriction over the selected clusters, a canary wave first.
-long-summary: >
-    Lists the clusters of the selected subscriptions and resource groups concurrently (or reads the --ids given),
-    keeps those with every --tag, and checks each one as 'aks update' would: the plan on stderr names each
-    cluster's state and action, and every blocker with the command that fixes it. Nothing changes before the plan
-    is confirmed (--yes skips the prompt; --dry-run stops after the plan). Then each cluster to change gets the
-    update and the node-image upgrade of its Linux pools: a canary wave (--canary) that must fully succeed, then
-    the rest, --max-parallel at a time; no new cluster starts once --max-failures have failed. Blocked clusters
-    are left as they are. The result lists every cluster with how it ended. Exit codes: 0 when every selected
-    cluster is done (a dry run: when none is blocked), 1 otherwise, 2 usage error, 3 subscription or resource
-    group not found. An interrupted or failed rollout is finished by running the same command again.
-examples:
-  - name: See what enabling it on every production cluster of two subscriptions would do.
-    text: az-imds aks imds-restriction rollout start --enable --subscriptions 00000000-0000-0000-0000-000000000000 Contoso-Prod --tag env=prod --dry-run
-  - name: Roll it out, one canary then ten at a time, stopping after three failures, with a journal.
-    text: az-imds aks imds-restriction rollout start --enable --all-subscriptions --canary 1 --max-parallel 10 --max-failures 3 --journal rollout.jsonl --yes
-  - name: Roll it out to two clusters named by resource ID, with JSON output.
-    text: az-imds aks imds-restriction rollout start --enable --ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1 /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks2 --yes -o json
-"""
-
-helps["aks imds-restriction rollout status"] = """
-type: command
-short-summary: Report a rollout from its journal, cluster by cluster, without calling Azure.
-long-summary: Exit code 0 when every cluster in the journal is done, 1 otherwise.
-examples:
-  - name: Which clusters are done, blocked or failed, and why.
-    text: az-imds aks imds-restriction rollout status --journal rollout.jsonl -o table
-"""
+helps["aks imds-restriction rollout"] = flags.ROLLOUT_HELP.format(cli="az-imds")
+helps["aks imds-restriction rollout start"] = flags.ROLLOUT_START_HELP.format(cli="az-imds")
+helps["aks imds-restriction rollout status"] = flags.ROLLOUT_STATUS_HELP.format(cli="az-imds")
 
 helps["aks imds-restriction scan"] = """
 type: command
