@@ -37,6 +37,10 @@ class Allowed:
             not self.recordings or recording in self.recordings)
 
 
+# A pool's fields: inside a cluster, an agent pool resource, or a list of them.
+POOL = r"(^properties\.agentPoolProfiles\[\]|^properties|^value\[\]\.properties)"
+
+
 def _allow(kind, reason, *patterns, before=None, recordings=()):
     return [Allowed(p, kind, reason, before, tuple(recordings)) for p in patterns]
 
@@ -81,6 +85,35 @@ ALLOWED = [
     *_allow(VALUE, "the SKU 'Basic' became 'Base' in 2023", r"^sku\.name$", before=date(2023, 9, 1)),
     *_allow(VALUE, "loadBalancerSku was once answered 'Standard' whatever the request said",
             r"loadBalancerSku$", before=date(2024, 1, 1)),
+    # ---- answered since: the emulator answers as the newest recordings do; older ones lack the field ------------
+    *_allow(EXTRA, "answered since mid-2023 (first in test_aks_update_enable_cost_analysis, 2023-08-30)",
+            r"^properties\.(resourceUID|metricsProfile|autoUpgradeProfile)$", rf"{POOL}\.securityProfile$",
+            before=date(2023, 8, 1)),
+    *_allow(EXTRA, "the default network policy 'none' answered since late 2023 (test_aks_update_with_enable_ai_"
+            "toolchain_operator, 2023-12-13)", r"^properties\.networkProfile\.networkPolicy$",
+            before=date(2023, 12, 1)),
+    *_allow(EXTRA, "control-plane plugins answered since late 2023, one more every few months (karpenter and "
+            "azure-monitor-metrics-ccp in 2023-12, live-patching and static-egress in 2024, gpu-provisioner and "
+            "kubelet-serving-csr-approver in 2025-06, secure-tls-bootstrap since test_aks_nodepool_create_machines_"
+            "pool, 2025-09-02)", r"^properties\.controlPlanePluginProfiles(\.|$)", before=date(2025, 9, 2)),
+    *_allow(EXTRA, "the node provisioning profile answered since late 2023 ({mode: Manual}), with defaultNodePools "
+            "since 2025-06 (test_aks_create_and_update_outbound_ips)", r"^properties\.nodeProvisioningProfile$",
+            before=date(2023, 12, 1)),
+    *_allow(EXTRA, "defaultNodePools answered since 2025-06 (test_aks_create_and_update_outbound_ips)",
+            r"^properties\.nodeProvisioningProfile\.defaultNodePools$", before=date(2025, 6, 1)),
+    *_allow(EXTRA, "the bootstrap profile and the pools' vTPM and secure-boot switches answered since 2024-03 "
+            "(test_aks_create_with_premium_sku, 2024-03-29)", r"^properties\.bootstrapProfile$",
+            rf"{POOL}\.securityProfile\.(enableVTPM|enableSecureBoot)$", before=date(2024, 3, 1)),
+    *_allow(EXTRA, "a pool's default maxSurge answered since 2024-04 (test_aks_nodepool_add_with_ossku_windowsannual)"
+            ", maxUnavailable and scaleDownMode since 2025-06 (test_aks_create_and_update_outbound_ips)",
+            rf"{POOL}\.upgradeSettings\.maxSurge$", rf"{POOL}\.upgradeSettings$", before=date(2024, 4, 1)),
+    *_allow(EXTRA, "maxUnavailable and scaleDownMode answered since 2025-06 (test_aks_create_and_update_outbound_ips)",
+            rf"{POOL}\.upgradeSettings\.maxUnavailable$", rf"{POOL}\.scaleDownMode$", before=date(2025, 6, 1)),
+    *_allow(EXTRA, "eTags and podLinkLocalAccess answered since 2024-06 (test_aks_get_upgrades, 2024-06-14)",
+            r"eTag$", r"^properties\.networkProfile\.podLinkLocalAccess$", before=date(2024, 6, 1)),
+    *_allow(MISSING, "the node resource group's restriction level was answered when unset until mid-2024; since, "
+            "only when set (test_aks_automatic_sku)", r"^properties\.nodeResourceGroupProfile$",
+            before=date(2024, 9, 1)),
 ]
 
 # An operation passes through these states; the emulator's clock runs faster than the service's, so a later state

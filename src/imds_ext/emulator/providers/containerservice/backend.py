@@ -119,6 +119,7 @@ class ContainerServiceBackend:
         for pool in rec.pools:
             pool["provisioningState"] = "Succeeded"
         defaults.effective_outbound_ips(rec.subscription, rec.properties)
+        bodies.kubelet_identity(rec.resource, rec.subscription)
         return None
 
     def _delete_done(self, op: Operation) -> Optional[str]:

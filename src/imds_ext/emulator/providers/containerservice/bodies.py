@@ -174,10 +174,12 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
         new["sku"] = (existing or {}).get("sku") or {"name": "Base", "tier": "Free"}
     _server_set(props, old_props, sub, rg, name, new["location"], state)
     props.update(given)
-    _identities(new, props, existing, old_props, sub, name)
+    _identities(new, props, existing, old_props)
     head = {"id": cluster_id(sub, rg, existing["name"] if existing else name), "location": new["location"],
             "name": existing["name"] if existing else name, "type": CLUSTER_TYPE}
     new = {**head, **{k: v for k, v in new.items() if k not in head}}
+    if seeding:  # a seeded cluster is built already
+        kubelet_identity(new, sub)
     new["eTag"] = new_etag()
     return new
 
@@ -239,23 +241,33 @@ def _server_set(props: dict, old_props: dict, sub: str, rg: str, name: str, loca
     props["resourceUID"] = old_props.get("resourceUID") or uuid.uuid4().hex[:24]
 
 
-def _identities(new: dict, props: dict, existing: Optional[dict], old_props: dict, sub: str, name: str) -> None:
-    """The cluster's system-assigned identity and, for managed-identity clusters, the kubelet identity AKS creates
-    in the node resource group (az's own `aks update` reads it)."""
+def _identities(new: dict, props: dict, existing: Optional[dict], old_props: dict) -> None:
+    """The cluster's system-assigned identity, and the kubelet identity it has already."""
     identity = new.get("identity")
     if not isinstance(identity, dict):
         return
-    kind = str(identity.get("type", "")).lower()
-    if kind == "systemassigned":
+    if str(identity.get("type", "")).lower() == "systemassigned":
         old_identity = (existing or {}).get("identity") or {}
         identity["principalId"] = old_identity.get("principalId") or str(uuid.uuid4())
         identity["tenantId"] = WELL_KNOWN_TENANT_ID
-    if "assigned" in kind:
-        kubelet = (old_props.get("identityProfile") or {}).get("kubeletidentity") or {
-            "resourceId": f"/subscriptions/{sub}/resourcegroups/"
-                          f"{props['nodeResourceGroup']}/providers/Microsoft.ManagedIdentity/"
-                          f"userAssignedIdentities/{name}-agentpool",
-            "clientId": str(uuid.uuid4()), "objectId": str(uuid.uuid4())}
+    kubelet = (old_props.get("identityProfile") or {}).get("kubeletidentity")
+    if kubelet:
         profile = props.get("identityProfile")
         props["identityProfile"] = dict(profile if isinstance(profile, dict) else {})
         props["identityProfile"].setdefault("kubeletidentity", kubelet)
+
+
+def kubelet_identity(resource: dict, sub: str) -> None:
+    """For a managed-identity cluster, the kubelet identity AKS creates in the node resource group once it has
+    built the cluster (az's own `aks update` reads it). A create's first answer has none: every create of the
+    corpus (test_aks_create_with_transit_encryption_type, test_aks_nodepool_add_with_ossku_flatcar, ...) shows
+    identityProfile only once the operation has succeeded."""
+    identity, props = resource.get("identity"), resource["properties"]
+    if not isinstance(identity, dict) or "assigned" not in str(identity.get("type", "")).lower():
+        return
+    profile = props.get("identityProfile")
+    props["identityProfile"] = dict(profile if isinstance(profile, dict) else {})
+    props["identityProfile"].setdefault("kubeletidentity", {
+        "resourceId": f"/subscriptions/{sub}/resourcegroups/{props['nodeResourceGroup']}/providers/"
+                      f"Microsoft.ManagedIdentity/userAssignedIdentities/{resource['name']}-agentpool",
+        "clientId": str(uuid.uuid4()), "objectId": str(uuid.uuid4())})

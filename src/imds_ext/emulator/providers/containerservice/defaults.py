@@ -19,6 +19,13 @@ _CLUSTER = {
     "autoUpgradeProfile": {"nodeOSUpgradeChannel": "NodeImage"}, "workloadAutoScalerProfile": {},
     "oidcIssuerProfile": {"enabled": False}, "metricsProfile": {"costAnalysis": {"enabled": False}},
     "bootstrapProfile": {"artifactSource": "Direct"},
+    # Every 2025 answer has these (newest: test_aks_deployment_safeguards_with_pss, 2025-11-06, with
+    # secure-tls-bootstrap since test_aks_nodepool_create_machines_pool, 2025-09-02); a create's first answer too.
+    "controlPlanePluginProfiles": {plugin: {"enableV2": True} for plugin in (
+        "azure-monitor-metrics-ccp", "gpu-provisioner", "karpenter", "kubelet-serving-csr-approver",
+        "live-patching-controller", "secure-tls-bootstrap", "static-egress-controller")},
+    # Manual unless a PUT says Auto (test_aks_create_node_provisioning_profile), defaultNodePools Auto either way.
+    "nodeProvisioningProfile": {"mode": "Manual", "defaultNodePools": "Auto"},
     "storageProfile": {"diskCSIDriver": {"enabled": True, "version": "v1"}, "fileCSIDriver": {"enabled": True},
                        "snapshotController": {"enabled": True}},
 }
