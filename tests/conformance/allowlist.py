@@ -111,6 +111,10 @@ ALLOWED = [
             rf"{POOL}\.upgradeSettings\.maxUnavailable$", rf"{POOL}\.scaleDownMode$", before=date(2025, 6, 1)),
     *_allow(EXTRA, "eTags and podLinkLocalAccess answered since 2024-06 (test_aks_get_upgrades, 2024-06-14)",
             r"eTag$", r"^properties\.networkProfile\.podLinkLocalAccess$", before=date(2024, 6, 1)),
+    *_allow(EXTRA, "a cluster PUT's answer shows each pool's empty nodeLabels since 2024 (every 2024-2025 "
+            "recording; 3 of 24 in 2023)", r"^properties\.agentPoolProfiles\[\]\.nodeLabels$", before=date(2024, 1, 1)),
+    *_allow(EXTRA, "a pool's upgradeStrategy 'Rolling' answered since 2025-09 (test_aks_create_with_blue_green_"
+            "upgrade_nodepool, 2025-09-09)", rf"{POOL}\.upgradeStrategy$", before=date(2025, 9, 9)),
     *_allow(MISSING, "the node resource group's restriction level was answered when unset until mid-2024; since, "
             "only when set (test_aks_automatic_sku)", r"^properties\.nodeResourceGroupProfile$",
             before=date(2024, 9, 1)),

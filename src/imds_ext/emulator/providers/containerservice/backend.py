@@ -204,7 +204,12 @@ class ContainerServiceBackend:
             self.clusters[key] = rec
             op = self._start(rec, "cluster.put", "update managed cluster" if existing else "create managed cluster",
                              api_version, failure=failure)
-            return (200 if existing else 201), rec.render(api_version), op
+            answer = rec.render(api_version)
+            # A cluster PUT's answer shows each pool's nodeLabels, {} when it has none, where reads leave them out
+            # (all 47 cluster PUT answers of the 2024-2025 recordings, e.g. test_aks_abort; no GET has it).
+            for pool in answer["properties"]["agentPoolProfiles"]:
+                pool.setdefault("nodeLabels", {})
+            return (200 if existing else 201), answer, op
 
     def update_tags(self, sub: str, rg: str, name: str, body, api_version: str, *,
                     if_match: Optional[str] = None, failure: Optional[dict] = None):

@@ -11,6 +11,9 @@ _POOL = {
     "enableNodePublicIP": False, "enableCustomCATrust": False, "enableEncryptionAtHost": False,
     "enableUltraSSD": False, "enableFIPS": False, "networkProfile": {}, "enableAutoScaling": False,
     "upgradeSettings": {"maxSurge": "10%", "maxUnavailable": "0"},
+    # Answered for every pool since 2025-09 (test_aks_create_with_blue_green_upgrade_nodepool, 2025-09-09, and
+    # every later recording), in reads and writes alike.
+    "upgradeStrategy": "Rolling",
 }
 _LINUX_POOL_SECURITY = {"sshAccess": "LocalUser", "enableVTPM": False, "enableSecureBoot": False}
 _SSH_ACCESS = {"localuser": "LocalUser", "disabled": "Disabled", "entraid": "EntraId"}
