@@ -161,6 +161,10 @@ def test_a_notready_node_is_inconclusive_and_the_others_are_judged(az_imds, admi
     assert by_node[nodes[1]]["verdict"] == "enforced"  # a cordoned node still gets its DaemonSet pod
     assert sum(n["verdict"] == "enforced" for n in r.json["nodes"]) == 4
     assert "1 node(s) could not be judged" in r.err and "aks upgrade" not in r.err
+    # A sample is taken from the nodes that can run a probe; the NotReady one is listed as not sampled.
+    sampled = az_imds(*VERIFY, "--sample", "1", "-o", "json")
+    assert sampled.code == 0, sampled.err
+    assert {"node": nodes[0], "pool": "nodepool1", "reason": "NotReady: not sampled"} in sampled.json["notProbed"]
 
 
 def _nodes(az_imds):

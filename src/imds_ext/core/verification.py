@@ -252,9 +252,14 @@ class Verification:
                 by_pool.setdefault(pool_of(node), []).append(node)
         chosen = [n for names in by_pool.values() for n in (names[:sample] if sample else names)]
         expected = ENFORCED if setting == constants.RESTRICTED else OPEN
-        results: Dict[str, Tuple[Optional[str], str, dict]] = {
-            n["metadata"]["name"]: (INCONCLUSIVE, "the node is NotReady: nothing can run on it to tell", {})
-            for n in unready}
+        results: Dict[str, Tuple[Optional[str], str, dict]] = {}
+        for node in unready:  # every node was asked for: one that cannot run a probe is not proven
+            if sample:  # a sample is taken from the nodes that can run one
+                skipped.append({"node": node["metadata"]["name"], "pool": pool_of(node),
+                                "reason": "NotReady: not sampled"})
+            else:
+                results[node["metadata"]["name"]] = (
+                    INCONCLUSIVE, "the node is NotReady: nothing can run on it to tell", {})
         removed = self.sweep()
         cleanup_error = None
         if chosen:
