@@ -102,7 +102,7 @@ def test_a_kubeconfig_that_is_not_a_regular_file_is_refused_before_reading(tmp_p
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for path in (str(fifo), "/dev/zero"):
-        with pytest.raises(ConfigurationError, match="is not a regular file"):
+        with pytest.raises(ConfigurationError, match="a device, pipe or socket, not a regular file"):
             read_kubeconfig(path)
     bom = tmp_path / "bom"
     bom.write_bytes("\ufeffapiVersion: v1\n".encode())

@@ -4,13 +4,12 @@ API server (its `fqdn`, `privateFQDN` or `azurePortalFQDN`, or the server ARM's 
 credential is sent (docs/kubernetes-access.md)."""
 from __future__ import annotations
 
-import os
-import stat
 from typing import Optional
 from urllib.parse import urlsplit
 
 import yaml
 
+from imds_ext.core import files
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import ConfigurationError, ResourceNotFound, service_message
 from imds_ext.core.kube import KubeClient
@@ -77,16 +76,7 @@ MAX_KUBECONFIG_BYTES = 16 * 2 ** 20
 def read_kubeconfig(path: str) -> dict:
     """A kubeconfig file, refused before reading when it is not a regular file (a FIFO would hang, /dev/zero never
     ends) or larger than any kubeconfig is."""
-    try:
-        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise ConfigurationError(f"The kubeconfig '{path}' is not a regular file.")
-            data = f.read(MAX_KUBECONFIG_BYTES + 1)
-    except OSError as ex:
-        raise ConfigurationError(f"Cannot read the kubeconfig '{path}': {ex.strerror or ex}.") from ex
-    if len(data) > MAX_KUBECONFIG_BYTES:
-        raise ConfigurationError(f"The kubeconfig '{path}' is larger than {MAX_KUBECONFIG_BYTES // 2 ** 20} MiB; "
-                                 "no kubeconfig is.")
+    data = files.read_regular(path, MAX_KUBECONFIG_BYTES, "kubeconfig", "; no kubeconfig is.")
     try:
         return yaml.safe_load(data.decode("utf-8-sig")) or {}
     except UnicodeDecodeError:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import threading
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional
 
 from imds_ext.core.cluster import parse_cluster_id
+from imds_ext.core import files
 from imds_ext.core.errors import ConfigurationError
 
 # A cluster's state is its latest event among these (others, like "updated", are steps on the way).
@@ -28,21 +28,13 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+NOT_REGULAR = ": pass the path of a file (it is created if missing). Nothing was changed"
+
+
 def _open(path: str, flags: int, doing: str) -> int:
-    """A descriptor on the regular file at `path`, refusing anything else (a device, a FIFO, a folder) before a
-    byte is read or written: /dev/zero would be read for ever, and a FIFO would hang."""
-    try:
-        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as ex:
-        hint = " Choose a path in a folder you can write to." if doing == "write" else ""
-        raise ConfigurationError(f"Cannot {doing} the journal '{path}': {ex.strerror}.{hint}") from ex
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        what = "a folder" if stat.S_ISDIR(mode) else "a device, pipe or socket"
-        raise ConfigurationError(f"The journal '{path}' is {what}, not a regular file: pass the path of a file "
-                                 "(it is created if missing). Nothing was changed.")
-    return fd
+    return files.open_regular(path, flags, "journal", doing,
+                              hint=" Choose a path in a folder you can write to." if doing == "write" else "",
+                              advice=NOT_REGULAR)
 
 
 class Journal:
@@ -96,16 +88,12 @@ def read(path: str, warn: Callable[[str], None] = lambda message: None) -> List[
     """Every entry of the journal at `path` ([] when it does not exist yet). A line cut short is skipped, saying
     so through `warn`; a file that is not a journal is refused (ConfigurationError)."""
     try:
-        fd = _open(path, os.O_RDONLY, "read")
+        data = files.read_regular(path, MAX_BYTES, "journal",
+                                  ": it is not one this tool wrote. Pass another --journal path.", NOT_REGULAR)
     except ConfigurationError as ex:
         if isinstance(ex.__cause__, FileNotFoundError):
             return []
         raise
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise ConfigurationError(f"The journal '{path}' is larger than {MAX_BYTES // 2 ** 20} MiB: it is not one "
-                                 "this tool wrote. Pass another --journal path.")
     try:
         lines = data.decode("utf-8-sig").split("\n")  # a BOM, as some editors save UTF-8, is no part of it
     except UnicodeDecodeError as ex:

@@ -309,10 +309,10 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         try:
             report = probes.run(name, setting, sample, probe_image)
         except KeyboardInterrupt:
-            left = probes.namespace and probes._cleanup()
-            raise Interrupted("Interrupted. " + (left or ("The probes were removed; nothing else in the cluster "
-                                                          "changed." if probes.namespace else
-                                                          "Nothing was created in the cluster."))) from None
+            # run() has removed the probes on its way out; cleanup_error says if it could not
+            done = ("The probes were removed; nothing else in the cluster changed." if probes.namespace else
+                    "Nothing was created in the cluster.")
+            raise Interrupted(f"Interrupted. {probes.cleanup_error or done}") from None
         finally:
             kube.close()
         if report.get("cleanup"):

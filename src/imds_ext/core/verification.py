@@ -221,6 +221,7 @@ class Verification:
         self.clock = clock
         self.sleep = sleep
         self.namespace: Optional[str] = None  # set once created: what the caller must see removed
+        self.cleanup_error: Optional[str] = None  # why it could not be removed, with the command that removes it
 
     def sweep(self) -> List[str]:
         """Remove what earlier runs left behind once it has expired (a run that was killed); a namespace of a run
@@ -261,17 +262,16 @@ class Verification:
                 results[node["metadata"]["name"]] = (
                     INCONCLUSIVE, "the node is NotReady: nothing can run on it to tell", {})
         removed = self.sweep()
-        cleanup_error = None
         if chosen:
             run = uuid.uuid4().hex[:8]
             try:
                 results.update(self._probe(run, image, chosen))
             finally:  # success, failure, Ctrl-C alike: the probes do not outlive the command
-                cleanup_error = self._cleanup()
+                self.cleanup_error = self._cleanup()
         report = self._report(cluster_name, setting, expected, nodes, results, skipped)
         report["removedLeftovers"] = removed
-        if cleanup_error:
-            report["cleanup"] = cleanup_error
+        if self.cleanup_error:
+            report["cleanup"] = self.cleanup_error
         return report
 
     def _probe(self, run: str, image: str, chosen: List[dict]) -> Dict[str, Tuple[Optional[str], str, dict]]:
