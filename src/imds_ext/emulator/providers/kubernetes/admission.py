@@ -7,6 +7,8 @@
   `pod-security.kubernetes.io/enforce` label (or, without one, the cluster's default level) is `baseline` may not
   use host namespaces or privileged containers; `restricted` also requires non-root, no privilege escalation, all
   capabilities dropped and a RuntimeDefault or Localhost seccomp profile.
+- **apps validation** of a DaemonSet's template (Kubernetes' ValidateDaemonSetSpec): its pods restart always and
+  may not carry a deadline.
 - **A policy webhook** (Azure Policy's Gatekeeper, AKS Deployment Safeguards), which namespace labels do not
   change: `ClusterFacts.deny_host_network` refuses host-network pods with Gatekeeper's sentence.
 """
@@ -79,3 +81,16 @@ def policy_refusal(deny_host_network: bool, spec: dict) -> Optional[str]:
         return ('admission webhook "validation.gatekeeper.sh" denied the request: [azurepolicy-k8sazurev2hostnetworking'
                 'ports] The specified hostNetwork and hostPort are not allowed')
     return None
+
+
+def daemonset_invalid(name: str, body: dict) -> Optional[str]:
+    """The 422 message apps validation gives a DaemonSet whose template restarts otherwise or has a deadline."""
+    spec = ((body.get("spec") or {}).get("template") or {}).get("spec") or {}
+    problems = []
+    if spec.get("restartPolicy", "Always") != "Always":
+        problems.append(f'spec.template.spec.restartPolicy: Unsupported value: "{spec["restartPolicy"]}": '
+                        'supported values: "Always"')
+    if spec.get("activeDeadlineSeconds") is not None:
+        problems.append("spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in DaemonSet is "
+                        "not Supported")
+    return f'DaemonSet.apps "{name}" is invalid: ' + ", ".join(problems) if problems else None

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import uuid
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
-from imds_ext.emulator.constants import RESTRICTED
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key
-from imds_ext.emulator.providers.containerservice.rules import pod_link_local_access as rules_setting
 from imds_ext.emulator.providers.kubernetes import admission, selectors, serving, workloads
+from imds_ext.emulator.providers.kubernetes.nodes import Node, derive_nodes
 from imds_ext.emulator.providers.kubernetes.workloads import ClusterFacts
 from imds_ext.emulator.records import Record
 from imds_ext.emulator.store import Store
@@ -71,74 +69,6 @@ class KubeObject(Record):
     plural: str
     namespace: str  # "" for cluster-scoped objects
     body: dict
-
-
-@dataclasses.dataclass
-class Node:
-    name: str
-    pool: str  # "" for a node that is not a pool's VM
-    enforced: str  # the podLinkLocalAccess the node enforces
-    kind: str = "vm"  # vm | autoprovisioned | virtual
-    fact: dict = dataclasses.field(default_factory=dict)  # ClusterFacts.nodes[name]
-
-    @property
-    def ready(self) -> bool:
-        return self.fact.get("ready", True) is not False
-
-    def render(self, pool: Optional[dict]) -> dict:
-        pool = pool or {}
-        labels = {"kubernetes.io/os": str(pool.get("osType", "Linux")).lower(), "kubernetes.io/hostname": self.name}
-        taints: List[dict] = []
-        if self.kind == "vm":
-            labels.update({"kubernetes.azure.com/agentpool": pool["name"], "agentpool": pool["name"],
-                           "kubernetes.azure.com/mode": str(pool.get("mode", "User")).lower(),
-                           "kubernetes.azure.com/os-sku": pool.get("osSKU", "Ubuntu"),
-                           "kubernetes.azure.com/node-image-version": pool.get("nodeImageVersion", "")})
-            if pool.get("mode") == "System" and pool.get("onlyCriticalAddonsEnabled"):
-                taints.append({"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"})
-            taints += [_taint(t) for t in pool.get("nodeTaints") or []]
-        elif self.kind == "autoprovisioned":  # node auto-provisioning (Karpenter), as in AKS Automatic
-            labels.update({"karpenter.sh/nodepool": "default", "kubernetes.azure.com/mode": "user"})
-        else:  # a virtual node (ACI, virtual-kubelet)
-            labels.update({"type": "virtual-kubelet", "kubernetes.io/role": "agent"})
-            taints.append({"key": "virtual-kubelet.io/provider", "value": "azure", "effect": "NoSchedule"})
-        spec: dict = {}
-        if self.fact.get("unschedulable"):
-            spec["unschedulable"] = True
-            taints.append({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
-        if not self.ready:
-            taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"})
-        if taints:
-            spec["taints"] = taints
-        return {"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": self.name, "labels": labels,
-                             "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.name))},
-                "spec": spec,
-                "status": {"conditions": [{"type": "Ready", "status": "True" if self.ready else "Unknown",
-                                           "reason": "KubeletReady" if self.ready else "NodeStatusUnknown"}],
-                           "nodeInfo": {"kubeletVersion": f"v{pool.get('currentOrchestratorVersion', '')}",
-                                        "osImage": pool.get("nodeImageVersion", "")}}}
-
-
-def _taint(text: str) -> dict:
-    key_value, _, effect = text.partition(":")
-    key, _, value = key_value.partition("=")
-    return {"key": key, "value": value, "effect": effect or "NoSchedule"}
-
-
-def _validate_daemonset(name: str, body: dict) -> None:
-    """The apps validation of a DaemonSet's template (Kubernetes' ValidateDaemonSetSpec): its pods restart
-    always, and may not carry a deadline."""
-    spec = ((body.get("spec") or {}).get("template") or {}).get("spec") or {}
-    problems = []
-    if spec.get("restartPolicy", "Always") != "Always":
-        problems.append(f'spec.template.spec.restartPolicy: Unsupported value: "{spec["restartPolicy"]}": '
-                        'supported values: "Always"')
-    if spec.get("activeDeadlineSeconds") is not None:
-        problems.append("spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in DaemonSet is "
-                        "not Supported")
-    if problems:
-        raise status_error(422, "Invalid", f'DaemonSet.apps "{name}" is invalid: ' + ", ".join(problems))
 
 
 class KubernetesBackend:
@@ -192,31 +122,9 @@ class KubernetesBackend:
 
     # ---- nodes -----------------------------------------------------------------------------------
     def nodes(self, rec: ManagedCluster) -> List[Tuple[Node, Optional[dict]]]:
-        """The nodes of every pool, then the nodes that are no pool's. During a pool's node-image upgrade its nodes
-        are reimaged one after another over the operation's time: the first ones already enforce the cluster's
-        current setting."""
-        upgrading = {op.child.lower(): op for op in self.container_service.operations.running(rec.key)
-                     if op.kind == "pool.upgrade" and op.child}
-        setting = rules_setting(rec.resource)
-        facts = self._facts(rec)
-        now = self.store.clock()
-        out: List[Tuple[Node, Optional[dict]]] = []
-        for pool in rec.pools:
-            digits = int(hashlib.sha256(f"{rec.resource['id']}/{pool['name']}".encode()).hexdigest(), 16) % 10 ** 8
-            count = int(pool.get("count") or 0)
-            before = rec.enforced.get(pool["name"].lower(), "IMDS")
-            op = upgrading.get(pool["name"].lower())
-            done = 0
-            if op is not None and op.due > op.start:
-                done = int(count * min(1.0, max(0.0, (now - op.start) / (op.due - op.start))))
-            for index in range(count):
-                name = f"aks-{pool['name']}-{digits:08d}-vmss{index:06d}"
-                out.append((Node(name, pool["name"], setting if index < done else before,
-                                 fact=facts.nodes.get(name, {})), pool))
-        for extra in facts.extra_nodes:  # provisioned with the cluster's current setting
-            out.append((Node(extra["name"], "", setting, kind=extra.get("kind", "autoprovisioned"),
-                             fact=facts.nodes.get(extra["name"], {})), None))
-        return out
+        """The nodes of every pool, then the nodes that are no pool's (nodes.py)."""
+        running = [op for op in self.container_service.operations.running(rec.key) if op.kind == "pool.upgrade"]
+        return derive_nodes(rec, running, self._facts(rec), self.store.clock())
 
     # ---- objects ---------------------------------------------------------------------------------
     @staticmethod
@@ -326,7 +234,9 @@ class KubernetesBackend:
         if key in self.objects or (plural == "namespaces" and self._has_namespace(rec, name)):
             raise status_error(409, "AlreadyExists", f'{plural} "{name}" already exists')
         if (api_version, plural) == ("apps/v1", "daemonsets"):
-            _validate_daemonset(name, body)
+            invalid = admission.daemonset_invalid(name, body)
+            if invalid:
+                raise status_error(422, "Invalid", invalid)
         if (api_version, plural) == ("v1", "pods"):
             refusal = self._admission(rec, namespace, body.get("spec") or {})
             if refusal:
@@ -486,59 +396,11 @@ class KubernetesBackend:
 
     def _with_status(self, rec: ManagedCluster, body: dict, nodes: Dict[str, Node],
                      scheduled_by_scheduler: bool = False) -> dict:
-        """A pod with the status the scheduler and kubelet give it on `nodes` (by name)."""
+        """A pod with the status the scheduler and kubelet give it on `nodes` (by name): workloads.pod_status."""
         if body.get("kind") != "Pod":
             return body
-        spec = body.get("spec") or {}
-        facts = self._facts(rec)
-        node = nodes.get(spec.get("nodeName") or "")
-        if node is None:
-            body["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}
-            return body
-        if node.fact.get("full"):
-            if scheduled_by_scheduler:  # the scheduler does not place it
-                body["status"] = {"phase": "Pending", "conditions": [{
-                    "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                    "message": "0/1 nodes are available: 1 Insufficient cpu."}]}
-            else:  # nodeName bypasses the scheduler: the kubelet rejects it
-                body["status"] = {"phase": "Failed", "reason": "OutOfcpu",
-                                  "message": "Pod was rejected: Node didn't have enough resource: cpu"}
-            return body
-        if not node.ready:  # no kubelet to start it
-            body["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}]}
-            return body
-        containers = spec.get("containers") or []
-        reachable = facts.registries
-        pulled = [workloads.registry_of(c.get("image", "")) not in workloads.UNREACHABLE_REGISTRIES
-                  and (reachable is None or workloads.registry_of(c.get("image", "")) in reachable) for c in containers]
-        if not all(pulled):
-            body["status"] = {"phase": "Pending", "hostIP": "10.224.0.4", "containerStatuses": [
-                {"name": c.get("name"), "image": c.get("image"), "ready": False, "restartCount": 0,
-                 "state": {"waiting": {"reason": "ImagePullBackOff", "message": (
-                     f'Back-off pulling image "{c.get("image")}"')}} if not ok else {"waiting": {
-                         "reason": "PodInitializing"}}} for c, ok in zip(containers, pulled, strict=True)]}
-            return body
-        enforces = node.enforced == RESTRICTED and node.kind != "virtual"
-        always = spec.get("restartPolicy", "Always") == "Always"
-        started = float((body["metadata"].get("annotations") or {}).get("emulator/started-at") or 0)
-        still_running = self.store.clock() - started < facts.container_seconds
-        statuses, codes = [], []
-        for c in containers:
-            state = workloads.run_container(c, bool(spec.get("hostNetwork")), enforces, facts)
-            if still_running and "terminated" in state:
-                state = {"running": {"startedAt": body["metadata"].get("creationTimestamp", "")}}
-            status = {"name": c.get("name"), "image": c.get("image"), "restartCount": 0, "ready": "running" in state}
-            if "terminated" in state and always:  # the kubelet restarts it, with a back-off
-                status.update(state={"waiting": {"reason": "CrashLoopBackOff"}}, lastState=state, restartCount=1)
-            else:
-                status["state"] = state
-            codes.append((state.get("terminated") or {}).get("exitCode"))
-            statuses.append(status)
-        phase = "Running"
-        if not always and all(code is not None for code in codes):
-            phase = "Succeeded" if all(code == 0 for code in codes) else "Failed"
-        body["status"] = {"phase": phase, "hostIP": "10.224.0.4", "containerStatuses": statuses,
-                          "conditions": [{"type": "PodScheduled", "status": "True"}]}
+        node = nodes.get((body.get("spec") or {}).get("nodeName") or "")
+        body["status"] = workloads.pod_status(body, node, self._facts(rec), self.store.clock(), scheduled_by_scheduler)
         return body
 
     # ---- seeding ---------------------------------------------------------------------------------

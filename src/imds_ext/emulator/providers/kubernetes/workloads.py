@@ -23,6 +23,7 @@ import hashlib
 import re
 from typing import Dict, List, Optional
 
+from imds_ext.emulator.constants import RESTRICTED
 from imds_ext.emulator.records import Record
 
 IMDS_ADDRESS = "169.254.169.254"
@@ -156,3 +157,54 @@ def schedule(name: str, spec: dict, nodes: List[tuple]) -> Optional[str]:
     if not fits:
         return None
     return fits[int(hashlib.sha256(name.encode()).hexdigest(), 16) % len(fits)]
+
+
+def pod_status(pod: dict, node, facts: ClusterFacts, now: float, scheduled_by_scheduler: bool = False) -> dict:
+    """The status the scheduler and the kubelet give `pod` on `node` (nodes.Node; None: not scheduled): not placed on
+    a full node (or, with `nodeName`, rejected by the kubelet), not started on a NotReady one, not pulled from an
+    unreachable registry; else each container run (run_container), restarted with a back-off when the pod's restart
+    policy is Always, still running for `facts.container_seconds` after it started."""
+    spec, meta = pod.get("spec") or {}, pod.get("metadata") or {}
+    if node is None:
+        return {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}
+    if node.fact.get("full"):
+        if scheduled_by_scheduler:  # the scheduler does not place it
+            return {"phase": "Pending", "conditions": [{
+                "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                "message": "0/1 nodes are available: 1 Insufficient cpu."}]}
+        # nodeName bypasses the scheduler: the kubelet rejects it
+        return {"phase": "Failed", "reason": "OutOfcpu",
+                "message": "Pod was rejected: Node didn't have enough resource: cpu"}
+    if not node.ready:  # no kubelet to start it
+        return {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}]}
+    containers = spec.get("containers") or []
+    reachable = facts.registries
+    pulled = [registry_of(c.get("image", "")) not in UNREACHABLE_REGISTRIES
+              and (reachable is None or registry_of(c.get("image", "")) in reachable) for c in containers]
+    if not all(pulled):
+        return {"phase": "Pending", "hostIP": "10.224.0.4", "containerStatuses": [
+            {"name": c.get("name"), "image": c.get("image"), "ready": False, "restartCount": 0,
+             "state": {"waiting": {"reason": "ImagePullBackOff", "message": (
+                 f'Back-off pulling image "{c.get("image")}"')}} if not ok else {"waiting": {
+                     "reason": "PodInitializing"}}} for c, ok in zip(containers, pulled, strict=True)]}
+    enforces = node.enforced == RESTRICTED and node.kind != "virtual"
+    always = spec.get("restartPolicy", "Always") == "Always"
+    started = float((meta.get("annotations") or {}).get("emulator/started-at") or 0)
+    still_running = now - started < facts.container_seconds
+    statuses, codes = [], []
+    for c in containers:
+        state = run_container(c, bool(spec.get("hostNetwork")), enforces, facts)
+        if still_running and "terminated" in state:
+            state = {"running": {"startedAt": meta.get("creationTimestamp", "")}}
+        status = {"name": c.get("name"), "image": c.get("image"), "restartCount": 0, "ready": "running" in state}
+        if "terminated" in state and always:  # the kubelet restarts it, with a back-off
+            status.update(state={"waiting": {"reason": "CrashLoopBackOff"}}, lastState=state, restartCount=1)
+        else:
+            status["state"] = state
+        codes.append((state.get("terminated") or {}).get("exitCode"))
+        statuses.append(status)
+    phase = "Running"
+    if not always and all(code is not None for code in codes):
+        phase = "Succeeded" if all(code == 0 for code in codes) else "Failed"
+    return {"phase": phase, "hostIP": "10.224.0.4", "containerStatuses": statuses,
+            "conditions": [{"type": "PodScheduled", "status": "True"}]}
