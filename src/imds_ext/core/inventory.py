@@ -1,7 +1,7 @@
 """The fleet view (`aks imds-restriction list`): every selected cluster, read-only, with its setting, its effective
 state, whether it can be enabled and its blockers.
 
-The clusters are selected exactly as a rollout selects them (fleet.Discovery: the same subscriptions, groups and
+The clusters are selected exactly as a rollout selects them (discovery.py: the same subscriptions, groups and
 tags, the same request budget and concurrency), and judged by the same rules as the rollout's plan of an enable
 (fleet.classify over preflight.py) and `show` (reads.reimage_due over marker.py). What it reads beyond the listing:
 for the clusters that do not carry the setting, the subscription's registrations (once per subscription) and the
@@ -15,6 +15,7 @@ from typing import List, Optional
 from azure.core.exceptions import AzureError
 
 from imds_ext.core import constants, fleet
+from imds_ext.core.discovery import Discovery, Selection, Target, concurrently
 from imds_ext.core.cluster import pod_link_local_access, provisioning_state
 from imds_ext.core.errors import ImdsExtError, service_message
 from imds_ext.core.reads import reimage_due
@@ -35,16 +36,16 @@ def effective_state(cluster) -> tuple:
     return (ENFORCED if restricted else OPEN), []
 
 
-class Inventory(fleet.Discovery):
+class Inventory(Discovery):
     """Rows of `aks imds-restriction list`; a discovery whose errors need not say that nothing was changed."""
 
     unchanged = ""
 
-    def rows(self, selection: fleet.Selection) -> List[dict]:
+    def rows(self, selection: Selection) -> List[dict]:
         targets = self.discover(selection)
-        return fleet.concurrently([functools.partial(self.row, t) for t in targets])
+        return concurrently([functools.partial(self.row, t) for t in targets])
 
-    def row(self, target: fleet.Target) -> dict:
+    def row(self, target: Target) -> dict:
         cluster = target.cluster
         state, due = effective_state(cluster)
         reason, can_enable, blockers, warnings = None, None, [], []
@@ -66,7 +67,7 @@ class Inventory(fleet.Discovery):
             "reason": reason,
         }
 
-    def _next_command(self, target: fleet.Target) -> Optional[str]:
+    def _next_command(self, target: Target) -> Optional[str]:
         """What finishes the job on a cluster whose reimage is due (in its own subscription)."""
         return (f"{self.ui.cli_name} aks upgrade -g {target.resource_group} -n {target.name} --node-image-only "
                 f"--yes --subscription {target.subscription}")

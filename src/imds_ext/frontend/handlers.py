@@ -228,7 +228,7 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
 
 def _selection(subscriptions=(), all_subscriptions=False, resource_groups=None, tags=None, ids=None):
     """The clusters a fleet command selects (`subscriptions` as IDs: each command line resolves names its way)."""
-    from imds_ext.core.fleet import Selection
+    from imds_ext.core.discovery import Selection
 
     return Selection(subscriptions=tuple(dict.fromkeys(s.lower() for s in subscriptions or ())),
                      all_subscriptions=all_subscriptions, resource_groups=tuple(resource_groups or ()),
