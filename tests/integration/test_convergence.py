@@ -90,7 +90,7 @@ def test_an_interrupted_wait_says_what_goes_on_and_the_same_command_finishes(cli
 def test_interrupted_during_the_reimage_the_same_command_waits_for_it_and_reimages_nothing_twice(
         cli_env, az_imds, admin, seed_cluster):
     seed_cluster()
-    admin.config(lro_delay=2)
+    admin.config(lro_delay=6)  # long enough that the upgrades are still running when the re-run starts, under load
     proc = _start(cli_env, ENABLE)
     _wait_for(admin, "POST", "/upgradeNodeImageVersion")
     time.sleep(0.3)
@@ -140,7 +140,7 @@ def test_an_operation_started_elsewhere_is_waited_for(az_imds, admin, seed_clust
     seed_cluster()
     admin.config(lro_delay=2)
     assert az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool",
-                   "--node-image-only", "--no-wait").code == 0
+                   "--node-image-only", "--no-wait", "--yes").code == 0
     r = az_imds(*ENABLE)
     assert r.code == 0, r.err
     assert "An operation is in progress (node pool(s) userpool of cluster 'c1' are busy)" in r.err
@@ -171,7 +171,8 @@ def _interrupted(cli_env, admin, args, method, contains, sig) -> str:
     return err
 
 
-POOL_UPGRADE = ("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only")
+POOL_UPGRADE = ("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only",
+                "--yes")
 CREATE = ("aks", "create", "-g", RG, "-n", "new1", "--enable-oidc-issuer", "--enable-imds-restriction")
 
 

@@ -127,12 +127,12 @@ def test_rollout_changes_the_ready_clusters_leaves_the_blocked_and_journals_it(a
     s = az_imds(*STATUS, "--journal", journal, "-o", "json")
     assert s.code == 1  # not every cluster is done
     stories = by_name(s.json)
-    assert stories["ready"]["steps"] == ["planned", "updated", "reimaged", "done"]
+    assert stories["ready"]["steps"] == ["planned", "started", "updating", "updated", "reimaging", "reimaged", "done"]
     assert stories["already"]["steps"] == ["planned", "done"]
     assert stories["nooidc"]["state"] == "blocked"
     assert stories["nooidc"]["blockers"][0]["code"] == "OIDCIssuerDisabled"
     table = az_imds(*STATUS, "--journal", journal, "-o", "table")
-    assert "planned > updated > reimaged > done" in table.out
+    assert "planned > started > updating > updated > reimaging > reimaged > done" in table.out
 
 
 def test_every_subscription_and_tag_filter_selects_and_all_done_exits_0(az_imds, admin):
@@ -428,3 +428,96 @@ def test_rollout_status_reads_a_journal_saved_with_a_bom_and_names_a_malformed_l
     assert s.code == 1 and "Unexpected error" not in s.err
     assert f"The journal '{journal}' is not an imds-ext rollout journal: line 4 is not one of its entries (its " \
            "\"cluster\" is 5, not a managed cluster's resource ID)" in s.err
+
+
+# -- what the rollout says while it runs and when it ends (issue 18) -------------------------------------------
+def test_progress_on_a_terminal_names_the_clusters_in_flight_their_step_the_queue_and_an_eta(cli_env, admin):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(4)])
+    admin.config(lro_delay=1)
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *START, "--enable", "--canary", "0",
+                             "--max-parallel", "2", "--yes", "-o", "none"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=secondary, env=cli_env)
+    os.close(secondary)
+    proc.communicate(timeout=120)
+    text = read_terminal(primary)
+    assert proc.returncode == 0, text
+    assert "2 running, 2 queued" in text  # not "0 not started" while two wait their turn
+    assert "c0: reimaging" in text or "c1: reimaging" in text  # each cluster in flight with its step
+    assert "done)" in text  # a pool already reimaged while the other one is still going: "(nodepool1 done)"
+    assert "ETA " in text  # once a cluster is done
+    assert "c0 (rg, " in text and ": started (main wave)" in text and ": done after " in text
+
+
+def test_without_a_terminal_each_event_is_one_timestamped_line_on_stderr(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "c0", {}), (SUB, "rg", "blocked", {"oidc": False})])
+    r = az_imds(*START, "--enable", "--canary", "0", "--yes", "-o", "none")
+    assert r.code == 1  # one cluster is blocked
+    lines = [line for line in r.err.splitlines() if " c0 (rg, " in line]
+    events = [line.split(": ", 1)[1] for line in lines]
+    assert events[0] == "started (main wave)"
+    assert events[1].startswith("updating the cluster") and events[2] == "updated, podLinkLocalAccess=None"
+    assert events[3] == "reimaging pool(s) nodepool1, userpool"
+    assert sorted(events[4:6]) == ["pool nodepool1 reimaged", "pool userpool reimaged"]
+    assert events[6] == "reimage ended" and events[7].startswith("done after ")
+    for line in lines:
+        time.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S+00:00")  # each one timestamped, in UTC
+    assert "running" not in r.err  # no live line in a log
+
+
+def test_an_interrupted_rollout_still_prints_the_table_of_where_each_cluster_stands(cli_env, admin, tmp_path):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(3)])
+    admin.config(lro_delay=2)
+    journal = tmp_path / "j.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *START, "--enable", "--canary", "0", "--max-parallel",
+                             "1", "--journal", str(journal), "--yes", "-o", "table"], env=cli_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and '"event": "updated"' not in (journal.read_text() if journal.exists() else ""):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "Interrupted:" in err
+    rows = {line.split()[2]: line for line in out.splitlines()[2:] if line.strip()}
+    assert set(rows) == {"c0", "c1", "c2"}, out
+    assert "interrupted" in rows["c0"] and "None" in rows["c0"]  # left with the setting, its reimage not done
+    assert "notStarted" in rows["c1"] and "notStarted" in rows["c2"]
+
+
+def test_rollout_status_mid_run_shows_the_step_each_cluster_is_in(cli_env, az_imds, admin, tmp_path):
+    seed_fleet(admin, [(SUB, "rg", "c0", {})])
+    admin.config(lro_delay=3)
+    journal = tmp_path / "j.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *START, "--enable", "--canary", "0", "--journal",
+                             str(journal), "--yes", "-o", "none"], env=cli_env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and '"event": "updating"' not in (
+                journal.read_text() if journal.exists() else ""):
+            time.sleep(0.1)
+        status = az_imds(*STATUS, "--journal", str(journal), "-o", "json")
+        assert status.json[0]["state"] in ("updating", "updated", "reimaging"), status.json
+    finally:
+        proc.wait(timeout=120)
+
+
+def test_a_failed_reimage_row_shows_the_setting_the_cluster_was_left_with(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "c0", {})])
+    admin.fault(method="POST", path="/managedClusters/c0/agentPools/userpool/upgradeNodeImageVersion", status=500,
+                count=50)
+    r = az_imds(*START, "--enable", "--canary", "0", "--yes", "-o", "json")
+    assert r.code == 1
+    row = r.json[0]
+    assert row["result"] == "failed" and "userpool" in row["error"]
+    assert row["podLinkLocalAccess"] == "None"  # the update went through; only the reimage of one pool failed
+
+
+def test_a_failed_update_says_it_failed_not_that_it_may_still_be_running(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "c0", {})])
+    admin.fault(method="PUT", path="/managedClusters/c0", failOperation={"code": "InternalError", "message": "boom"})
+    r = az_imds(*START, "--enable", "--canary", "0", "--yes", "-o", "json")
+    assert r.code == 1
+    error = r.json[0]["error"]
+    assert "boom" in error and "failed in the service" in error and "may still be running" not in error

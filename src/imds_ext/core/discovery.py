@@ -61,6 +61,11 @@ class Target:
     error: Optional[str] = None
     seconds: Optional[float] = None
     setting: str = constants.UNRESTRICTED  # podLinkLocalAccess, as discovered then as left
+    # While its flow runs (what the progress shows): the step it is in, since when, and its pools' reimage.
+    step: Optional[str] = None
+    started_at: Optional[float] = field(default=None, repr=False)  # time.monotonic()
+    pools_due: List[str] = field(default_factory=list, repr=False)
+    pools_done: List[str] = field(default_factory=list, repr=False)
 
     @property
     def id(self) -> str:

@@ -64,20 +64,26 @@ class _FlowInteraction:
     """How one cluster's flow talks during a rollout: the rollout was confirmed as a whole, so it never asks;
     its warnings are kept for the result; its waits end (as Ctrl-C would) once the rollout is stopped."""
 
-    def __init__(self, cli_name: str, stop: threading.Event):
+    def __init__(self, cli_name: str, stop: threading.Event,
+                 on_ended: Callable[[str, str], None] = lambda label, status: None):
         self.cli_name = cli_name
         self.stop = stop
+        self.on_ended = on_ended  # (label, status) of each labelled poller (a pool's reimage) as it ends
         self.warnings: List[str] = []  # as the flow said them; Rollout._run_one makes them findings
 
     def confirm(self, message: str) -> bool:
         return True
 
     def wait(self, message: str, pollers) -> None:
-        for poller in pollers:
-            while not poller.done():
-                if self.stop.is_set():
-                    raise KeyboardInterrupt
-                poller.wait(0.2)
+        pending = list(pollers)
+        while pending:
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            pending[0].wait(0.2)
+            for poller in [p for p in pending if p.done()]:
+                pending.remove(poller)
+                if getattr(poller, "label", ""):
+                    self.on_ended(poller.label, poller.status())
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -176,7 +182,7 @@ class Rollout(Discovery):
     def __init__(self, clients: ArmClients, ui: Interaction, *, enable: bool, enable_oidc_issuer: bool = False,
                  headers: Optional[Dict[str, str]] = None, journal: Optional[journaling.Journal] = None,
                  on_change: Callable[[List[Target]], None] = lambda targets: None, check_workloads: bool = False,
-                 force: bool = False):
+                 force: bool = False, on_event: Callable[[Target, str, dict], None] = lambda t, event, detail: None):
         super().__init__(clients, ui)
         self.enable = enable
         self.enable_oidc_issuer = enable_oidc_issuer
@@ -184,6 +190,9 @@ class Rollout(Discovery):
         self.headers = dict(headers or {})
         self.journal = journal
         self.on_change = on_change
+        # Told of each cluster's events as they happen ("started", "updating", "updated", "reimaging",
+        # "poolReimaged", "reimaged", "ended"): what the progress and the CI log lines show.
+        self.on_event = on_event
         self.targets: List[Target] = []
         self.stopped_why: Optional[str] = None
 
@@ -295,17 +304,33 @@ class Rollout(Discovery):
 
     def _run_one(self, target: Target, stop: threading.Event) -> None:
         """One cluster's flow (service.py), its steps journaled; its result set however it ends."""
-        ui = _FlowInteraction(self.ui.cli_name, stop)
+        def pool_ended(pool: str, status: str) -> None:
+            ok = status.lower() == "succeeded"
+            if ok:
+                target.pools_done.append(pool)
+            self._event(target, "poolReimaged", pool=pool, ok=ok, status=status)
+
+        ui = _FlowInteraction(self.ui.cli_name, stop, on_ended=pool_ended)
         shared = self._clients(target.subscription)
         clients = shared.for_subscription(target.subscription, shared.memo)  # its own connections
 
         def step(name: str, detail: dict) -> None:
+            target.step = name
+            if name == "updated":  # the row shows the setting the cluster was left with, whatever happens next
+                target.setting = detail.get("podLinkLocalAccess", target.setting)
+            elif name == "reimaging":
+                target.pools_due, target.pools_done = list(detail.get("pools", ())), []
             if self.journal is not None:
                 self.journal.write(name, target.id, **detail)
+            self._event(target, name, **detail)
 
         service = ImdsRestrictionService(clients, ui, on_step=step)
         service.name_subscription = True
-        started = time.monotonic()
+        started = target.started_at = time.monotonic()
+        target.step = "started"
+        if self.journal is not None:
+            self.journal.write("started", target.id, wave=target.wave)
+        self._event(target, "started", wave=target.wave)
         try:
             outcome = service.set_restriction(target.resource_group, target.name, self.enable,
                                               enable_oidc_issuer=self.enable_oidc_issuer, headers=self.headers,
@@ -329,6 +354,14 @@ class Rollout(Discovery):
             if target.result == BLOCKED:
                 detail["blockers"] = [b.to_dict() for b in target.blockers]
             self.journal.write(target.result, target.id, seconds=round(target.seconds, 1), **detail)
+        target.step = None
+        self._event(target, "ended", result=target.result, error=target.error, seconds=target.seconds)
+
+    def _event(self, target: Target, event: str, **detail) -> None:
+        try:
+            self.on_event(target, event, detail)
+        except OSError:  # a closed or broken stderr stops the progress, never a cluster's flow
+            pass
 
 
 def _flow_warnings(said: Sequence[str], known: Sequence[preflight.Finding]) -> List[preflight.Finding]:

@@ -18,7 +18,7 @@ from imds_ext.core.cluster import parse_cluster_id
 from imds_ext.core import files
 from imds_ext.core.errors import ConfigurationError
 
-# A cluster's state is its latest event among these (others, like "updated", are steps on the way).
+# How a cluster ends; until it does, its state is its latest step ("started", "updating", "reimaging", ...).
 FINAL = ("done", "blocked", "failed", "interrupted", "notStarted")
 # Far beyond any rollout's history (an entry is a few hundred bytes); what is larger is not read.
 MAX_BYTES = 128 * 1024 * 1024
@@ -157,8 +157,8 @@ def clusters(entries: List[dict]) -> Dict[str, dict]:
             continue
         story["steps"].append(entry["event"])
         story["updated"] = entry["time"]
-        if entry["event"] in FINAL:
-            story["state"] = entry["event"]
+        if entry["event"] in FINAL or story["state"] not in FINAL:
+            story["state"] = entry["event"]  # the last step, until the cluster ends
         for key in ("action", "blockers", "error", "podLinkLocalAccess", "pools", "failed"):
             if key in entry:
                 story["detail"][key] = entry[key]

@@ -38,7 +38,7 @@ class NodeImageUpgrades(ArmWork):
         pollers, failures = self.start(resource_group, name, pools)
         if pollers:
             wait_all(self.ui, f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}",
-                     list(pollers.values()))
+                     list(pollers.values()), labels=list(pollers))
         for pool, poller in pollers.items():
             try:
                 poller.result()

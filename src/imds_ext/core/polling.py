@@ -9,7 +9,7 @@ machinery.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 from azure.core.polling import LROPoller
 from azure.mgmt.core.polling.arm_polling import ARMPolling, BodyContentPolling
@@ -57,8 +57,9 @@ class _EndsQuietly:
     wait at the first operation that failed, before the others are waited for and before the caller collects each
     one's result (`result()` still raises it)."""
 
-    def __init__(self, poller):
+    def __init__(self, poller, label: str = ""):
         self._poller = poller
+        self.label = label  # what it waits for (a pool's name), for an interaction that reports each one's end
 
     def done(self) -> bool:
         return self._poller.done()
@@ -72,7 +73,13 @@ class _EndsQuietly:
     def result(self, timeout=None):
         return self._poller.result(timeout)
 
+    def status(self) -> str:
+        return self._poller.status()
 
-def wait_all(ui, message: str, pollers) -> None:
-    """`ui.wait` over `pollers` until every one has ended; each one's error is then its `result()`'s to raise."""
-    ui.wait(message, [_EndsQuietly(p) for p in pollers])
+
+def wait_all(ui, message: str, pollers, labels: Sequence[str] = ()) -> None:
+    """`ui.wait` over `pollers` until every one has ended; each one's error is then its `result()`'s to raise.
+    `labels` name what each poller waits for (a pool), in order."""
+    pollers = list(pollers)
+    labels = (list(labels) + [""] * len(pollers))[:len(pollers)]
+    ui.wait(message, [_EndsQuietly(p, label) for p, label in zip(pollers, labels, strict=True)])

@@ -46,7 +46,8 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                  on_step: Optional[Callable[[str, dict], None]] = None):
         super().__init__(clients, ui)
         self.node_images = NodeImageUpgrades(clients, ui)
-        # Told as each step of the update ends ("updated", "reimaged"): a fleet rollout journals them.
+        # Told as each step of the update starts ("updating", "reimaging") and ends ("updated", "reimaged"): a
+        # fleet rollout journals them and shows them as its progress.
         self._on_step = on_step or (lambda step, detail: None)
         self.name_subscription = False
         self._stage = ""  # what is true of the cluster if the user interrupts now, and the command that finishes
@@ -212,8 +213,16 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
             self._stage = (f"The update of cluster '{name}' was accepted by the service and may still be running "
                            f"there. Run '{resume}' to finish the job: it waits for the update, retries it if it "
                            "failed, and reimages the nodes.")
-            self.ui.wait(f"Updating cluster '{name}'", [poller])
-            result = poller.result()
+            self._on_step("updating", {"podLinkLocalAccess": plan.desired})
+            try:
+                self.ui.wait(f"Updating cluster '{name}'", [poller])
+                result = poller.result()
+            except HttpResponseError:
+                if poller.status().lower() in ("failed", "canceled"):  # it ended; it is not "still running"
+                    self._stage = (f"The update of cluster '{name}' failed in the service. Run '{resume}' to "
+                                   "finish the job: it writes the cluster back, which makes AKS retry the "
+                                   "operation, and reimages the nodes.")
+                raise
             if pod_link_local_access(result) != plan.desired:
                 raise ServiceIgnoredChange(
                     f"The service accepted the update but the cluster reports podLinkLocalAccess="
@@ -238,6 +247,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
     def _reimage(self, resource_group: str, name: str, desired: str, pools: List[str], resume: str):
         self._stage = (f"The node-image upgrade of pool(s) {', '.join(pools)} of cluster '{name}' was started and "
                        f"may still be running. Run '{resume}' to finish the job.")
+        self._on_step("reimaging", {"pools": list(pools)})
         failures = self.node_images.run(resource_group, name, pools)
         done = [pool for pool in pools if pool not in failures]
         self._stage = (f"The node-image upgrade of pool(s) {', '.join(done) or 'none'} of cluster '{name}' is done, "

@@ -193,9 +193,9 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
             raise Cancelled("Cancelled: no change was made.")
         rollout.journal = journaling.Journal(journal_path) if journal_path else None
         rollout.journal_plan(selection)
-        progress = FleetProgress(len(targets), enabled=ui.shows_progress())
-        rollout.on_change = lambda all_targets: progress.update(
-            fleet.summary(all_targets), sum(1 for t in all_targets if t.wave and t.result == fleet.PLANNED))
+        progress = FleetProgress(targets, parallel=max_parallel, stream=ui.stream, terminal=ui.shows_progress(),
+                                 quiet=ui.only_errors())
+        rollout.on_change, rollout.on_event = progress.update, progress.event
         interrupted = None
         try:
             rollout.run(canary=canary, max_parallel=max_parallel, max_failures=max_failures)

@@ -32,6 +32,10 @@ class ConsoleInteraction:
                 "This command changes the cluster and needs confirmation, but there is no terminal to ask "
                 "on. Nothing was changed. Pass --yes to proceed without a prompt.") from ex
 
+    def only_errors(self) -> bool:
+        """--only-show-errors: no warnings, no progress."""
+        return bool(getattr(self.cli_ctx, "only_show_errors", False))
+
     def shows_progress(self) -> bool:
         config = getattr(self.cli_ctx, "config", None)
         disabled = config is not None and config.getboolean("core", "disable_progress_bar", fallback=False)
