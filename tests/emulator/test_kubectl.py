@@ -33,8 +33,13 @@ def kubectl(arm, admin, tmp_path):
          "spec": {"group": "example.com", "scope": "Namespaced", "names": {"kind": "Widget", "plural": "widgets"},
                   "versions": [{"name": "v1", "served": True, "storage": True}]}},
     ]}])
-    answer = arm("POST", f"{MC}/c1/listClusterUserCredential").json()
-    path = tmp_path / "kubeconfig"
+    return _kubectl_of(arm, tmp_path, "c1")
+
+
+def _kubectl_of(arm, tmp_path, cluster):
+    """kubectl with the kubeconfig of `cluster` (listClusterUserCredential's), written to a file."""
+    answer = arm("POST", f"{MC}/{cluster}/listClusterUserCredential").json()
+    path = tmp_path / f"kubeconfig-{cluster}"
     path.write_bytes(base64.b64decode(answer["kubeconfigs"][0]["value"]))
 
     def run(*args, ok=True):
@@ -102,3 +107,46 @@ def test_auth_can_i_follows_the_modelled_rbac(kubectl, admin):
     refused = kubectl("auth", "can-i", "create", "pods", ok=False)
     assert refused.returncode == 1 and refused.stdout.strip() == "no"
     assert "clusterUser" in kubectl("auth", "whoami").stdout
+
+
+NETWORK_POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                  "metadata": {"name": "block-imds", "namespace": "shop"},
+                  "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Egress"], "egress": [
+                      {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]}]}}
+CLUSTERWIDE = {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy",
+               "metadata": {"name": "deny-imds"},
+               "spec": {"endpointSelector": {}, "enableDefaultDeny": {"egress": False},
+                        "egressDeny": [{"toCIDR": ["169.254.169.254/32"]}]}}
+
+
+def test_network_policies_from_create_to_delete(arm, admin, tmp_path):
+    admin.seed(resourceGroups=[{"name": "rg1", "location": "westus2"}], clusters=[{
+        "resourceGroup": "rg1", "name": "cil", "cluster": cluster_body(network_dataplane="cilium")}])
+    kubectl = _kubectl_of(arm, tmp_path, "cil")
+    kubectl("create", "ns", "shop")
+    files = {}
+    for name, body in (("netpol", NETWORK_POLICY), ("ccnp", CLUSTERWIDE)):
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps(body))
+    # no /openapi: client-side validation cannot run (docs/emulator.md)
+    created = kubectl("create", "--validate=false", "-f", str(files["netpol"])).stdout.strip()
+    assert created == "networkpolicy.networking.k8s.io/block-imds created"
+    rows = _rows(kubectl("get", "netpol", "-n", "shop").stdout)
+    assert rows[0] == ["NAME", "POD-SELECTOR", "AGE"] and rows[1][:2] == ["block-imds", "app=web"]
+    assert "block-imds" in kubectl("get", "networkpolicies", "-A").stdout
+    read = json.loads(kubectl("get", "netpol", "block-imds", "-n", "shop", "-o", "json").stdout)
+    assert read["spec"]["egress"][0]["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32"]
+    assert "ciliumclusterwidenetworkpolicies" in kubectl("api-resources", "--api-group=cilium.io").stdout
+    created = kubectl("create", "--validate=false", "-f", str(files["ccnp"])).stdout.strip()
+    assert created == "ciliumclusterwidenetworkpolicy.cilium.io/deny-imds created"
+    assert _rows(kubectl("get", "ccnp").stdout)[1][0] == "deny-imds"
+    assert kubectl("delete", "ccnp", "deny-imds").stdout.strip() == (
+        'ciliumclusterwidenetworkpolicy.cilium.io "deny-imds" deleted')
+    assert kubectl("delete", "-f", str(files["netpol"])).stdout.strip() == (
+        'networkpolicy.networking.k8s.io "block-imds" deleted')
+    assert "No resources found" in kubectl("get", "netpol", "-n", "shop").stderr
+
+
+def test_without_cilium_kubectl_knows_no_clusterwide_policy(kubectl):
+    refused = kubectl("get", "ccnp", ok=False)
+    assert refused.returncode == 1 and "the server doesn't have a resource type \"ccnp\"" in refused.stderr

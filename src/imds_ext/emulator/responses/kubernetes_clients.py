@@ -197,9 +197,9 @@ def _public(ctx, rec, path: str) -> Response:
 
 
 def _discovery_of(ctx, rec) -> Discovery:
-    objects = [o for o in ctx.backend.kubernetes.objects.values() if o.cluster == rec.key]
-    return Discovery([o.body for o in objects if o.plural == "customresourcedefinitions"],
-                     [(o.api_version, o.plural, o.body.get("kind", "")) for o in objects])
+    backend = ctx.backend.kubernetes
+    objects = [o for o in backend.objects.values() if o.cluster == rec.key]
+    return Discovery(backend.crds(rec), [(o.api_version, o.plural, o.body.get("kind", "")) for o in objects])
 
 
 def _discovery(ctx, rec, path: str) -> Optional[dict]:

@@ -5,7 +5,9 @@ the kubeconfig that `listClusterUserCredential` answers with (docs/aks-kubernete
 Nodes are derived from the cluster's pools (each pool's nodes enforce what the pool was last reimaged with) and from
 the cluster's facts (workloads.ClusterFacts: NotReady and cordoned nodes, full nodes, node auto-provisioning and
 virtual nodes). What runs on them, DaemonSets' pods included, is workloads.py's model; what the API server refuses
-is admission.py's; how lists are narrowed and paged is selectors.py's.
+is admission.py's; how lists are narrowed and paged is selectors.py's. The network policy engine is the cluster's
+ARM body's (`networkProfile.networkPolicy`, `networkDataplane`), which also decides whether Cilium's
+CustomResourceDefinition is there; what the policies stored here let a pod reach is netpol.py's.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key
-from imds_ext.emulator.providers.kubernetes import admission, selectors, serving, workloads
+from imds_ext.emulator.providers.kubernetes import admission, netpol, selectors, serving, workloads
 from imds_ext.emulator.providers.kubernetes.nodes import Node, derive_nodes
 from imds_ext.emulator.providers.kubernetes.workloads import ClusterFacts
 from imds_ext.emulator.records import Record
@@ -35,6 +37,7 @@ KINDS = {
     ("apps/v1", "statefulsets"): "StatefulSet", ("apps/v1", "replicasets"): "ReplicaSet",
     ("batch/v1", "jobs"): "Job", ("batch/v1", "cronjobs"): "CronJob",
     ("apiextensions.k8s.io/v1", "customresourcedefinitions"): "CustomResourceDefinition",
+    ("networking.k8s.io/v1", "networkpolicies"): "NetworkPolicy",
 }
 CLUSTER_SCOPED = {"namespaces", "nodes", "customresourcedefinitions"}
 
@@ -87,6 +90,48 @@ class KubernetesBackend:
     def _facts(self, rec: ManagedCluster) -> ClusterFacts:
         return self.facts.get(rec.key) or ClusterFacts(cluster=rec.key)
 
+    # ---- network policy --------------------------------------------------------------------------
+    @staticmethod
+    def engine(rec: ManagedCluster) -> str:
+        """The cluster's network policy engine, from its ARM body (netpol.engine_of): none, azure, calico, cilium."""
+        return netpol.engine_of(rec.resource)
+
+    def policies(self, rec: ManagedCluster) -> netpol.Policies:
+        """What decides the egress of the cluster's pods: its engine, its policies, its namespaces' labels (one
+        pass over the cluster's objects; the bodies are read, not copied)."""
+        engine = self.engine(rec)
+        if engine == "none":  # stored, enforced by nobody: nothing to read
+            return netpol.Policies(engine)
+        network, clusterwide, labels = [], [], {}
+        for o in self.objects.values():
+            if o.cluster != rec.key:
+                continue
+            if (o.api_version, o.plural) == netpol.NETWORK_POLICIES:
+                network.append(o.body)
+            elif (o.api_version, o.plural) == netpol.CLUSTERWIDE:
+                clusterwide.append(o.body)
+            elif o.plural == "namespaces":
+                labels[o.body["metadata"]["name"]] = o.body["metadata"].get("labels") or {}
+        return netpol.Policies(engine, tuple(network), tuple(clusterwide), labels)
+
+    def crds(self, rec: ManagedCluster) -> List[dict]:
+        """The cluster's CustomResourceDefinitions: those created, then those its engine brings (Cilium's)."""
+        stored = [o.body for o in self.objects.values()
+                  if o.cluster == rec.key and o.plural == "customresourcedefinitions"]
+        return stored + self._engine_crds(rec, stored)
+
+    def _engine_crds(self, rec: ManagedCluster, stored: List[dict]) -> List[dict]:
+        names = {c["metadata"]["name"] for c in stored}
+        return [c for c in netpol.crds(self.engine(rec)) if c["metadata"]["name"] not in names]
+
+    def _check_served(self, rec: ManagedCluster, api_version: str, plural: str) -> None:
+        """Cilium's cluster-wide policies are served where their CRD is (a Cilium cluster, or one given the CRD);
+        elsewhere the path is the API server's 404 for a resource it does not know."""
+        if (api_version, plural) != netpol.CLUSTERWIDE or self.engine(rec) == "cilium":
+            return
+        if not any(((c.get("spec") or {}).get("names") or {}).get("plural") == plural for c in self.crds(rec)):
+            raise status_error(404, "NotFound", "the server could not find the requested resource")
+
     # ---- access --------------------------------------------------------------------------------
     def cluster(self, sub: str, rg: str, name: str, authorization: Optional[str],
                 entra_token_valid: Callable[[str], bool]) -> Tuple[ManagedCluster, str]:
@@ -136,9 +181,11 @@ class KubernetesBackend:
         """A list as the API server answers it: in key order (namespace, name), narrowed by `labelSelector` and
         `fieldSelector`, a page at a time with `limit`/`continue` (selectors.py)."""
         self._finish_deletions(rec)
+        self._check_served(rec, api_version, plural)
         query = query or {}
         key = rec.key
         nodes = {node.name: node for node, _ in self.nodes(rec)} if plural == "pods" else {}
+        policies = self.policies(rec) if plural in ("pods", "events") else None
         stored: List[dict] = []  # the store's own bodies: copied, with their status, only once on the page
         if (api_version, plural) == ("v1", "nodes"):
             items = [node.render(pool) for node, pool in self.nodes(rec)]
@@ -149,14 +196,16 @@ class KubernetesBackend:
                       if o.cluster == key and o.api_version == api_version and o.plural == plural
                       and (namespace is None or o.namespace == namespace)]
             if "status." in (query.get("fieldSelector") or ""):  # a selector on the status: each one needs it
-                stored = [self._with_status(rec, copy.deepcopy(body), nodes) for body in stored]
+                stored = [self._with_status(rec, copy.deepcopy(body), nodes, policies) for body in stored]
                 items, stored = stored, []
             else:
                 items = list(stored)
             if (api_version, plural) in (("v1", "pods"), ("v1", "events")):
-                pods, events = self._daemon_pods(rec, namespace)
+                pods, events = self._daemon_pods(rec, namespace, policies)
                 items += pods if plural == "pods" else events
             items += serving.builtin(api_version, plural, namespace)  # the `kubernetes` Service, CoreDNS's, ...
+            if (api_version, plural) == ("apiextensions.k8s.io/v1", "customresourcedefinitions"):
+                items += [copy.deepcopy(c) for c in self._engine_crds(rec, stored)]
         try:
             if query.get("labelSelector") or query.get("fieldSelector"):
                 labels = selectors.label_matcher(query.get("labelSelector"))
@@ -165,7 +214,8 @@ class KubernetesBackend:
             items.sort(key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
             items, token = selectors.page(items, query.get("limit"), query.get("continue"), self.store.clock())
             uncopied = {id(body) for body in stored}
-            items = [self._with_status(rec, copy.deepcopy(i), nodes) if id(i) in uncopied else i for i in items]
+            items = [self._with_status(rec, copy.deepcopy(i), nodes, policies) if id(i) in uncopied else i
+                     for i in items]
         except selectors.SelectorError as ex:
             raise status_error(400, "BadRequest", str(ex)) from None
         except selectors.TokenExpired:
@@ -194,6 +244,8 @@ class KubernetesBackend:
             return True
         if any(p == plural for _, p in KINDS):  # a built-in namespaced kind: no CRD decides it
             return False
+        if plural == netpol.CLUSTERWIDE[1] and self.engine(rec) == "cilium":  # Cilium's own CRD: no scan
+            return True
         return any(o.cluster == rec.key and o.plural == "customresourcedefinitions"
                    and ((o.body.get("spec") or {}).get("names") or {}).get("plural") == plural
                    and (o.body.get("spec") or {}).get("scope") == "Cluster" for o in self.objects.values())
@@ -212,11 +264,13 @@ class KubernetesBackend:
 
     def create(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body) -> dict:
         self._finish_deletions(rec)
+        self._check_served(rec, api_version, plural)
         return self._insert(rec, api_version, plural, namespace, body)
 
-    def _insert(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body) -> dict:
-        """Store a new object (what `create` does once due deletions are done); no step scans every object, so
-        that seeding thousands stays linear."""
+    def _insert(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body,
+                answer: bool = True) -> Optional[dict]:
+        """Store a new object (what `create` does once due deletions are done) and, with `answer`, the object as a
+        read gives it; without, no step scans every object, so that seeding thousands stays linear."""
         if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
             raise status_error(400, "BadRequest", "the object has no metadata")
         name = body["metadata"].get("name") or (body["metadata"].get("generateName", "obj-") + uuid.uuid4().hex[:5])
@@ -235,6 +289,10 @@ class KubernetesBackend:
             raise status_error(409, "AlreadyExists", f'{plural} "{name}" already exists')
         if (api_version, plural) == ("apps/v1", "daemonsets"):
             invalid = admission.daemonset_invalid(name, body)
+            if invalid:
+                raise status_error(422, "Invalid", invalid)
+        if (api_version, plural) == netpol.NETWORK_POLICIES:
+            invalid = netpol.network_policy_invalid(name, body)
             if invalid:
                 raise status_error(422, "Invalid", invalid)
         if (api_version, plural) == ("v1", "pods"):
@@ -257,12 +315,16 @@ class KubernetesBackend:
         self.objects[key] = KubeObject(cluster=key.split("|", 1)[0], api_version=api_version, plural=plural,
                                        namespace=namespace, body=stored)
         self.store.changed()
-        return self._with_status(rec, copy.deepcopy(stored), {node.name: node for node, _ in self.nodes(rec)})
+        if not answer:
+            return None
+        return self._with_status(rec, copy.deepcopy(stored), {node.name: node for node, _ in self.nodes(rec)},
+                                 self.policies(rec) if plural == "pods" else None)
 
     def delete(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, name: str) -> dict:
         """Delete an object. A namespace goes through `Terminating` (its content is removed first, which takes
         `ClusterFacts.namespace_deletion_seconds`); the answer is the namespace as it now is, as the API server's."""
         self._finish_deletions(rec)
+        self._check_served(rec, api_version, plural)
         key = self._key(rec.key, api_version, plural, namespace, name)
         found = self.objects.get(key)
         if found is None:
@@ -290,6 +352,7 @@ class KubernetesBackend:
         read now gives it. A built-in namespace is stored at its first change. Nodes, DaemonSets' pods and the
         built-in Services are derived, not stored: a change to one is refused (405)."""
         self._finish_deletions(rec)
+        self._check_served(rec, api_version, plural)
         namespace = "" if self.cluster_scoped(rec, plural) else namespace
         key = self._key(rec.key, api_version, plural, namespace, name)
         found = self.objects.get(key)
@@ -309,6 +372,10 @@ class KubernetesBackend:
             raise status_error(422, "Invalid", f'{KINDS.get((api_version, plural), plural)} "{name}" is invalid: '
                                "metadata.name: Invalid value: the name of an object cannot be changed")
         after["apiVersion"], after["kind"] = found.body.get("apiVersion"), found.body.get("kind")
+        if (api_version, plural) == netpol.NETWORK_POLICIES:
+            invalid = netpol.network_policy_invalid(name, after)
+            if invalid:
+                raise status_error(422, "Invalid", invalid)
         meta.update(name=name, uid=before.get("uid"), creationTimestamp=before.get("creationTimestamp"),
                     resourceVersion=str(int(before.get("resourceVersion") or 1) + 1))
         if namespace:
@@ -353,9 +420,10 @@ class KubernetesBackend:
         return admission.policy_refusal(facts.deny_host_network, spec) or admission.pod_security_refusal(
             labels, facts.pod_security, spec)
 
-    def _daemon_pods(self, rec: ManagedCluster, namespace: Optional[str]) -> Tuple[List[dict], List[dict]]:
+    def _daemon_pods(self, rec: ManagedCluster, namespace: Optional[str],
+                     policies: Optional[netpol.Policies]) -> Tuple[List[dict], List[dict]]:
         """The pods the DaemonSet controller keeps (one per eligible node, each through admission) and its
-        `FailedCreate` events for the pods admission refused."""
+        `FailedCreate` events for the pods admission refused; their connections under `policies`."""
         pods, events = [], []
         nodes = [(node, node.render(pool)) for node, pool in self.nodes(rec)]
         by_name = {node.name: node for node, _ in nodes}
@@ -391,16 +459,18 @@ class KubernetesBackend:
                 pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
                        "spec": {**spec, "nodeName": node.name, "restartPolicy": "Always",
                                 "tolerations": tolerations}}
-                pods.append(self._with_status(rec, pod, by_name, scheduled_by_scheduler=True))
+                pods.append(self._with_status(rec, pod, by_name, policies, scheduled_by_scheduler=True))
         return pods, events
 
     def _with_status(self, rec: ManagedCluster, body: dict, nodes: Dict[str, Node],
-                     scheduled_by_scheduler: bool = False) -> dict:
-        """A pod with the status the scheduler and kubelet give it on `nodes` (by name): workloads.pod_status."""
+                     policies: Optional[netpol.Policies], scheduled_by_scheduler: bool = False) -> dict:
+        """A pod with the status the scheduler and kubelet give it on `nodes` (by name), its connections under the
+        cluster's network `policies`: workloads.pod_status."""
         if body.get("kind") != "Pod":
             return body
         node = nodes.get((body.get("spec") or {}).get("nodeName") or "")
-        body["status"] = workloads.pod_status(body, node, self._facts(rec), self.store.clock(), scheduled_by_scheduler)
+        body["status"] = workloads.pod_status(body, node, self._facts(rec), self.store.clock(), scheduled_by_scheduler,
+                                              policies)
         return body
 
     # ---- seeding ---------------------------------------------------------------------------------
@@ -421,8 +491,12 @@ class KubernetesBackend:
             for body in objects:
                 api_version, kind = body.get("apiVersion", "v1"), body.get("kind", "")
                 plural = next((p for (v, p), k in KINDS.items() if v == api_version and k == kind), plural_of(kind))
+                if (api_version, plural) == netpol.CLUSTERWIDE and self.engine(rec) != "cilium":
+                    raise EmulatorError(400, "InvalidSeed", f"The cluster '{rg}/{name}' has no Cilium network "
+                                        "dataplane, so no CiliumClusterwideNetworkPolicy CRD: set its "
+                                        "networkProfile.networkDataplane to cilium to seed one.")
                 namespace = "" if self.cluster_scoped(rec, plural) else body["metadata"].get("namespace", "default")
                 if plural != "namespaces" and namespace and not self._has_namespace(rec, namespace):
-                    self._insert(rec, "v1", "namespaces", "", {"metadata": {"name": namespace}})
-                self._insert(rec, api_version, plural, namespace, body)
+                    self._insert(rec, "v1", "namespaces", "", {"metadata": {"name": namespace}}, answer=False)
+                self._insert(rec, api_version, plural, namespace, body, answer=False)
             return len(objects)

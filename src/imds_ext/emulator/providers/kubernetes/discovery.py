@@ -37,6 +37,9 @@ BUILT_IN: Dict[str, List[Tuple[str, str, bool, List[str], List[str], List[str]]]
         ("cronjobs", "CronJob", True, ["cj"], ["all"], _ALL),
         ("jobs", "Job", True, [], ["all"], _ALL),
     ],
+    "networking.k8s.io/v1": [
+        ("networkpolicies", "NetworkPolicy", True, ["netpol"], [], _ALL),
+    ],
     "apiextensions.k8s.io/v1": [
         ("customresourcedefinitions", "CustomResourceDefinition", False, ["crd", "crds"], ["api-extensions"], _ALL),
     ],

@@ -20,6 +20,7 @@ class Node:
     enforced: str  # the podLinkLocalAccess the node enforces
     kind: str = "vm"  # vm | autoprovisioned | virtual
     fact: dict = dataclasses.field(default_factory=dict)  # ClusterFacts.nodes[name]
+    os: str = "linux"  # its pool's osType, lower case: what the network policy engine on it can do
 
     @property
     def ready(self) -> bool:
@@ -85,7 +86,7 @@ def derive_nodes(rec: ManagedCluster, upgrades: Sequence, facts: ClusterFacts,
         for index in range(count):
             name = f"aks-{pool['name']}-{digits:08d}-vmss{index:06d}"
             out.append((Node(name, pool["name"], setting if index < done else before,
-                             fact=facts.nodes.get(name, {})), pool))
+                             fact=facts.nodes.get(name, {}), os=str(pool.get("osType") or "Linux").lower()), pool))
     for extra in facts.extra_nodes:  # provisioned with the cluster's current setting
         out.append((Node(extra["name"], "", setting, kind=extra.get("kind", "autoprovisioned"),
                          fact=facts.nodes.get(extra["name"], {})), None))

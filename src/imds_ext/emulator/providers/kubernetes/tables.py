@@ -175,6 +175,18 @@ def _age(o: dict, now: float) -> str:
     return _since(o["metadata"].get("creationTimestamp"), now)
 
 
+def label_selector(selector: Optional[dict]) -> str:
+    """apimachinery's FormatLabelSelector: the requirements sorted by key (`k=v`, `k in (a,b)`, `k notin (a)`, `k`,
+    `!k`), `<none>` for an empty selector."""
+    selector = selector or {}
+    terms = [(k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key", ""), expr.get("operator"), ",".join(sorted(expr.get("values") or []))
+        terms.append((key, {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": key,
+                            "DoesNotExist": f"!{key}"}.get(op, key)))
+    return ",".join(text for _, text in sorted(terms)) or NONE
+
+
 # kind -> ([(column, type, priority)], cells); the Name column comes first in every table
 _S, _I = "string", "integer"
 _WIDE_WORKLOAD = [("Containers", _S, 1), ("Images", _S, 1), ("Selector", _S, 1)]
@@ -208,6 +220,10 @@ TABLES: Dict[str, Tuple[List[Tuple[str, str, int]], Callable[[dict, float], list
                   lambda o, now: [len(o.get("data") or {}) + len(o.get("binaryData") or {}), _age(o, now)]),
     "Secret": ([("Type", _S, 0), ("Data", _I, 0), ("Age", _S, 0)],
                lambda o, now: [o.get("type", "Opaque"), len(o.get("data") or {}), _age(o, now)]),
+    "NetworkPolicy": ([("Pod-Selector", _S, 0), ("Age", _S, 0)],
+                      lambda o, now: [label_selector((o.get("spec") or {}).get("podSelector")), _age(o, now)]),
+    # Cilium's CRD prints its age (additionalPrinterColumns); its Valid column needs the agent's status: left out
+    "CiliumClusterwideNetworkPolicy": ([("Age", _S, 0)], lambda o, now: [_age(o, now)]),
 }
 _GENERIC = ([("Created At", _S, 0)], lambda o, now: [o["metadata"].get("creationTimestamp", "")])
 

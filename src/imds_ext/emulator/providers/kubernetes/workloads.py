@@ -7,10 +7,11 @@ cluster does to a probe pod"):
 - the **scheduler and kubelet**: a pod does not fit on a full node (Pending, `Unschedulable`), never starts on a
   NotReady node, and an image from a registry the cluster cannot reach is never pulled (`ErrImagePull`);
 - **containers**: a container whose command is `curl URL` ends with curl's exit code for what the URL's address
-  does from where the pod is: IMDS times out (28) from the pod network of a node that enforces the restriction and
-  answers otherwise (always from the host network); the cluster's API service answers unless the cluster's pods
-  have no egress; an image without the command fails to start (128, `StartError`); a container whose image needs
-  more memory than its limit is killed (137, `OOMKilled`). Any other container runs.
+  does from where the pod is: IMDS times out (28) from the pod network of a node that enforces the restriction, or
+  when the cluster's network policy denies the pod's egress to it (netpol.py), and answers otherwise (always from
+  the host network); the cluster's API service answers unless the cluster's pods have no egress or a policy denies
+  it; an image without the command fails to start (128, `StartError`); a container whose image needs more memory
+  than its limit is killed (137, `OOMKilled`). Any other container runs.
 
 The facts a test sets per cluster (`ClusterFacts`, seeded): node conditions, cordons and full nodes, nodes that are
 not pool VMs, reachable registries, images' commands and memory, pod egress, the Pod Security default, a
@@ -21,9 +22,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
+from urllib.parse import urlsplit
 
 from imds_ext.emulator.constants import RESTRICTED
+from imds_ext.emulator.providers.kubernetes import netpol
 from imds_ext.emulator.records import Record
 
 IMDS_ADDRESS = "169.254.169.254"
@@ -117,8 +120,10 @@ def _urls(container: dict) -> List[str]:
                                                       + (container.get("args") or [])))
 
 
-def run_container(container: dict, host_network: bool, node_enforces: bool, facts: ClusterFacts) -> dict:
-    """The container's state once the kubelet has run it: `{"running": {}}` or `{"terminated": {...}}`."""
+def run_container(container: dict, host_network: bool, node_enforces: bool, facts: ClusterFacts,
+                  egress: Optional[Callable[[str, int], bool]] = None) -> dict:
+    """The container's state once the kubelet has run it: `{"running": {}}` or `{"terminated": {...}}`. `egress`:
+    whether the cluster's network policy lets the pod reach an address and port (None: nothing is enforced)."""
     image = container.get("image", "")
     known = facts.images.get(image) or {}
     argv = [str(a) for a in (container.get("command") or [])]
@@ -130,11 +135,17 @@ def run_container(container: dict, host_network: bool, node_enforces: bool, fact
         return {"terminated": {"exitCode": OOM_KILLED, "reason": "OOMKilled"}}
     if not argv or argv[0].rsplit("/", 1)[-1] != "curl" or not _urls(container):
         return {"running": {"startedAt": "2026-01-01T00:00:00Z"}}
-    host = re.sub(r"^https?://", "", _urls(container)[0]).split("/", 1)[0].rsplit(":", 1)[0]
+    url = urlsplit(_urls(container)[0])
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    host = url.hostname or ""
+    allowed = host_network or egress is None or egress(host, port)
     if host == IMDS_ADDRESS:
-        answered = host_network or (facts.pod_egress and not node_enforces)
+        answered = host_network or (facts.pod_egress and not node_enforces and allowed)
     else:  # the API service, or any other address the pod network routes
-        answered = host_network or facts.pod_egress
+        answered = host_network or (facts.pod_egress and allowed)
     code = CURL_OK if answered else CURL_TIMEOUT
     return {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}
 
@@ -159,11 +170,13 @@ def schedule(name: str, spec: dict, nodes: List[tuple]) -> Optional[str]:
     return fits[int(hashlib.sha256(name.encode()).hexdigest(), 16) % len(fits)]
 
 
-def pod_status(pod: dict, node, facts: ClusterFacts, now: float, scheduled_by_scheduler: bool = False) -> dict:
+def pod_status(pod: dict, node, facts: ClusterFacts, now: float, scheduled_by_scheduler: bool = False,
+               policies: Optional[netpol.Policies] = None) -> dict:
     """The status the scheduler and the kubelet give `pod` on `node` (nodes.Node; None: not scheduled): not placed on
     a full node (or, with `nodeName`, rejected by the kubelet), not started on a NotReady one, not pulled from an
     unreachable registry; else each container run (run_container), restarted with a back-off when the pod's restart
-    policy is Always, still running for `facts.container_seconds` after it started."""
+    policy is Always, still running for `facts.container_seconds` after it started. A container's connections are
+    subject to the cluster's network policy (`policies`, netpol.evaluate_egress; None: none enforced)."""
     spec, meta = pod.get("spec") or {}, pod.get("metadata") or {}
     if node is None:
         return {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}
@@ -192,8 +205,13 @@ def pod_status(pod: dict, node, facts: ClusterFacts, now: float, scheduled_by_sc
     started = float((meta.get("annotations") or {}).get("emulator/started-at") or 0)
     still_running = now - started < facts.container_seconds
     statuses, codes = [], []
+
+    def egress(address: str, port: int) -> bool:
+        entities = ("kube-apiserver", "world") if address == API_SERVICE_ADDRESS else ("world",)
+        return netpol.evaluate_egress(policies, pod, address, port, node_os=node.os, entities=entities).allowed
+
     for c in containers:
-        state = run_container(c, bool(spec.get("hostNetwork")), enforces, facts)
+        state = run_container(c, bool(spec.get("hostNetwork")), enforces, facts, egress if policies else None)
         if still_running and "terminated" in state:
             state = {"running": {"startedAt": meta.get("creationTimestamp", "")}}
         status = {"name": c.get("name"), "image": c.get("image"), "restartCount": 0, "ready": "running" in state}
