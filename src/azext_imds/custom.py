@@ -65,16 +65,17 @@ def aks_imds_restriction_list(cmd, subscriptions=None, all_subscriptions=False, 
 @az_errors
 def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disable_imds_restriction=False,
                                        subscriptions=None, all_subscriptions=False, resource_groups=None, tags=None,
-                                       ids=None, canary=1, max_parallel=8, max_failures=None, journal=None,
+                                       ids=None, canary=None, max_parallel=8, max_failures=None, journal=None,
                                        dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
-                                       check_workloads=False, force=False):
+                                       check_workloads=False, force=False, canary_ids=None,
+                                       pause_after_canary=False):
     subs = _subscription_ids(cmd, subscriptions)
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"), bool(enable_imds_restriction), subscriptions=subs,
         all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags, ids=ids,
         enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
         max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes, check_workloads=check_workloads,
-        force=force)
+        force=force, canary_ids=canary_ids, pause_after_canary=pause_after_canary)
     return _exit_1_unless(cmd, outcome)
 
 

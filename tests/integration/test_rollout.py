@@ -521,3 +521,60 @@ def test_a_failed_update_says_it_failed_not_that_it_may_still_be_running(az_imds
     assert r.code == 1
     error = r.json[0]["error"]
     assert "boom" in error and "failed in the service" in error and "may still be running" not in error
+
+
+# -- safety: the canary named, a pause after it, the first failure stops new starts (issue 18) -------------------
+def test_by_default_the_first_failure_starts_no_new_cluster(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(4)])
+    admin.fault(method="POST", path="/managedClusters/c1/agentPools/userpool/upgradeNodeImageVersion", status=500,
+                count=50)
+    r = az_imds(*START, "--enable", "--canary", "0", "--max-parallel", "1", "--yes", "-o", "json")
+    assert r.code == 1
+    assert [by_name(r.json)[f"c{i}"]["result"] for i in range(4)] == ["done", "failed", "notStarted", "notStarted"]
+    assert "--max-failures 1" in r.err
+
+
+def test_canary_ids_go_first_and_pause_after_canary_stops_there_until_the_same_command_runs_again(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(3)])
+    args = (*START, "--enable", "--canary-ids", cluster_id(SUB, "rg", "c2"), "--pause-after-canary", "--yes",
+            "-o", "json")
+    first = az_imds(*args)
+    assert first.code == 0, first.err  # paused as asked: the canary stage succeeded
+    rows = by_name(first.json)
+    assert rows["c2"]["result"] == "done" and rows["c2"]["wave"] == "canary"
+    assert rows["c0"]["result"] == rows["c1"]["result"] == "notStarted"
+    assert "paused after the canary wave (--pause-after-canary): c2 done" in first.err
+    assert "run the same command to go on with the other 2" in first.err
+    assert enforced(admin, "rg", "c0") == {"nodepool1": "IMDS", "userpool": "IMDS"}  # not touched
+    again = az_imds(*args)
+    assert again.code == 0, again.err
+    assert {row["name"]: (row["action"], row["result"]) for row in again.json} == {
+        "c0": ("change", "done"), "c1": ("change", "done"), "c2": ("none", "done")}
+
+
+def test_pause_after_a_counted_canary_is_resumed_from_the_journal(az_imds, admin, tmp_path):
+    seed_fleet(admin, [(SUB, "rg", f"c{i}", {}) for i in range(3)])
+    args = (*START, "--enable", "--canary", "1", "--pause-after-canary", "--journal", str(tmp_path / "j.jsonl"),
+            "--yes", "-o", "json")
+    first = az_imds(*args)
+    assert first.code == 0, first.err
+    assert [row["result"] for row in first.json] == ["done", "notStarted", "notStarted"]
+    again = az_imds(*args)
+    assert again.code == 0, again.err
+    assert "paused after its canary wave: going on with the other clusters" in again.err
+    assert [row["result"] for row in again.json] == ["done", "done", "done"]
+    assert {row["wave"] for row in again.json if row["action"] == "change"} == {"main"}  # no second canary
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--canary-ids", cluster_id(SUB, "rg", "elsewhere")), "is not among the selected clusters"),
+    (("--canary-ids", cluster_id(SUB, "rg", "nooidc")), "cluster 'nooidc' is blocked"),
+    (("--pause-after-canary",), "needs --canary-ids or --journal"),
+    (("--canary-ids", cluster_id(SUB, "rg", "c0"), "--canary", "2"), "give one of the two"),
+])
+def test_a_canary_that_cannot_be_one_is_a_usage_error_and_nothing_changes(az_imds, admin, extra, message):
+    seed_fleet(admin, [(SUB, "rg", "c0", {}), (SUB, "rg", "nooidc", {"oidc": False})])
+    r = az_imds(*START, "--enable", *extra, "--yes")
+    assert r.code == 2, r.err
+    assert message in r.err
+    assert changes(admin) == []

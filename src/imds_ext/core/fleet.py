@@ -96,12 +96,15 @@ class Waves:
     so it is tested on its own."""
 
     def __init__(self, run_one: Callable[[Target, threading.Event], None], *, canary: int, max_parallel: int,
-                 max_failures: Optional[int], on_change: Callable[[], None] = lambda: None):
+                 max_failures: Optional[int], on_change: Callable[[], None] = lambda: None,
+                 pause_after_canary: bool = False):
         self.run_one = run_one
         self.canary, self.max_parallel, self.max_failures = canary, max_parallel, max_failures
+        self.pause_after_canary = pause_after_canary
         self.on_change = on_change
         self.stop = threading.Event()
         self.stopped_why: Optional[str] = None
+        self.paused = False  # the canary wave succeeded and, as asked, nothing else was started
 
     def run(self, targets: Sequence[Target]) -> None:
         canary, rest = list(targets[:self.canary]), list(targets[self.canary:])
@@ -113,6 +116,13 @@ class Waves:
                         "the canary wave did not fully succeed ("
                         + ", ".join(f"{t.name}: {t.result}" for t in canary if t.result != DONE)
                         + "), so no other cluster was started")
+                    return
+                if self.pause_after_canary and rest:
+                    self.paused = True
+                    self.stopped_why = self.stopped_why or (
+                        f"paused after the canary wave (--pause-after-canary): {', '.join(t.name for t in canary)} "
+                        f"done. A workload that lost its IMDS token may fail only once its cached token expires "
+                        f"(hours later): check them, then run the same command to go on with the other {len(rest)}")
                     return
             self._wave(rest, "main", self.max_parallel, self.max_failures)
         finally:
@@ -195,6 +205,7 @@ class Rollout(Discovery):
         self.on_event = on_event
         self.targets: List[Target] = []
         self.stopped_why: Optional[str] = None
+        self.paused = False
 
     @property
     def action(self) -> str:
@@ -213,11 +224,13 @@ class Rollout(Discovery):
                 target.result = DONE
         return targets
 
-    def journal_plan(self, selection: Selection) -> None:
-        """Open the journal's record of this run with its plan (once the user has confirmed it)."""
+    def journal_plan(self, selection: Selection, canary_done: bool = False) -> None:
+        """Open the journal's record of this run with its plan (once the user has confirmed it); `canary_done`: it
+        goes on after an earlier run's canary wave and pause."""
         if self.journal is None:
             return
-        self.journal.write("run", action=self.action, selection=selection.to_dict(), clusters=len(self.targets))
+        self.journal.write("run", action=self.action, selection=selection.to_dict(), clusters=len(self.targets),
+                           **({"canaryDone": True} if canary_done else {}))
         for target in self.targets:
             blockers = [b.to_dict() for b in target.blockers]
             self.journal.write("planned", target.id, action=target.action, podLinkLocalAccess=target.setting,
@@ -264,11 +277,19 @@ class Rollout(Discovery):
             target.action, target.blockers = BLOCKED, [finding]
 
     # -- the rollout ---------------------------------------------------------------------------------
-    def run(self, *, canary: int, max_parallel: int, max_failures: Optional[int]) -> List[Target]:
-        """Run the flow on every cluster the plan changes or finishes, in waves; each ends with its result."""
+    def run(self, *, canary: int, max_parallel: int, max_failures: Optional[int], canary_ids: Sequence[str] = (),
+            pause_after_canary: bool = False) -> List[Target]:
+        """Run the flow on every cluster the plan changes or finishes, in waves; each ends with its result.
+
+        The canary wave is the clusters `canary_ids` names (those still to do), else the first `canary`."""
         to_do = [t for t in self.targets if t.action in (CHANGE, FINISH)]
+        if canary_ids:
+            named = {i.lower() for i in canary_ids}
+            canaries = [t for t in to_do if t.id.lower() in named]
+            to_do = canaries + [t for t in to_do if t.id.lower() not in named]
+            canary = len(canaries)
         waves = Waves(self._run_one, canary=canary, max_parallel=max_parallel, max_failures=max_failures,
-                      on_change=lambda: self.on_change(self.targets))
+                      on_change=lambda: self.on_change(self.targets), pause_after_canary=pause_after_canary)
         if self.journal is not None:  # a journal that cannot be written stops the rollout, not the flows mid-step
             self.journal.on_failure = lambda message: waves.halt("the journal could not be written")
         try:
@@ -277,7 +298,9 @@ class Rollout(Discovery):
             self._journal_not_started(to_do)
             raise Interrupted(self.interrupted_message()) from None
         finally:
-            self.stopped_why = waves.stopped_why
+            self.stopped_why, self.paused = waves.stopped_why, waves.paused
+        if self.paused and self.journal is not None:  # the same command, run again, goes on with the rest
+            self.journal.write("paused", canary=[t.id for t in to_do if t.wave == "canary"])
         self._journal_not_started(to_do)
         return self.targets
 
@@ -375,12 +398,14 @@ def _flow_warnings(said: Sequence[str], known: Sequence[preflight.Finding]) -> L
     return found
 
 
-def planned_waves(targets: Sequence[Target], canary: int) -> None:
-    """The wave each cluster to change or finish will start in (what `--dry-run` shows): the first `canary` of
-    them "canary", the others "main"; a cluster left as it is (blocked, done) has none."""
+def planned_waves(targets: Sequence[Target], canary: int, canary_ids: Sequence[str] = ()) -> None:
+    """The wave each cluster to change or finish will start in (what `--dry-run` shows): those `canary_ids` names,
+    else the first `canary` of them, "canary"; the others "main"; a cluster left as it is (blocked, done) has none."""
     to_do = [t for t in targets if t.action in (CHANGE, FINISH)]
+    named = {i.lower() for i in canary_ids}
     for index, target in enumerate(to_do):
-        target.wave = "canary" if index < canary else "main"
+        canary_one = target.id.lower() in named if named else index < canary
+        target.wave = "canary" if canary_one else "main"
 
 
 def summary(targets: Sequence[Target]) -> Dict[str, int]:

@@ -139,6 +139,17 @@ def action_of(entries: List[dict]) -> Optional[str]:
     return next((e.get("action") for e in reversed(entries) if e["event"] == "run"), None)
 
 
+def paused_after_canary(entries: List[dict]) -> bool:
+    """Whether the journal's last run stopped after its canary wave (--pause-after-canary), so that the same
+    command, run again, goes on with the rest instead of starting another canary wave."""
+    for entry in reversed(entries):
+        if entry["event"] == "paused":
+            return True
+        if entry["event"] == "run":  # a run that went on after a pause and was itself cut short still has
+            return bool(entry.get("canaryDone"))
+    return False
+
+
 def clusters(entries: List[dict]) -> Dict[str, dict]:
     """Each cluster's story, by lower-case resource ID: its latest state, steps and details."""
     found: Dict[str, dict] = {}

@@ -47,6 +47,12 @@ ROLLOUT_TAGS = ("Only the clusters carrying every tag given: key=value, or key a
                 "Space-separated, e.g. --tag env=prod team=payments.")
 ROLLOUT_CANARY = ("How many clusters go first, as a canary wave that must fully succeed (setting and reimage) "
                   "before any other starts. 0: no canary wave.")
+ROLLOUT_CANARY_IDS = ("Resource IDs of the clusters that make the canary wave (instead of --canary, which takes the "
+                      "first ones): each must be among the selected clusters and not blocked.")
+ROLLOUT_PAUSE = ("Stop once the canary wave has fully succeeded, starting no other cluster (exit 0), so that its "
+                 "workloads can be watched: a workload that lost its IMDS token may fail only once its cached token "
+                 "expires, hours later. The same command, run again, goes on with the rest. Needs --canary-ids or "
+                 "--journal.")
 ROLLOUT_CHECK_WORKLOADS = ("With --enable: scan the workloads of every cluster to change, in the plan ('aks "
                            "imds-restriction scan'); a cluster whose workloads take tokens from IMDS, or that cannot "
                            "be scanned, is blocked (unless --force).")
@@ -65,8 +71,12 @@ def rollout_arguments(c) -> None:
     c.argument("ids", options_list=["--ids"], nargs="+",
                help="Resource IDs of the clusters; instead of the other selectors.")
     c.argument("canary", type=int, help=ROLLOUT_CANARY)
+    c.argument("canary_ids", options_list=["--canary-ids"], nargs="+", help=ROLLOUT_CANARY_IDS)
+    c.argument("pause_after_canary", options_list=["--pause-after-canary"], action="store_true",
+               help=ROLLOUT_PAUSE)
     c.argument("max_parallel", type=int, help="How many clusters change at once after the canary wave.")
-    c.argument("max_failures", type=int, help="Start no new cluster once this many have failed. Default: go on.")
+    c.argument("max_failures", type=int, help="Start no new cluster once this many have failed. Default: 1 (stop "
+                                              "at the first failure).")
     c.argument("journal", help=ROLLOUT_JOURNAL)
     c.argument("dry_run", action="store_true", help="Show the plan and stop: nothing is changed.")
     c.argument("check_workloads", action="store_true", help=ROLLOUT_CHECK_WORKLOADS)
@@ -122,7 +132,8 @@ long-summary: >
     cluster's state and action, and every blocker with the command that fixes it. Nothing changes before the plan
     is confirmed (--yes skips the prompt; --dry-run stops after the plan). Then each cluster to change gets the
     update and the node-image upgrade of its Linux pools: a canary wave (--canary) that must fully succeed, then
-    the rest, --max-parallel at a time; no new cluster starts once --max-failures have failed. Blocked clusters
+    the rest, --max-parallel at a time; no new cluster starts once --max-failures (default 1) have failed.
+    --canary-ids names the canary clusters; --pause-after-canary stops after them. Blocked clusters
     are left as they are. The result lists every cluster with how it ended. Exit codes: 0 when every selected
     cluster is done (a dry run: when none is blocked), 1 otherwise, 2 usage error, 3 subscription or resource
     group not found. An interrupted or failed rollout is finished by running the same command again.
@@ -131,6 +142,8 @@ examples:
     text: {cli} aks imds-restriction rollout start --enable --subscriptions 00000000-0000-0000-0000-000000000000 Contoso-Prod --tag env=prod --dry-run
   - name: Roll it out, one canary then ten at a time, stopping after three failures, with a journal.
     text: {cli} aks imds-restriction rollout start --enable --all-subscriptions --canary 1 --max-parallel 10 --max-failures 3 --journal rollout.jsonl --yes
+  - name: Enable it on a named canary cluster and stop; the same command, run again the next day, does the rest.
+    text: {cli} aks imds-restriction rollout start --enable --tag env=prod --canary-ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-canary --pause-after-canary --journal rollout.jsonl --yes
   - name: Roll it out to two clusters named by resource ID, with JSON output.
     text: {cli} aks imds-restriction rollout start --enable --ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1 /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks2 --yes -o json
 """

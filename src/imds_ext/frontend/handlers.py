@@ -13,6 +13,7 @@ from knack.log import get_logger
 
 from imds_ext.core.errors import Cancelled, Interrupted
 from imds_ext.frontend.output import resource
+from imds_ext.frontend.validators import UsageError
 
 logger = get_logger(__name__)
 
@@ -154,8 +155,9 @@ def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=N
 # -- fleet rollout -------------------------------------------------------------------------------------------
 @guided
 def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=False, resource_groups=None, tags=None,
-                  ids=None, enable_oidc_issuer=False, headers=None, canary=1, max_parallel=8, max_failures=None,
-                  journal_path=None, dry_run=False, yes=False, check_workloads=False, force=False):
+                  ids=None, enable_oidc_issuer=False, headers=None, canary=None, max_parallel=8, max_failures=None,
+                  journal_path=None, dry_run=False, yes=False, check_workloads=False, force=False, canary_ids=None,
+                  pause_after_canary=False):
     """`aks imds-restriction rollout start`: discover, plan (shown on stderr), confirm, roll out in waves. Returns
     (rows, ok): ok when every selected cluster is done (a dry run: when none is blocked). `subscriptions` are IDs
     (each command line resolves names its own way); none means the clients' own subscription."""
@@ -166,11 +168,18 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
 
     action = "enable" if enable else "disable"
     selection = _selection(subscriptions, all_subscriptions, resource_groups, tags, ids)
+    max_failures = 1 if max_failures is None else max_failures  # stop starting clusters at the first failure
+    canary_done = False
     if journal_path:
-        recorded = journaling.action_of(journaling.read(journal_path, warn=logger.warning))
+        entries = journaling.read(journal_path, warn=logger.warning)
+        recorded = journaling.action_of(entries)
         if recorded and recorded != action:
             raise ConfigurationError(f"The journal '{journal_path}' records a rollout that {recorded}s IMDS "
                                      f"restriction; this command would {action} it. Pass another --journal.")
+        canary_done = pause_after_canary and journaling.paused_after_canary(entries)
+    if canary_done:
+        logger.warning("The journal's last run paused after its canary wave: going on with the other clusters.")
+    canary = 0 if canary_done else (1 if canary is None else canary)
     rollout = fleet.Rollout(clients, ui, enable=enable, enable_oidc_issuer=enable_oidc_issuer, headers=headers,
                             check_workloads=check_workloads, force=force)
     try:
@@ -183,22 +192,26 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
             logger.warning("No cluster matches the selection; nothing to do.")
             return [], True
         logger.warning(rollout_plan(rows, enable, canary, max_parallel, max_failures))
+        if canary_ids and not canary_done:  # the canaries named; those done already had their canary wave
+            canary_ids = _canaries(canary_ids, targets)
+            canary = len(canary_ids)
         to_do = sum(t.action in (fleet.CHANGE, fleet.FINISH) for t in targets)
         if dry_run:
-            fleet.planned_waves(targets, canary)
+            fleet.planned_waves(targets, canary, canary_ids or ())
             logger.warning("--dry-run: nothing was changed.")
             return [t.to_dict() for t in targets], not any(t.action == fleet.BLOCKED for t in targets)
         if to_do and not yes and not ui.confirm(f"{action.capitalize()} IMDS restriction on {to_do} cluster(s) as "
                                                 "planned above?"):
             raise Cancelled("Cancelled: no change was made.")
         rollout.journal = journaling.Journal(journal_path) if journal_path else None
-        rollout.journal_plan(selection)
+        rollout.journal_plan(selection, canary_done=canary_done)
         progress = FleetProgress(targets, parallel=max_parallel, stream=ui.stream, terminal=ui.shows_progress(),
                                  quiet=ui.only_errors())
         rollout.on_change, rollout.on_event = progress.update, progress.event
         interrupted = None
         try:
-            rollout.run(canary=canary, max_parallel=max_parallel, max_failures=max_failures)
+            rollout.run(canary=canary, max_parallel=max_parallel, max_failures=max_failures, canary_ids=canary_ids,
+                        pause_after_canary=pause_after_canary)
         except Interrupted as ex:  # the result is still the output: it says where each cluster stands
             interrupted = str(ex)
         finally:
@@ -211,7 +224,9 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
                     f"{counts['failed']} failed, {counts['notStarted']} not started")
             if rollout.stopped_why:
                 line += f" ({rollout.stopped_why})"
-            if rollout.journal_failure:
+            if rollout.paused:
+                logger.warning(line + ".")
+            elif rollout.journal_failure:
                 logger.warning(line + ".")
                 logger.error(rollout.journal_failure)
             elif counts["done"] != counts["total"]:
@@ -219,11 +234,34 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
                                "job.")
             else:
                 logger.warning(line)
-        return [t.to_dict() for t in targets], counts["done"] == counts["total"] and not interrupted
+        # Paused as asked, with its canary wave done: the stage succeeded (a pipeline's next stage goes on).
+        ok = counts["done"] == counts["total"] or (rollout.paused and not counts["failed"] and not counts["blocked"])
+        return [t.to_dict() for t in targets], ok and not interrupted
     finally:
         if rollout.journal is not None:
             rollout.journal.close()
         rollout.close()
+
+
+def _canaries(canary_ids, targets):
+    """--canary-ids: each one a selected cluster that the rollout can change (one done already counts as its canary
+    having run); the IDs of those still to do. A name that is not selected, or blocked, is a usage error."""
+    from imds_ext.core import fleet
+
+    by_id = {t.id.lower(): t for t in targets}
+    chosen = []
+    for cluster_id in canary_ids or ():
+        target = by_id.get(cluster_id.lower())
+        if target is None:
+            raise UsageError(f"--canary-ids: '{cluster_id}' is not among the selected clusters. Nothing was changed: "
+                             "name clusters of the selection (see the plan above).")
+        if target.action == fleet.BLOCKED:
+            raise UsageError(f"--canary-ids: cluster '{target.name}' is blocked "
+                             f"({'; '.join(b.message for b in target.blockers)}). Nothing was changed: fix it or "
+                             "choose another canary.")
+        if target.action in (fleet.CHANGE, fleet.FINISH):
+            chosen.append(target.id)
+    return chosen
 
 
 def _selection(subscriptions=(), all_subscriptions=False, resource_groups=None, tags=None, ids=None):

@@ -149,6 +149,21 @@ def validate_rollout(namespace):
     journal = getattr(namespace, "journal", None)
     if journal is not None and (not journal.strip() or os.path.isdir(journal)):
         raise UsageError(f"--journal '{_printable(journal)}' must be a file path (it is created if missing).")
+    canary_ids = getattr(namespace, "canary_ids", None) or []
+    for value in canary_ids:
+        try:
+            parse_cluster_id(value)
+        except ValueError as ex:
+            raise UsageError(f"--canary-ids: {ex}.") from None
+    if canary_ids and getattr(namespace, "canary", None) is not None:
+        raise UsageError("--canary-ids names the canary clusters; --canary counts them: give one of the two.")
+    if getattr(namespace, "pause_after_canary", False):
+        if not canary_ids and getattr(namespace, "canary", None) == 0:
+            raise UsageError("--pause-after-canary needs a canary wave: drop --canary 0, or name the canaries with "
+                             "--canary-ids.")
+        if not canary_ids and not journal:
+            raise UsageError("--pause-after-canary needs --canary-ids or --journal, so that the same command, run "
+                             "again, knows the canary wave already ran and goes on with the rest.")
 
 
 def validate_selection(namespace):
