@@ -34,9 +34,10 @@ def test_list_across_two_subscriptions_tells_each_clusters_state_and_blockers_an
     assert rows["open1"]["reimageDue"] == [] and rows["open1"]["nextCommand"] is None
     # Blockers as `show` gives them: {code, message, fix}.
     [blocker] = rows["nooidc"]["blockers"]
-    assert set(blocker) == {"code", "message", "fix"} and blocker["code"] == "OIDCIssuerDisabled"
-    assert "aks update -g rg-a -n nooidc --enable-oidc-issuer" in blocker["fix"]
-    assert all(w.keys() == {"code", "message", "fix"} for row in r.json for w in row["warnings"])
+    assert set(blocker) == {"code", "message", "fix", "cost"} and blocker["code"] == "OIDCIssuerDisabled"
+    assert blocker["fix"].startswith("az-imds aks update -g rg-a -n nooidc --enable-imds-restriction "
+                                     "--enable-oidc-issuer")  # a command az-imds has
+    assert all(w.keys() == {"code", "message", "fix", "cost"} for row in r.json for w in row["warnings"])
     # Read-only; the registrations read once per subscription, the extensions only of the clusters not restricted.
     assert changes(admin) == []
     for sub in (SUB, OTHER):

@@ -79,6 +79,12 @@ def test_dry_run_plans_every_cluster_of_two_subscriptions_and_changes_nothing(az
     assert "Rollout plan: enable IMDS restriction on 4 cluster(s) in 2 subscription(s)." in r.err
     assert f"{OTHER}/rg-a/unregistered: podLinkLocalAccess=IMDS -> blocked" in r.err
     assert "Fix: az-imds feature register --namespace Microsoft.ContainerService --name IMDSRestrictionPreview" in r.err
+    # A fix copied as printed works on the cluster's own subscription: it names it unless it is the default one.
+    [register] = rows["unregistered"]["blockers"]
+    assert register["fix"] == (f"az-imds feature register --namespace Microsoft.ContainerService --name "
+                               f"IMDSRestrictionPreview --wait --subscription {OTHER} && az-imds provider register "
+                               f"--namespace Microsoft.ContainerService --wait --subscription {OTHER}")
+    assert "--subscription" not in rows["nooidc"]["blockers"][0]["fix"]
     assert "--dry-run: nothing was changed." in r.err
     assert changes(admin) == []
     # Each row carries the wave it would start in (none for a cluster left as it is).

@@ -66,7 +66,7 @@ def test_the_flows_warnings_are_findings_without_repeating_the_plans():
     assert fleet._flow_warnings(said, [plan]) == [preflight.Finding("FlowWarning", "An operation is in progress.")]
     target = fleet.Target("s", "rg", "c", warnings=[plan])
     assert target.to_dict()["warnings"] == [{"code": "WorkloadIdentityDisabled", "message": "Workload identity is "
-                                             "off.", "fix": "az aks update --x"}]
+                                             "off.", "fix": "az aks update --x", "cost": None}]
 
 
 def test_the_effective_state_of_a_listed_cluster():

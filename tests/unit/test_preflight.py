@@ -125,7 +125,36 @@ def test_every_blocker_is_reported_at_once():
     assert codes(result) == ["FeatureNotRegistered", "OIDCIssuerDisabled", "WindowsNodePool", "IncompatibleAddon"]
     text = preflight.format_blockers(result, "enable IMDS restriction")
     assert text.startswith("Cannot enable IMDS restriction: 4 blocker(s) found, nothing was changed.")
-    assert text.count("Fix: ") == 4
+    assert text.count("Fix: ") == 2  # the registration and the OIDC issuer
+    assert text.count("Option, at a cost (") == 2  # deleting the pool, turning the monitoring off
+
+
+def test_destructive_fixes_say_what_they_cost_and_are_never_the_one_obvious_fix():
+    mc = cluster(addonProfiles={"omsagent": {"enabled": True}},
+                 agentPoolProfiles=[{"name": "win", "osType": "Windows", "count": 3}])
+    found = {b.code: b for b in preflight.check_enable(mc, READY, "rg", "c").blockers}
+    pool, monitoring = found["WindowsNodePool"], found["IncompatibleAddon"]
+    assert "deletes pool 'win' with its 3 node(s) and evicts the workloads on them" in pool.cost
+    assert "logs and metrics stop reaching Log Analytics" in monitoring.cost
+    for finding in (pool, monitoring):
+        assert finding.advice.startswith("Option, at a cost (") and "network-policy apply" in finding.advice
+        assert finding.to_dict()["cost"] == finding.cost
+
+
+def test_fixes_name_the_subscription_when_the_cluster_is_not_in_the_default_one():
+    other = "11111111-1111-1111-1111-111111111111"
+    mc = cluster(oidcIssuerProfile=None, addonProfiles={"azurepolicy": {"enabled": True}})
+    env = Environment(feature_state="NotRegistered", subscription=other)
+    for blocker in preflight.check_enable(mc, env, "rg", "c").blockers:
+        commands = [part for part in blocker.fix.replace("; once", "&&").split("&&") if " az " in f" {part}"]
+        assert commands and all(f"--subscription {other}" in part for part in commands), blocker.fix
+
+
+def test_the_standalone_oidc_fix_names_no_az_command():
+    result = preflight.check_enable(cluster(oidcIssuerProfile=None), Environment(feature_state="Registered",
+                                                                                  cli="az-imds"), "rg", "c")
+    assert [b.fix for b in result.blockers] == ["az-imds aks update -g rg -n c --enable-imds-restriction "
+                                                "--enable-oidc-issuer (turns the issuer on in the same update)"]
 
 
 def test_busy_cluster_blocks_both_directions():

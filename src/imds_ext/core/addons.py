@@ -13,7 +13,8 @@ from typing import Callable, Mapping, Optional
 class Incompatible:
     key: str  # stable identifier, used in machine-readable output
     display: str
-    disable_command: str  # {g} and {n}: resource group and cluster name
+    disable_command: str  # the az command without "az": {g} and {n} are the resource group and cluster name
+    cost: Optional[str] = None  # what switching it off takes away (preflight shows the fix as an option at a cost)
 
 
 def _get(obj: Optional[Mapping], *path: str):
@@ -45,31 +46,46 @@ def _profile_enabled(*path: str) -> Callable[[Mapping], bool]:
 # (what, how to detect it on `properties`)
 INCOMPATIBLE_FEATURES = [
     (Incompatible("ingressApplicationGateway", "Application gateway ingress controller add-on",
-                  "az aks disable-addons -g {g} -n {n} --addons ingress-appgw"),
+                  "aks disable-addons -g {g} -n {n} --addons ingress-appgw",
+                  ("ingress through Application Gateway stops for every app "
+                   "that uses it")),
      _addon_enabled("ingressApplicationGateway")),
     (Incompatible("omsagent", "Azure Monitor for containers (Container Insights) add-on",
-                  "az aks disable-addons -g {g} -n {n} --addons monitoring"),
+                  "aks disable-addons -g {g} -n {n} --addons monitoring",
+                  ("the cluster's container logs and metrics stop reaching Log "
+                   "Analytics")),
      _addon_enabled("omsagent")),
     (Incompatible("containerInsights", "Azure Monitor Container Insights (azureMonitorProfile)",
-                  "az aks disable-addons -g {g} -n {n} --addons monitoring"),
+                  "aks disable-addons -g {g} -n {n} --addons monitoring",
+                  ("the cluster's container logs and metrics stop reaching Log "
+                   "Analytics")),
      _profile_enabled("azureMonitorProfile", "containerInsights")),
     (Incompatible("aciConnectorLinux", "Virtual nodes add-on",
-                  "az aks disable-addons -g {g} -n {n} --addons virtual-node"),
+                  "aks disable-addons -g {g} -n {n} --addons virtual-node",
+                  "the pods on virtual nodes (Azure Container Instances) stop"),
      _addon_enabled("aciConnectorLinux")),
     (Incompatible("azurepolicy", "Azure Policy add-on",
-                  "az aks disable-addons -g {g} -n {n} --addons azure-policy"),
+                  "aks disable-addons -g {g} -n {n} --addons azure-policy",
+                  ("Azure Policy stops auditing and enforcing its policies in "
+                   "the cluster")),
      _addon_enabled("azurepolicy")),
     (Incompatible("httpApplicationRouting", "HTTP application routing add-on",
-                  "az aks disable-addons -g {g} -n {n} --addons http_application_routing"),
+                  "aks disable-addons -g {g} -n {n} --addons http_application_routing",
+                  "the apps routed through it lose their ingress and DNS names"),
      _addon_enabled("httpApplicationRouting")),
     (Incompatible("webAppRouting", "Application routing (web application routing)",
-                  "az aks approuting disable -g {g} -n {n}"),
+                  "aks approuting disable -g {g} -n {n}",
+                  ("the apps routed through its managed NGINX ingress lose "
+                   "their ingress")),
      _profile_enabled("ingressProfile", "webAppRouting")),
     (Incompatible("aiToolchainOperator", "AI toolchain operator",
-                  "az aks update -g {g} -n {n} --disable-ai-toolchain-operator"),
+                  "aks update -g {g} -n {n} --disable-ai-toolchain-operator",
+                  "the KAITO models and workspaces it runs stop being managed"),
      _profile_enabled("aiToolchainOperatorProfile")),
     (Incompatible("costAnalysis", "Azure cost analysis",
-                  "az aks update -g {g} -n {n} --disable-cost-analysis"),
+                  "aks update -g {g} -n {n} --disable-cost-analysis",
+                  ("the cluster's costs are no longer broken down in Cost "
+                   "Management")),
      _profile_enabled("metricsProfile", "costAnalysis")),
 ]
 

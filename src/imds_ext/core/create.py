@@ -39,7 +39,7 @@ class ClusterCreation:
                 raise PreflightFailed(preflight.format_blockers(check, "create the cluster with IMDS restriction"),
                                       check.blockers)
             for warning in check.warnings:
-                self.ui.warn(f"{warning.message} Fix: {warning.fix}")
+                self.ui.warn(f"{warning.message} {warning.advice}")
 
     def create(self, resource_group: str, name: str, body: dict, *, enable_imds_restriction=False,
                headers: Optional[Dict[str, str]] = None, no_wait=False, resume: Optional[str] = None):

@@ -179,6 +179,8 @@ class Discovery:
         """What preflight needs besides the cluster: the subscription's registrations (read once per subscription)
         and the cluster's extensions. Raises the read's error (see `read_failed`)."""
         reads = ClusterReads(self._clients(target.subscription), self.ui)
+        # its fixes name the subscription unless it is the default one (a command copied as printed must work)
+        reads.name_subscription = target.subscription.lower() != self.clients.settings.subscription_id.lower()
         return reads.environment(target.cluster, dict(headers or {}), enable_oidc_issuer)
 
 

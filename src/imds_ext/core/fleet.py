@@ -390,7 +390,7 @@ class Rollout(Discovery):
 def _flow_warnings(said: Sequence[str], known: Sequence[preflight.Finding]) -> List[preflight.Finding]:
     """What a cluster's flow warned of as it ran, as findings (code FlowWarning: the flow says them as sentences),
     leaving out those the plan already holds (the flow repeats the preflight's warnings as "message Fix: fix")."""
-    seen = {w.message for w in known} | {f"{w.message} Fix: {w.fix}" for w in known}
+    seen = {w.message for w in known} | {f"{w.message} {w.advice}" for w in known}
     found: List[preflight.Finding] = []
     for message in dict.fromkeys(said):
         if message not in seen:

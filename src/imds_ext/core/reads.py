@@ -87,6 +87,7 @@ class ClusterReads(ArmWork):
             custom_feature_header=names_feature(headers),
             enable_oidc_issuer=enable_oidc_issuer,
             cli=self.ui.cli_name,
+            subscription=self.clients.settings.subscription_id if self.name_subscription else None,
         )
 
     def report(self, resource_group: str, name: str) -> dict:

@@ -180,7 +180,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
             if not check.ok:
                 raise PreflightFailed(preflight.format_blockers(check, action), check.blockers)
             for warning in check.warnings:
-                self.ui.warn(f"{warning.message} Fix: {warning.fix}")
+                self.ui.warn(f"{warning.message} {warning.advice}")
             if attempt == 1 and plan.changes_cluster:
                 self._check_workloads(resource_group, name, yes)
             if not plan.changes_cluster:  # the setting is in place but the cluster's last operation failed

@@ -136,6 +136,13 @@ _ACTIONS = {"change": "{verb}", "finish": "finish the node-image upgrade still d
             "blocked": "blocked"}
 
 
+def _advice(finding: dict) -> str:
+    """A finding's fix as text: a destructive one says what it costs, as an option."""
+    from imds_ext.core.preflight import Finding
+
+    return Finding(**{k: finding.get(k) for k in ("code", "message", "fix", "cost")}).advice
+
+
 def rollout_plan(rows, enable: bool, canary: int, max_parallel: int, max_failures) -> str:
     """The plan as the user reads it before confirming: every cluster, its state, its action, each blocker with
     its fix, and the waves."""
@@ -149,11 +156,11 @@ def rollout_plan(rows, enable: bool, canary: int, max_parallel: int, max_failure
         for blocker in r["blockers"]:
             lines.append(f"      [{blocker['code']}] {blocker['message']}")
             if blocker.get("fix"):
-                lines.append(f"      Fix: {blocker['fix']}")
+                lines.append(f"      {_advice(blocker)}")
         for warning in r["warnings"]:
             lines.append(f"      Warning: {warning['message']}")
             if warning.get("fix"):
-                lines.append(f"      Fix: {warning['fix']}")
+                lines.append(f"      {_advice(warning)}")
     to_do = sum(r["action"] in ("change", "finish") for r in rows)
     blocked = sum(r["action"] == "blocked" for r in rows)
     if to_do:
