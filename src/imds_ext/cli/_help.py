@@ -1,7 +1,7 @@
 """Help text, in the Azure CLI's YAML help format."""
 from knack.help_files import helps
 
-from imds_ext.frontend import flags
+from imds_ext.frontend import flags, netpolicy
 
 helps["aks"] = """
 type: group
@@ -268,3 +268,5 @@ examples:
   - name: Gate a pipeline on the scan, keeping the report.
     text: az-imds aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o json > scan.json
 """
+
+netpolicy.register_help(helps, "az-imds")

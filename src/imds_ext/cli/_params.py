@@ -106,6 +106,11 @@ def load_arguments(loader, _command):
     with ArgumentsContext(loader, "aks imds-restriction rollout start") as c:
         flags.rollout_arguments(c)
 
+    with ArgumentsContext(loader, "aks imds-restriction network-policy") as c:
+        from imds_ext.frontend import netpolicy
+
+        netpolicy.arguments(c)
+
     with ArgumentsContext(loader, "aks imds-restriction list") as c:
         flags.selection_arguments(c)
 

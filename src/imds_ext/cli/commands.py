@@ -3,6 +3,7 @@ from knack.commands import CommandGroup
 
 from imds_ext.cli import _validators as v
 from imds_ext.frontend import output as f
+from imds_ext.frontend.netpolicy import network_policy_table, validate_network_policy
 from imds_ext.frontend.validators import (validate_rollout, validate_rollout_status, validate_selection,
                                           validate_verify)
 
@@ -25,6 +26,10 @@ def load_command_table(loader):
                   table_transformer=f.imds_list_table)
         g.command("verify", "aks_imds_restriction_verify", validator=validate_verify, table_transformer=f.verify_table)
         g.command("scan", "aks_imds_restriction_scan", validator=validate_verify, table_transformer=f.scan_table)
+    with CommandGroup(loader, "aks imds-restriction network-policy", "imds_ext.cli._netpolicy#{}") as g:
+        for verb in ("apply", "show", "remove"):
+            g.command(verb, f"network_policy_{verb}", validator=validate_network_policy,
+                      table_transformer=network_policy_table)
     with CommandGroup(loader, "aks imds-restriction rollout", CUSTOM) as g:
         g.command("start", "aks_imds_restriction_rollout_start", validator=validate_rollout,
                   table_transformer=f.rollout_table)

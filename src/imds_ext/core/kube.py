@@ -212,6 +212,10 @@ class KubeClient:
     def create(self, path: str, body: dict) -> dict:
         return self._send("POST", path, body).json()
 
+    def replace(self, path: str, body: dict) -> dict:
+        """PUT: the whole object, at the `metadata.resourceVersion` it was read at (a 409 if it changed since)."""
+        return self._send("PUT", path, body).json()
+
     def delete(self, path: str) -> None:
         try:
             self._send("DELETE", path)

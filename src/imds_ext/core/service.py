@@ -315,7 +315,9 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         mc = self.get_cluster(resource_group, name)
         setting = pod_link_local_access(mc)
         kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context, cluster=mc)
-        probes = Verification(kube, self.ui)
+        from imds_ext.core.netpolicy_flow import probe_mode  # the network-policy block, proved by the same probes
+
+        probes = Verification(kube, self.ui, policy_of=lambda client: probe_mode(client, mc, self.ui.warn))
         try:
             report = probes.run(name, setting, sample, probe_image)
         except KeyboardInterrupt:

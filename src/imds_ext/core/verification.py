@@ -21,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from imds_ext.core import constants
 from imds_ext.core.errors import ImdsExtError
@@ -44,6 +44,11 @@ ENFORCED, OPEN, INCONCLUSIVE = "enforced", "open", "inconclusive"
 # curl's exit codes (curl's documentation) and the kubelet's
 CURL_OK, CURL_TIMEOUT, CURL_REFUSED = 0, 28, 7
 NOT_FOUND_CODES, OOM_CODE = (126, 127, 128), 137
+ALLOW_IMDS = "imds-ext.io/allow-imds"  # the namespace label network-policy apply exempts (core/netpolicy.py)
+REACHABLE, BLOCKED = "reachable", "blocked"
+# A network-policy block verify proves (core/netpolicy_flow.probe_mode): (the mechanism as the verdict names it,
+# the objects to create in the probe namespace so that the block covers it: [(collection path, body)]).
+PolicyMode = Tuple[str, Callable[[str], List[Tuple[str, dict]]]]
 STUCK_WAITING = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
                  "CreateContainerConfigError", "CreateContainerError", "RunContainerError")
 
@@ -213,8 +218,11 @@ def judge(pod_probe: Optional[Probe], host_probe: Optional[Probe]) -> Tuple[Opti
 
 class Verification:
     def __init__(self, kube: KubeClient, ui, timeout: float = 120.0, interval: float = 2.0,
-                 clock=time.monotonic, sleep=time.sleep):
+                 clock=time.monotonic, sleep=time.sleep,
+                 policy_of: Optional[Callable[[KubeClient], Optional[PolicyMode]]] = None):
         self.kube = kube
+        self.policy_of = policy_of  # reads whether an imds-ext network-policy block is to be proved too
+        self.exempt_namespace: Optional[str] = None  # the exempt probe's namespace, once created
         self.ui = ui
         self.timeout = timeout
         self.interval = interval
@@ -241,6 +249,7 @@ class Verification:
         return removed
 
     def run(self, cluster_name: str, setting: str, sample: Optional[int], image: str) -> dict:
+        policy = self.policy_of(self.kube) if self.policy_of else None
         nodes = list(self.kube.items("/api/v1/nodes"))
         skipped, by_pool, unready = [], {}, []
         for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
@@ -252,7 +261,7 @@ class Verification:
             else:
                 by_pool.setdefault(pool_of(node), []).append(node)
         chosen = [n for names in by_pool.values() for n in (names[:sample] if sample else names)]
-        expected = ENFORCED if setting == constants.RESTRICTED else OPEN
+        expected = ENFORCED if setting == constants.RESTRICTED or policy else OPEN
         results: Dict[str, Tuple[Optional[str], str, dict]] = {}
         for node in unready:  # every node was asked for: one that cannot run a probe is not proven
             if sample:  # a sample is taken from the nodes that can run one
@@ -262,19 +271,30 @@ class Verification:
                 results[node["metadata"]["name"]] = (
                     INCONCLUSIVE, "the node is NotReady: nothing can run on it to tell", {})
         removed = self.sweep()
+        exempt = None
         if chosen:
             run = uuid.uuid4().hex[:8]
             try:
-                results.update(self._probe(run, image, chosen))
+                results.update(self._probe(run, image, chosen, policy[1] if policy else None))
+                if policy:
+                    exempt = self._exempt_probe(run, image, chosen, setting)
             finally:  # success, failure, Ctrl-C alike: the probes do not outlive the command
                 self.cleanup_error = self._cleanup()
         report = self._report(cluster_name, setting, expected, nodes, results, skipped)
+        report["mechanism"] = mechanism_of(setting, policy[0] if policy else None)
+        if exempt is not None:
+            report["exemptProbe"] = exempt
+            if exempt["verdict"] not in (exempt["expected"], INCONCLUSIVE):
+                report["problems"].append(f"exempt namespace: {exempt['verdict']}: {exempt['reason']}")
+                report["ok"] = False
         report["removedLeftovers"] = removed
         if self.cleanup_error:
             report["cleanup"] = self.cleanup_error
         return report
 
-    def _probe(self, run: str, image: str, chosen: List[dict]) -> Dict[str, Tuple[Optional[str], str, dict]]:
+    def _probe(self, run: str, image: str, chosen: List[dict],
+               objects: Optional[Callable[[str], List[Tuple[str, dict]]]] = None
+               ) -> Dict[str, Tuple[Optional[str], str, dict]]:
         namespace = f"imds-probe-{run}"
         expires = datetime.now(timezone.utc) + timedelta(seconds=self.timeout + 300)
         names = [n["metadata"]["name"] for n in chosen]
@@ -287,6 +307,8 @@ class Verification:
                        "pod-security.kubernetes.io/warn": "privileged"},
             "annotations": {EXPIRES: expires.strftime("%Y-%m-%dT%H:%M:%SZ")}}})
         self.namespace = namespace
+        for path, body in objects(namespace) if objects else []:  # the network-policy block, where it is per namespace
+            self.kube.create(path, body)
         base = f"/apis/apps/v1/namespaces/{namespace}/daemonsets"
         self.kube.create(base, probe_daemonset("pod-network", run, image, names, tolerations, host_network=False))
         self.kube.create(base, probe_daemonset("host-network", run, image, names, tolerations, host_network=True))
@@ -336,15 +358,49 @@ class Verification:
             return {}  # events are evidence for the reason only; a cluster that hides them still gets a verdict
         return refused
 
+    def _exempt_probe(self, run: str, image: str, chosen: List[dict], setting: str) -> dict:
+        """One pod-network probe in a namespace the network-policy block exempts (labelled imds-ext.io/allow-imds=
+        true): IMDS must answer it, unless the managed setting blocks every pod anyway."""
+        namespace = f"imds-probe-{run}-exempt"
+        expires = datetime.now(timezone.utc) + timedelta(seconds=self.timeout + 300)
+        expected = BLOCKED if setting == constants.RESTRICTED else REACHABLE
+        self.kube.create("/api/v1/namespaces", {"metadata": {
+            "name": namespace,
+            "labels": {MANAGED_BY: "imds-ext", COMPONENT: "node-probe", RUN: run, ALLOW_IMDS: "true",
+                       "pod-security.kubernetes.io/enforce": "restricted"},
+            "annotations": {EXPIRES: expires.strftime("%Y-%m-%dT%H:%M:%SZ")}}})
+        self.exempt_namespace = namespace
+        template = probe_daemonset("exempt", run, image, [chosen[0]["metadata"]["name"]], _tolerations(chosen[:1]),
+                                   host_network=False)["spec"]["template"]
+        self.kube.create(f"/api/v1/namespaces/{namespace}/pods", {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "exempt-probe", "labels": template["metadata"]["labels"]},
+            "spec": {**template["spec"], "restartPolicy": "Never"}})
+        deadline, interval = self.clock() + self.timeout, self.interval
+        while True:
+            pods = list(self.kube.items(f"/api/v1/namespaces/{namespace}/pods", label_selector=f"{RUN}={run}"))
+            verdict, reason = judge_exempt(Probe.of(pods[0]) if pods else None)
+            if verdict is None and self.clock() >= deadline:
+                verdict, reason = INCONCLUSIVE, f"no result within {self.timeout:.0f} s"
+            if verdict is not None:
+                return {"namespace": namespace, "node": chosen[0]["metadata"]["name"], "expected": expected,
+                        "verdict": verdict, "reason": reason}
+            self.sleep(interval)
+            interval = min(interval * 1.5, 10.0)
+
     def _cleanup(self) -> Optional[str]:
-        if self.namespace is None:
-            return None
-        try:
-            self.kube.delete(f"/api/v1/namespaces/{self.namespace}")
-        except ImdsExtError as ex:
-            message = str(ex)
-            return (f"The probes' namespace '{self.namespace}' could not be removed ({message.splitlines()[0]}). "
-                    f"Remove it with 'kubectl delete namespace {self.namespace}' (or every one left: 'kubectl "
+        failed = []
+        for namespace in (self.namespace, self.exempt_namespace):
+            if namespace is None:
+                continue
+            try:
+                self.kube.delete(f"/api/v1/namespaces/{namespace}")
+            except ImdsExtError as ex:
+                failed.append((namespace, str(ex).splitlines()[0]))
+        if failed:
+            names = " ".join(n for n, _ in failed)
+            return (f"The probes' namespace '{failed[0][0]}' could not be removed ({failed[0][1]}). "
+                    f"Remove it with 'kubectl delete namespace {names}' (or every one left: 'kubectl "
                     f"delete namespace -l {PROBE_SELECTOR}').")
         return None
 
@@ -367,6 +423,28 @@ class Verification:
                 "nodes": rows, "notProbed": skipped, "problems": problems}
 
 
+def judge_exempt(probe: Optional[Probe]) -> Tuple[Optional[str], str]:
+    """(verdict, reason) of the probe in an exempt namespace: reachable, blocked, inconclusive; None while running."""
+    if probe is None:
+        return None, ""
+    if probe.stuck:
+        return INCONCLUSIVE, f"the exempt probe did not run: {probe.stuck}"
+    imds, reference = probe.codes.get("imds"), probe.codes.get("reference")
+    if imds == CURL_OK:
+        return REACHABLE, "IMDS answered a pod in the exempt namespace"
+    if imds is None or reference is None:
+        return None, ""
+    if imds == CURL_TIMEOUT and reference == CURL_OK:
+        return BLOCKED, "IMDS timed out for a pod in the exempt namespace; the reference answered"
+    return INCONCLUSIVE, f"the exempt probe ended with curl exit {imds} (IMDS) and {reference} (reference)"
+
+
+def mechanism_of(setting: str, policy: Optional[str]) -> str:
+    """What keeps pods from IMDS, as the verdict names it."""
+    managed = "managed setting (podLinkLocalAccess: None)" if setting == constants.RESTRICTED else None
+    return " and ".join(m for m in (managed, policy) if m) or "none (podLinkLocalAccess: IMDS)"
+
+
 def verdict_message(report: dict, upgrade_command: str) -> str:
     """What the user reads when not every probed node has the expected verdict: reimage only for the nodes that
     are `open` (or `enforced`) against the setting; for an inconclusive node, its reason and the fix."""
@@ -378,12 +456,23 @@ def verdict_message(report: dict, upgrade_command: str) -> str:
     if not rows:
         parts.append(f"Nothing was verified on cluster '{report['cluster']}': {report['problems'][0]}."
                      + "".join(f"\n  {s['node']}: {s['reason']}" for s in report["notProbed"]))
-    if wrong:
+    policy = "network policy" in report.get("mechanism", "") and setting != constants.RESTRICTED
+    if wrong and policy:
+        parts.append(f"{len(wrong)} node(s) of cluster '{report['cluster']}' are not {report['expected']}, as "
+                     f"the {report['mechanism']} says:\n  "
+                     + "\n  ".join(f"{r['node']} ({r['pool']}): {r['verdict']}: {r['reason']}" for r in wrong)
+                     + "\nThe engine does not enforce the policy on them (a reimage does not help): check it with "
+                       "'aks imds-restriction network-policy show' (docs/network-policy.md).")
+    elif wrong:
         parts.append(f"{len(wrong)} node(s) of cluster '{report['cluster']}' are not {report['expected']}, as "
                      f"podLinkLocalAccess='{setting}' says:\n  "
                      + "\n  ".join(f"{r['node']} ({r['pool']}): {r['verdict']}: {r['reason']}" for r in wrong)
                      + f"\nThey still run the node image from before the change: reimage them with "
                        f"'{upgrade_command}', then verify again.")
+    exempt = report.get("exemptProbe")
+    if exempt and exempt["verdict"] not in (exempt["expected"], INCONCLUSIVE):
+        parts.append(f"The probe in the exempt namespace was {exempt['verdict']}, expected {exempt['expected']}: "
+                     f"{exempt['reason']}. An exempt namespace (labelled {ALLOW_IMDS}=true) must keep IMDS.")
     if unsure:
         parts.append(f"{len(unsure)} node(s) could not be judged (inconclusive; this says nothing about the "
                      "setting, so do not reimage for it):\n  "
