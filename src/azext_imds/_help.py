@@ -1,7 +1,7 @@
 """Help for the extension's own commands (the added flags carry their help on the arguments)."""
 from knack.help_files import helps
 
-from imds_ext.frontend import flags
+from imds_ext.frontend import flags, netpolicy
 
 helps["aks imds-restriction"] = """
 type: group
@@ -53,3 +53,5 @@ examples:
   - name: Gate a pipeline on the scan.
     text: az aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o table
 """
+
+netpolicy.register_help(helps, "az")

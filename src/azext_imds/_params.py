@@ -30,6 +30,11 @@ def load_arguments(loader, _command):
         c.argument("sample", type=int, help=flags.SAMPLE)
         c.argument("probe_image", help=flags.PROBE_IMAGE)
 
+    with loader.argument_context("aks imds-restriction network-policy") as c:
+        from imds_ext.frontend import netpolicy
+
+        netpolicy.arguments(c)
+
     with loader.argument_context("aks imds-restriction list") as c:
         flags.selection_arguments(c)
 

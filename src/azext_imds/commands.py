@@ -14,6 +14,16 @@ def load_command_table(loader, _args):
         g.custom_command("verify", "aks_imds_restriction_verify", validator=validate_verify,
                          table_transformer=verify_table)
         g.custom_command("scan", "aks_imds_restriction_scan", validator=validate_verify, table_transformer=scan_table)
+    from azure.cli.core.commands import CliCommandType
+
+    from azext_imds.netpolicy import validate_network_policy
+    from imds_ext.frontend.netpolicy import network_policy_table
+
+    with loader.command_group("aks imds-restriction network-policy", is_preview=True,
+                              custom_command_type=CliCommandType(operations_tmpl="azext_imds.netpolicy#{}")) as g:
+        for verb in ("apply", "show", "remove"):
+            g.custom_command(verb, f"network_policy_{verb}", validator=validate_network_policy,
+                             table_transformer=network_policy_table)
     with loader.command_group("aks imds-restriction rollout", is_preview=True) as g:
         g.custom_command("start", "aks_imds_restriction_rollout_start", validator=validate_rollout,
                          table_transformer=rollout_table)
