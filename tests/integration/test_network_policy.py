@@ -184,3 +184,15 @@ def test_exemptions_given_once_are_kept_by_the_next_apply(az_imds, admin, seed_c
     assert r.code == 0 and [c["action"] for c in r.json["changes"]] == ["replace"]
     assert [e["method"] for e in _kube_writes(admin)] == ["PUT"]
     assert "legacy" in r.json["namespaces"]["protected"]
+
+
+def test_a_cluster_with_both_the_managed_setting_and_a_policy_is_reported_as_such(az_imds, seed_cluster):
+    seed_cluster(restricted=True, network_policy="calico", objects=[namespace("shop")])
+    applied = az_imds(*NP, "apply", *TARGET, "--yes", "-o", "json")
+    assert applied.code == 0, applied.err
+    assert applied.json["mode"] == "managed setting and network policy"
+    v = az_imds(*VERIFY, "-o", "json")
+    assert v.code == 0, v.err
+    assert v.json["mechanism"].startswith("managed setting (podLinkLocalAccess: None) and network policy")
+    # The node rule knows no namespaces: the exempt probe is blocked too, as expected.
+    assert v.json["exemptProbe"]["expected"] == "blocked" and v.json["exemptProbe"]["verdict"] == "blocked"

@@ -166,6 +166,7 @@ def run_demo(lro_delay: float = 0.5, out=None) -> None:
         demo.nodes(expected="IMDS")
 
         _fleet(demo, emulator)
+        _network_policy(demo, emulator)
         out.write("\nDone: every step behaved as expected.\n")
 
 
@@ -212,3 +213,31 @@ def _fleet(demo, emulator) -> None:
         demo.run(rollout + ["--enable-oidc-issuer", "--yes", "-o", "table"])
         demo.say("The journal tells every cluster's story.")
         demo.run(["aks", "imds-restriction", "rollout", "status", "--journal", journal, "-o", "table"])
+
+
+def _network_policy(demo, emulator) -> None:
+    """Part three (issue 19): a cluster the managed setting refuses (Container Insights on a Cilium cluster),
+    protected by network policy and proved by the same verify."""
+    from imds_ext.emulator.client import AdminClient
+
+    body = _fleet_body("insights", True)
+    body["properties"]["networkProfile"] = {"networkPlugin": "azure", "networkPluginMode": "overlay",
+                                            "networkDataplane": "cilium"}
+    body["properties"]["addonProfiles"] = {"omsagent": {"enabled": True, "config": {
+        "logAnalyticsWorkspaceResourceID": "/subscriptions/x/resourceGroups/x/providers/"
+                                           "Microsoft.OperationalInsights/workspaces/x"}}}
+    AdminClient.for_emulator(emulator).seed(
+        clusters=[{"resourceGroup": RG, "name": "insights", "cluster": body}],
+        kubernetes=[{"resourceGroup": RG, "cluster": "insights",
+                     "objects": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}]}])
+    target = ["-g", RG, "-n", "insights"]
+    demo.say("A cluster with Container Insights: the managed restriction refuses it, and nobody turns monitoring "
+             "off to close IMDS.")
+    demo.run(["aks", "update", *target, "--enable-imds-restriction", "--yes"], expect_exit=1)
+    demo.say("Its dataplane is Cilium: one cluster-wide deny of 169.254.169.254/32, kube-system (where the "
+             "monitoring agents run) exempt.")
+    demo.run(["aks", "imds-restriction", "network-policy", "apply", *target, "--yes", "-o", "table"])
+    demo.say("verify proves it with the same probes: enforced in a covered namespace, and IMDS still answers an "
+             "exempt one.")
+    demo.run(["aks", "imds-restriction", "verify", *target, "--query",
+              "{mechanism:mechanism, verdicts:nodes[].verdict, exempt:exemptProbe.verdict}"])
