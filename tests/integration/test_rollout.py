@@ -133,12 +133,14 @@ def test_rollout_changes_the_ready_clusters_leaves_the_blocked_and_journals_it(a
     s = az_imds(*STATUS, "--journal", journal, "-o", "json")
     assert s.code == 1  # not every cluster is done
     stories = by_name(s.json)
-    assert stories["ready"]["steps"] == ["planned", "started", "updating", "updated", "reimaging", "reimaged", "done"]
+    assert stories["ready"]["steps"] == ["planned", "started", "updating", "updated", "reimaging", "poolReimaged",
+                                         "poolReimaged", "reimaged", "done"]
     assert stories["already"]["steps"] == ["planned", "done"]
     assert stories["nooidc"]["state"] == "blocked"
     assert stories["nooidc"]["blockers"][0]["code"] == "OIDCIssuerDisabled"
     table = az_imds(*STATUS, "--journal", journal, "-o", "table")
-    assert "planned > started > updating > updated > reimaging > reimaged > done" in table.out
+    assert "planned > started > updating > updated > reimaging > poolReimaged > poolReimaged > reimaged > done" \
+        in table.out
 
 
 def test_every_subscription_and_tag_filter_selects_and_all_done_exits_0(az_imds, admin):
@@ -450,7 +452,7 @@ def test_progress_on_a_terminal_names_the_clusters_in_flight_their_step_the_queu
     assert proc.returncode == 0, text
     assert "2 running, 2 queued" in text  # not "0 not started" while two wait their turn
     assert "c0: reimaging" in text or "c1: reimaging" in text  # each cluster in flight with its step
-    assert "done)" in text  # a pool already reimaged while the other one is still going: "(nodepool1 done)"
+    assert ": pool userpool reimaged" in text  # each pool's end, above the live line
     assert "ETA " in text  # once a cluster is done
     assert "c0 (rg, " in text and ": started (main wave)" in text and ": done after " in text
 
@@ -584,3 +586,22 @@ def test_a_canary_that_cannot_be_one_is_a_usage_error_and_nothing_changes(az_imd
     assert r.code == 2, r.err
     assert message in r.err
     assert changes(admin) == []
+
+
+def test_a_resumed_rollout_does_not_reimage_again_the_pools_its_journal_saw_reimaged(az_imds, admin, tmp_path):
+    seed_fleet(admin, [(SUB, "rg", "c0", {})])
+    admin.fault(method="PATCH", path="/managedClusters/c0$", status=500, count=50)  # the record cannot be rewritten
+    args = (*START, "--enable", "--canary", "0", "--journal", str(tmp_path / "j.jsonl"), "--yes", "-o", "json")
+    first = az_imds(*args)
+    assert first.code == 1 and first.json[0]["result"] == "failed", first.err
+    assert len(admin.requests("POST", "/upgradeNodeImageVersion")) == 2
+    admin.clear_faults()
+    admin.clear_requests()
+    again = az_imds(*args)
+    assert again.code == 0, again.err
+    assert again.json[0]["action"] == "finish"  # the record still named both pools
+    said = " ".join(w["message"] for w in again.json[0]["warnings"])
+    assert "ran to the end in an earlier run: they are not reimaged again" in said
+    assert admin.requests("POST", "/upgradeNodeImageVersion") == []  # hours of draining saved on a real fleet
+    shown = az_imds("aks", "show", "-g", "rg", "-n", "c0", "-o", "json")
+    assert "imds-ext-reimage-pending" not in (shown.json.get("tags") or {})

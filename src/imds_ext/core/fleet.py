@@ -68,7 +68,7 @@ class _FlowInteraction:
                  on_ended: Callable[[str, str], None] = lambda label, status: None):
         self.cli_name = cli_name
         self.stop = stop
-        self.on_ended = on_ended  # (label, status) of each labelled poller (a pool's reimage) as it ends
+        self.on_ended = on_ended  # (key, status) of each named poller (a pool's reimage) as it ends
         self.warnings: List[str] = []  # as the flow said them; Rollout._run_one makes them findings
 
     def confirm(self, message: str) -> bool:
@@ -82,8 +82,8 @@ class _FlowInteraction:
             pending[0].wait(0.2)
             for poller in [p for p in pending if p.done()]:
                 pending.remove(poller)
-                if getattr(poller, "label", ""):
-                    self.on_ended(poller.label, poller.status())
+                if getattr(poller, "key", ""):
+                    self.on_ended(poller.key, poller.status())
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -206,6 +206,8 @@ class Rollout(Discovery):
         self.targets: List[Target] = []
         self.stopped_why: Optional[str] = None
         self.paused = False
+        # By lower-case cluster ID, the pools an earlier run's journal saw reimaged since the setting was written.
+        self.reimaged: Dict[str, Sequence[str]] = {}
 
     @property
     def action(self) -> str:
@@ -331,6 +333,8 @@ class Rollout(Discovery):
             ok = status.lower() == "succeeded"
             if ok:
                 target.pools_done.append(pool)
+            if self.journal is not None:  # the evidence a resumed rollout reimages nothing twice on
+                self.journal.write("poolReimaged", target.id, pool=pool, ok=ok, status=status)
             self._event(target, "poolReimaged", pool=pool, ok=ok, status=status)
 
         ui = _FlowInteraction(self.ui.cli_name, stop, on_ended=pool_ended)
@@ -357,7 +361,7 @@ class Rollout(Discovery):
         try:
             outcome = service.set_restriction(target.resource_group, target.name, self.enable,
                                               enable_oidc_issuer=self.enable_oidc_issuer, headers=self.headers,
-                                              yes=True)
+                                              yes=True, reimaged_before=self.reimaged.get(target.id.lower(), ()))
             target.result, target.setting = DONE, pod_link_local_access(outcome.cluster)
         except PreflightFailed as ex:  # the cluster changed since the plan
             target.result, target.error = BLOCKED, str(ex)

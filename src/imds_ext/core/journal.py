@@ -150,6 +150,20 @@ def paused_after_canary(entries: List[dict]) -> bool:
     return False
 
 
+def reimaged_pools(entries: List[dict]) -> Dict[str, List[str]]:
+    """By lower-case cluster ID, the pools whose reimage the journal saw succeed since the cluster's setting was
+    last written: a resumed rollout does not reimage them again (an interruption after the reimage but before the
+    record was rewritten would otherwise cost one more reimage of each)."""
+    found: Dict[str, List[str]] = {}
+    for entry in entries:
+        cluster = (entry.get("cluster") or "").lower()
+        if entry["event"] in ("updating", "updated"):  # a new write of the setting: the earlier reimages count no more
+            found.pop(cluster, None)
+        elif entry["event"] == "poolReimaged" and entry.get("ok") and entry.get("pool"):
+            found.setdefault(cluster, []).append(entry["pool"])
+    return found
+
+
 def clusters(entries: List[dict]) -> Dict[str, dict]:
     """Each cluster's story, by lower-case resource ID: its latest state, steps and details."""
     found: Dict[str, dict] = {}

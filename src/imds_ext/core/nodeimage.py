@@ -33,12 +33,17 @@ class NodeImageUpgrades(ArmWork):
                 failures[pool] = service_message(ex)
         return pollers, failures
 
-    def run(self, resource_group: str, name: str, pools: List[str]) -> Dict[str, str]:
-        """Upgrade `pools` and wait for all of them; {pool: why it failed} for those that did not succeed."""
+    def run(self, resource_group: str, name: str, pools: List[str],
+            sizes: Optional[Dict[str, int]] = None) -> Dict[str, str]:
+        """Upgrade `pools` and wait for all of them; {pool: why it failed} for those that did not succeed. `sizes`
+        ({pool: node count}) go into each pool's label, for the progress."""
         pollers, failures = self.start(resource_group, name, pools)
         if pollers:
+            sizes = sizes or {}
             wait_all(self.ui, f"Upgrading the node image of {len(pollers)} pool(s): {', '.join(pollers)}",
-                     list(pollers.values()), labels=list(pollers))
+                     list(pollers.values()), labels=[f"{pool} ({sizes[pool]} node{'s' if sizes[pool] != 1 else ''})"
+                                                     if pool in sizes else pool for pool in pollers],
+                     keys=list(pollers))
         for pool, poller in pollers.items():
             try:
                 poller.result()

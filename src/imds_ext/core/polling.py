@@ -57,9 +57,10 @@ class _EndsQuietly:
     wait at the first operation that failed, before the others are waited for and before the caller collects each
     one's result (`result()` still raises it)."""
 
-    def __init__(self, poller, label: str = ""):
+    def __init__(self, poller, label: str = "", key: str = ""):
         self._poller = poller
-        self.label = label  # what it waits for (a pool's name), for an interaction that reports each one's end
+        self.label = label  # what it waits for, as said (a pool's name and size), for a report of each one's end
+        self.key = key or label  # the same as a name the caller knows it by (the pool's)
 
     def done(self) -> bool:
         return self._poller.done()
@@ -77,9 +78,10 @@ class _EndsQuietly:
         return self._poller.status()
 
 
-def wait_all(ui, message: str, pollers, labels: Sequence[str] = ()) -> None:
+def wait_all(ui, message: str, pollers, labels: Sequence[str] = (), keys: Sequence[str] = ()) -> None:
     """`ui.wait` over `pollers` until every one has ended; each one's error is then its `result()`'s to raise.
-    `labels` name what each poller waits for (a pool), in order."""
+    `labels` say what each poller waits for (a pool and its size), `keys` name it (the pool), in order."""
     pollers = list(pollers)
     labels = (list(labels) + [""] * len(pollers))[:len(pollers)]
-    ui.wait(message, [_EndsQuietly(p, label) for p, label in zip(pollers, labels, strict=True)])
+    keys = (list(keys) + [""] * len(pollers))[:len(pollers)]
+    ui.wait(message, [_EndsQuietly(p, label, key) for p, label, key in zip(pollers, labels, keys, strict=True)])

@@ -52,30 +52,36 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         self.name_subscription = False
         self._stage = ""  # what is true of the cluster if the user interrupts now, and the command that finishes
         self._workload_check = (False, False)  # (--check-workloads, --force) of the update running
+        self._kube: dict = {}  # --admin, --kubeconfig, --context, --probe-image, --sample of the command running
 
     # -- the update flow -----------------------------------------------------------------------------
     def set_restriction(self, resource_group: str, name: str, enable: bool, *, enable_oidc_issuer=False,
                         headers: Optional[Dict[str, str]] = None, if_match: Optional[str] = None,
                         yes=False, no_wait=False, reimage=True, check_workloads=False, force=False,
-                        verify_nodes=False) -> UpdateOutcome:
+                        verify_nodes=False, kube: Optional[dict] = None,
+                        reimaged_before: Sequence[str] = ()) -> UpdateOutcome:
         """Bring the cluster and its nodes to the setting; run again after any failure, it finishes what is left.
 
         The contract (docs/convergence.md): it waits for an operation in flight, writes the setting if the
         cluster does not carry it (or reconciles a Failed cluster), then reimages the pools that imds-ext's record
-        says are still due, and those that failed; it exits 0 only when all of that is done.
+        says are still due, and those that failed; it exits 0 only when all of that is done. `kube`: how the scan
+        and the verification reach the Kubernetes API and probe the nodes (`verify`'s keywords).
+        `reimaged_before`: pools whose reimage since the setting changed an earlier run saw succeed (a rollout's
+        journal says so).
         """
         desired = constants.RESTRICTED if enable else constants.UNRESTRICTED
         resume = self._update_command(resource_group, name, enable)
         self._workload_check = (check_workloads and enable, force)
+        self._kube = dict(kube or {})
         with self._staged(name):
             outcome = self._converge(resource_group, name, enable, desired, resume, dict(headers or {}),
-                                     enable_oidc_issuer, if_match, yes, no_wait, reimage)
+                                     enable_oidc_issuer, if_match, yes, no_wait, reimage, reimaged_before)
         if verify_nodes and outcome.next_step is None:
             self._verified(resource_group, name)
         return outcome
 
     def _verified(self, resource_group: str, name: str) -> None:
-        report = self.verify(resource_group, name)
+        report = self.verify(resource_group, name, **self._kube)
         self.ui.warn(f"Verified: all {len(report['nodes'])} Linux node(s) of cluster '{name}' are "
                      f"{report['expected']}, as podLinkLocalAccess='{report['podLinkLocalAccess']}' says.")
 
@@ -121,8 +127,13 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
             raise Unfinished(self._stage) from ex
 
     def _converge(self, resource_group, name, enable, desired, resume, headers, enable_oidc_issuer, if_match, yes,
-                  no_wait, reimage) -> UpdateOutcome:
+                  no_wait, reimage, reimaged_before=()) -> UpdateOutcome:
         mc, reimaged = self.settle(resource_group, name)
+        if reimaged_before:
+            self.ui.warn(f"By the rollout's journal, the node-image upgrade of pool(s) {', '.join(reimaged_before)} "
+                         f"of cluster '{name}' since the setting changed ran to the end in an earlier run: they are "
+                         "not reimaged again.")
+            reimaged |= set(reimaged_before)
         plan = planning.make_plan(mc, resource_group, name, enable, enable_oidc_issuer)
         written = False
         if plan.changes_cluster or provisioning_state(mc).lower() == "failed":
@@ -244,17 +255,18 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                 if (p.get("name", "") in recorded and p.get("name", "").lower() not in done)
                 or (p.get("provisioningState") or "").lower() == "failed"]
 
-    def _reimage(self, resource_group: str, name: str, desired: str, pools: List[str], resume: str):
+    def _reimage(self, resource_group: str, name: str, desired: str, pools: List[str], resume: str,
+                 sizes: Optional[Dict[str, int]] = None):
         self._stage = (f"The node-image upgrade of pool(s) {', '.join(pools)} of cluster '{name}' was started and "
                        f"may still be running. Run '{resume}' to finish the job.")
         self._on_step("reimaging", {"pools": list(pools)})
-        failures = self.node_images.run(resource_group, name, pools)
+        failures = self.node_images.run(resource_group, name, pools, sizes)
         done = [pool for pool in pools if pool not in failures]
         self._stage = (f"The node-image upgrade of pool(s) {', '.join(done) or 'none'} of cluster '{name}' is done, "
                        "but imds-ext's record of the reimage due could not be updated. Run "
                        f"'{resume}' to finish the job (it may reimage those pools once more).")
+        self._on_step("reimaged", {"pools": done, "failed": sorted(failures)})  # journaled before the record's write
         self._record(resource_group, name, desired, list(failures))
-        self._on_step("reimaged", {"pools": done, "failed": sorted(failures)})
         if failures:
             raise NodeImageUpgradeFailed(failure_message(failures, resume))
         return self.get_cluster(resource_group, name)

@@ -169,7 +169,7 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
     action = "enable" if enable else "disable"
     selection = _selection(subscriptions, all_subscriptions, resource_groups, tags, ids)
     max_failures = 1 if max_failures is None else max_failures  # stop starting clusters at the first failure
-    canary_done = False
+    canary_done, reimaged = False, {}
     if journal_path:
         entries = journaling.read(journal_path, warn=logger.warning)
         recorded = journaling.action_of(entries)
@@ -177,11 +177,13 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
             raise ConfigurationError(f"The journal '{journal_path}' records a rollout that {recorded}s IMDS "
                                      f"restriction; this command would {action} it. Pass another --journal.")
         canary_done = pause_after_canary and journaling.paused_after_canary(entries)
+        reimaged = journaling.reimaged_pools(entries)
     if canary_done:
         logger.warning("The journal's last run paused after its canary wave: going on with the other clusters.")
     canary = 0 if canary_done else (1 if canary is None else canary)
     rollout = fleet.Rollout(clients, ui, enable=enable, enable_oidc_issuer=enable_oidc_issuer, headers=headers,
                             check_workloads=check_workloads, force=force)
+    rollout.reimaged = reimaged
     try:
         try:
             targets = rollout.plan(rollout.discover(selection))
