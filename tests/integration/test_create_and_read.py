@@ -106,7 +106,8 @@ def test_upgrade_requires_node_image_only(az_imds, admin, seed_cluster):
 def test_nodepool_upgrade_reimages_one_pool(az_imds, admin, seed_cluster):
     seed_cluster(networkProfile={"networkPlugin": "azure", "podLinkLocalAccess": "None"},
                  nodes={"nodepool1": {"podLinkLocalAccess": "IMDS"}, "userpool": {"podLinkLocalAccess": "IMDS"}})
-    r = az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only")
+    r = az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only",
+                "--yes")
     assert r.code == 0, r.err
     assert admin.enforced(RG, "c1") == {"nodepool1": "IMDS", "userpool": "None"}
 
@@ -179,7 +180,8 @@ def test_a_nodepool_upgrade_whose_wait_is_cut_is_finished_by_the_same_command(az
     seed_cluster()
     admin.config(lro_delay=8)
     admin.fault(method="GET", path="/operations/", count=4, drop=True)  # the poll's connection, and its retries
-    upgrade = ("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only")
+    upgrade = ("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool", "--node-image-only",
+               "--yes")
     r = az_imds(*upgrade)
     assert r.code == 1
     assert ("The node-image upgrade of pool 'userpool' of cluster 'c1' was started and may still be running. Run "

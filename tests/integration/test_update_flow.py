@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from imds_ext.emulator import WELL_KNOWN_CLIENT_ID, WELL_KNOWN_CLIENT_SECRET, WELL_KNOWN_TENANT_ID
-from tests.support.cli import read_terminal
+from tests.support.cli import read_terminal, run_on_a_terminal
 from tests.support.constants import PREVIEW_API, RG, SUB
 
 UPDATE = ("aks", "update", "-g", RG, "-n", "c1")
@@ -200,15 +200,7 @@ def test_no_terminal_and_no_yes_fails_before_any_change(az_imds, admin, seed_clu
     assert admin.requests("PUT", "/managedClusters/") == []
 
 
-def _run_on_a_terminal(cli_env, args, answer):
-    """Run az-imds with a pseudo-terminal as stdin and type `answer` at the prompt."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "imds_ext", *args], stdin=slave, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=cli_env, text=True)
-    os.close(slave)
-    os.write(master, answer.encode() + b"\n")
-    out, err = proc.communicate(timeout=120)
-    return proc.returncode, out, err + read_terminal(master)
+_run_on_a_terminal = run_on_a_terminal
 
 
 def test_answering_no_at_the_prompt_changes_nothing(cli_env, admin, seed_cluster):
@@ -423,7 +415,7 @@ def test_a_pool_upgrade_started_elsewhere_that_ends_failed_is_waited_for_then_re
     admin.fault(method="POST", path="/agentPools/userpool/upgradeNodeImageVersion", count=1,
                 failOperation={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated reimage failure."})
     assert az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool",
-                   "--node-image-only", "--no-wait").code == 0
+                   "--node-image-only", "--no-wait", "--yes").code == 0
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--yes")
     assert r.code == 0, r.err
     assert "An operation is in progress (node pool(s) userpool of cluster 'c1' are busy)" in r.err

@@ -323,7 +323,7 @@ def test_what_a_killed_run_left_is_removed_by_the_next(az_imds, admin, seed_clus
 def test_bad_input(az_imds, admin, seed_cluster):
     seed_cluster()
     for args, message in ((("--sample", "0"), "--sample must be 1 or more"),
-                          (("--context", "x"), "--context goes with --kubeconfig"),
+                          (("--admin", "--context", "x"), "--admin and --context cannot be combined"),
                           (("--admin", "--kubeconfig", "k"), "--admin and --kubeconfig cannot be combined"),
                           (("--probe-image", ""), "--probe-image must be an image reference"),
                           (("--probe-image", "mcr.microsoft.com/x:1\nHost: evil"),

@@ -1,4 +1,5 @@
 """`az-imds`: the standalone command line, built on knack as the Azure CLI is."""
+import argparse
 import configparser
 import inspect
 import logging
@@ -60,11 +61,38 @@ def _checked_first(validator):
 
 
 class ImdsParser(CLICommandParser):
+    def parse_args(self, args=None, namespace=None):
+        """knack's parse_args, but an unknown option is the command's error (its usage and examples, as az
+        prints them), not the root parser's: argparse leaves the extras to the root."""
+        self._expand_prefixed_files(args)
+        namespace, extras = argparse.ArgumentParser.parse_known_args(self, args, namespace)
+        if extras:
+            parser = getattr(namespace, "_parser", None) or self
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
+
     def error(self, message):
         # `az-imds aks` (a group with no command) shows the group's help, as `az aks` does.
         if self.is_group() and "_subcommand" in message:
             self.format_help()  # exits 0
-        super().error(message)
+        if self.is_group():
+            super().error(message)
+        # A command's parse error: its usage, the error, then its examples and where the help is, as az does.
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n{self._examples()}"
+                     f"\nRun '{self.prog} --help' for every option.\n")
+
+    def _examples(self) -> str:
+        try:
+            help_file = self.cli_help.command_help_cls(self.cli_help, " ".join(self.prog.split()[1:]), self)
+            help_file.load(self)
+            examples = help_file.examples
+        except Exception:  # pylint: disable=broad-except  (the help is a courtesy here, never a second error)
+            logger.debug("The examples of '%s' could not be loaded.", self.prog, exc_info=True)
+            return ""
+        if not examples:
+            return ""
+        return "\nExamples:\n" + "".join(f"  {e.name}\n    {e.text}\n" for e in examples)
 
 
 class ImdsHelp(CLIHelp):

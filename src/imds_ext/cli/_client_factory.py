@@ -43,4 +43,4 @@ def cf_imds(cli_ctx, subscription=None):
 def cf_registrations(cli_ctx, subscription=None):
     from imds_ext.core.registration import Registrations
 
-    return Registrations(cf_arm(cli_ctx, subscription))
+    return Registrations(cf_arm(cli_ctx, subscription), ui=cf_console(cli_ctx))

@@ -269,4 +269,39 @@ examples:
     text: az-imds aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o json > scan.json
 """
 
+helps["config"] = """
+type: group
+short-summary: Manage az-imds configuration, as 'az config' does for az.
+long-summary: >
+    The file is 'config' in AZIMDS_CONFIG_DIR (default ~/.az-imds), INI as az's. An environment variable
+    AZIMDS_<SECTION>_<KEY> (e.g. AZIMDS_DEFAULTS_GROUP) takes precedence over the file. [defaults] group is the
+    default of every --resource-group/-g; [core] output the default of --output.
+"""
+
+helps["config set"] = """
+type: command
+short-summary: Set configurations.
+examples:
+  - name: Make MyResourceGroup the default of -g, and table the default output.
+    text: az-imds config set defaults.group=MyResourceGroup core.output=table
+"""
+
+helps["config get"] = """
+type: command
+short-summary: Get a configuration, a section of them, or all of them.
+examples:
+  - name: Every configuration, with where each comes from.
+    text: az-imds config get
+  - name: The default resource group.
+    text: az-imds config get defaults.group --query value -o tsv
+"""
+
+helps["config unset"] = """
+type: command
+short-summary: Unset configurations.
+examples:
+  - name: Stop defaulting -g.
+    text: az-imds config unset defaults.group
+"""
+
 netpolicy.register_help(helps, "az-imds")

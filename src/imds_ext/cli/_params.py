@@ -5,7 +5,9 @@ from imds_ext.cli._validators import delay_seconds
 from imds_ext.frontend import flags
 
 resource_group_name_type = CLIArgumentType(
-    options_list=["--resource-group", "-g"], help="Name of resource group.")
+    options_list=["--resource-group", "-g"], configured_default="group",
+    help="Name of resource group. You can configure the default group using "
+         "`az-imds config set defaults.group=<name>`.")
 cluster_name_type = CLIArgumentType(options_list=["--name", "-n"], help="Name of the managed cluster.")
 yes_type = CLIArgumentType(options_list=["--yes", "-y"], action="store_true",
                            help="Do not prompt for confirmation.")
@@ -53,11 +55,13 @@ def load_arguments(loader, _command):
         c.argument("check_workloads", action="store_true", help=flags.CHECK_WORKLOADS)
         c.argument("force", action="store_true", help=flags.FORCE)
         c.argument("verify_nodes", options_list=["--verify"], action="store_true", help=flags.VERIFY)
+        flags.kube_arguments(c)
 
     with ArgumentsContext(loader, "aks upgrade") as c:
         c.argument("node_image_only", action="store_true",
                    help="Only upgrade the node image of every node pool.")
         c.argument("verify_nodes", options_list=["--verify"], action="store_true", help=flags.VERIFY)
+        flags.kube_arguments(c)
 
     with ArgumentsContext(loader, "aks nodepool") as c:
         c.argument("cluster_name", options_list=["--cluster-name"], help="The cluster name.")
@@ -87,6 +91,16 @@ def load_arguments(loader, _command):
     with ArgumentsContext(loader, "group") as c:
         c.argument("name", options_list=["--name", "-n", "--resource-group", "-g"], help="Name of resource group.")
         c.argument("location", options_list=["--location", "-l"], help="Location, e.g. eastus.")
+
+    with ArgumentsContext(loader, "config set") as c:
+        c.positional("key_value", nargs="+", metavar="KEY=VALUE",
+                     help="Space-separated configurations in the form of <section>.<key>=<value>, e.g. "
+                          "defaults.group=MyResourceGroup.")
+    with ArgumentsContext(loader, "config get") as c:
+        c.positional("key", nargs="?", metavar="KEY",
+                     help="The configuration to get, <section>.<key> or <section>. Default: every configuration.")
+    with ArgumentsContext(loader, "config unset") as c:
+        c.positional("key", nargs="+", metavar="KEY", help="The configurations to unset, <section>.<key>.")
 
     with ArgumentsContext(loader, "emulator start") as c:
         c.argument("host", help="Address to listen on. Loopback unless you say otherwise.")

@@ -3,10 +3,12 @@
 The ones the az extension runs too live in imds_ext.frontend.validators.
 """
 import argparse
+import re
 
 from imds_ext.core.addons import AZ_ADDONS
 from imds_ext.frontend.validators import (
     UsageError, check_given, validate_cluster_names, validate_custom_headers, validate_if_match, validate_imds_toggle,
+    validate_kube_options,
 )
 
 # What every command's names and --subscription are checked for before its own validator runs (ImdsCommandsLoader):
@@ -104,6 +106,7 @@ def validate_update(namespace):
     validate_imds_toggle(namespace)
     validate_custom_headers(namespace)
     validate_if_match(namespace)
+    validate_kube_options(namespace)
 
 
 def validate_node_image_upgrade(namespace):
@@ -111,3 +114,34 @@ def validate_node_image_upgrade(namespace):
     validate_node_image_only(namespace)
     if getattr(namespace, "verify_nodes", False) and getattr(namespace, "no_wait", False):
         raise UsageError("--verify needs the nodes reimaged first: it cannot go with --no-wait.")
+    if hasattr(namespace, "verify_nodes"):  # `aks upgrade` (not `aks nodepool upgrade`)
+        validate_kube_options(namespace)
+
+
+_CONFIG_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def validate_config_keys(namespace):
+    """`config set|get|unset`: `<section>.<key>` (az's spelling, e.g. defaults.group), `=<value>` for set; `get`
+    also takes a section alone. Each becomes (section, key or None, value or None), in place."""
+    setting = getattr(namespace, "key_value", None)
+    given = setting if setting is not None else getattr(namespace, "key", None)
+    if given is None:
+        return
+    keys = []
+    for item in [given] if isinstance(given, str) else given:
+        name, equals, value = item.partition("=")
+        if setting is not None and not equals:
+            raise UsageError(f"'{item}' has no value: give <section>.<key>=<value>, e.g. defaults.group=MyGroup.")
+        section, dot, key = name.partition(".")
+        section_only = not dot and setting is None and isinstance(given, str)  # `config get core`
+        if not _CONFIG_KEY.fullmatch(section) or (not section_only and not _CONFIG_KEY.fullmatch(key)):
+            raise UsageError(f"'{item}' is not a configuration name: give <section>.<key>, e.g. defaults.group "
+                             "(letters, digits, '_' or '-').")
+        if "\n" in value or "\r" in value:
+            raise UsageError(f"The value of '{name}' must be on one line.")
+        keys.append((section, key or None, value if equals else None))
+    if setting is not None:
+        namespace.key_value = keys
+    else:
+        namespace.key = keys[0] if isinstance(given, str) else keys

@@ -47,6 +47,10 @@ def load_command_table(loader):
     with CommandGroup(loader, "group", CUSTOM) as g:
         g.command("create", "group_create")
         g.command("show", "group_show")
+    with CommandGroup(loader, "config", CUSTOM) as g:
+        g.command("set", "config_set", validator=v.validate_config_keys)
+        g.command("get", "config_get", validator=v.validate_config_keys)
+        g.command("unset", "config_unset", validator=v.validate_config_keys)
     with CommandGroup(loader, "emulator", CUSTOM) as g:
         g.command("start", "emulator_start", validator=v.validate_port)
     with CommandGroup(loader, "", CUSTOM) as g:

@@ -37,27 +37,31 @@ def aks_create(cmd, resource_group_name, name, location=None, node_count=3, node
 
 def aks_update(cmd, resource_group_name, name, enable_imds_restriction=False, disable_imds_restriction=False,
                enable_oidc_issuer=False, aks_custom_headers=None, if_match=None, skip_node_image_upgrade=False,
-               check_workloads=False, force=False, verify_nodes=False, no_wait=False, yes=False, subscription=None):
+               check_workloads=False, force=False, verify_nodes=False, admin=False, kubeconfig=None, context=None,
+               probe_image=None, sample=None, no_wait=False, yes=False, subscription=None):
     # knack builds the arguments from this signature, so every option is named here.
     return handlers.update_restriction(
         cf_imds(cmd.cli_ctx, subscription), resource_group_name, name,
         enable_imds_restriction=enable_imds_restriction, disable_imds_restriction=disable_imds_restriction,
         enable_oidc_issuer=enable_oidc_issuer, aks_custom_headers=aks_custom_headers, if_match=if_match,
         skip_node_image_upgrade=skip_node_image_upgrade, check_workloads=check_workloads, force=force,
-        verify_nodes=verify_nodes,
-        no_wait=no_wait, yes=yes)
+        verify_nodes=verify_nodes, admin=admin, kubeconfig=kubeconfig, context=context, probe_image=probe_image,
+        sample=sample, no_wait=no_wait, yes=yes)
 
 
-def aks_upgrade(cmd, resource_group_name, name, node_image_only=False, verify_nodes=False, yes=False, no_wait=False,
+def aks_upgrade(cmd, resource_group_name, name, node_image_only=False, verify_nodes=False, admin=False,
+                kubeconfig=None, context=None, probe_image=None, sample=None, yes=False, no_wait=False,
                 subscription=None):
     return handlers.upgrade_node_images(cf_imds(cmd.cli_ctx, subscription), resource_group_name, name, yes=yes,
-                                        no_wait=no_wait, verify_nodes=verify_nodes)
+                                        no_wait=no_wait, verify_nodes=verify_nodes, admin=admin,
+                                        kubeconfig=kubeconfig, context=context, probe_image=probe_image,
+                                        sample=sample)
 
 
 def aks_nodepool_upgrade(cmd, resource_group_name, cluster_name, nodepool_name, node_image_only=False,
-                         no_wait=False, subscription=None):
+                         no_wait=False, yes=False, subscription=None):
     return handlers.upgrade_pool(cf_imds(cmd.cli_ctx, subscription), resource_group_name, cluster_name,
-                                 nodepool_name, no_wait=no_wait)
+                                 nodepool_name, no_wait=no_wait, yes=yes)
 
 
 def aks_show(cmd, resource_group_name, name, subscription=None):
@@ -188,6 +192,42 @@ def group_create(cmd, name, location, subscription=None):
 
 def group_show(cmd, name, subscription=None):
     return resource(_resource_group(cf_arm(cmd.cli_ctx, subscription), name))
+
+
+# -- config ----------------------------------------------------------------------------------------------
+# As az's `az config`: knack's configuration (the folder of AZIMDS_CONFIG_DIR, else ~/.az-imds), whose
+# [defaults] group is the default of every -g.
+def _writable_config(cmd):
+    config = cmd.cli_ctx.config
+    if getattr(config, "problem", None):
+        raise CLIError(f"The configuration cannot be changed: {config.problem}")
+    return config
+
+
+def config_set(cmd, key_value):
+    config = _writable_config(cmd)
+    for section, key, value in key_value:  # (section, key, value): the validator's
+        config.set_value(section, key, value)
+
+
+def config_get(cmd, key=None):
+    config = cmd.cli_ctx.config
+    if key is None:
+        return {section: config.items(section) for section in config.sections()}
+    section, option, _ = key
+    items = config.items(section)
+    if option is None:
+        return items
+    found = next((item for item in items if item["name"] == option.lower()), None)
+    if found is None:
+        raise CLIError(f"Configuration '{section}.{option}' is not set.")
+    return found
+
+
+def config_unset(cmd, key):
+    config = _writable_config(cmd)
+    for section, option, _ in key:
+        config.remove_option(section, option)
 
 
 # -- emulator and demo ----------------------------------------------------------------------------------------

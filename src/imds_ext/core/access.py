@@ -4,7 +4,8 @@ API server (its `fqdn`, `privateFQDN` or `azurePortalFQDN`, or the server ARM's 
 credential is sent (docs/kubernetes-access.md)."""
 from __future__ import annotations
 
-from typing import Optional
+import os
+from typing import List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import yaml
@@ -13,6 +14,7 @@ from imds_ext.core import files
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import ConfigurationError, ResourceNotFound, service_message
 from imds_ext.core.kube import KubeClient
+from imds_ext.core.settings import kubeconfig_paths
 
 
 def _arm_kubeconfig(clients: ArmClients, resource_group: str, name: str, admin: bool) -> dict:
@@ -85,14 +87,55 @@ def read_kubeconfig(path: str) -> dict:
         raise ConfigurationError(f"The kubeconfig '{path}' is not valid YAML: {ex}.") from ex
 
 
+def merged_kubeconfig(paths: List[str], context: str) -> Tuple[dict, str]:
+    """The user's kubeconfig files merged as kubectl merges them (the first file that names a context, cluster or
+    user wins for it; a file that does not exist is skipped), and the file whose context `context` is, for the
+    messages: (merged config, source)."""
+    merged: dict = {"clusters": [], "contexts": [], "users": []}
+    seen: dict = {section: set() for section in merged}
+    source = None
+    read = []
+    for path in paths:
+        if not os.path.lexists(path):
+            continue
+        config = read_kubeconfig(path)
+        if not isinstance(config, dict):
+            raise ConfigurationError(f"The kubeconfig '{path}' is not a kubeconfig (a mapping with clusters, "
+                                     "contexts and users).")
+        read.append(path)
+        for section in merged:
+            entries = config.get(section) or []
+            for entry in entries if isinstance(entries, list) else []:
+                entry_name = entry.get("name") if isinstance(entry, dict) else None
+                if isinstance(entry_name, str) and entry_name not in seen[section]:
+                    seen[section].add(entry_name)
+                    merged[section].append(entry)
+                    if section == "contexts" and entry_name == context:
+                        source = path
+    where = " and ".join(f"'{p}'" for p in paths)
+    if not read:
+        raise ConfigurationError(f"--context '{context}': no kubeconfig file to pick it from ({where} "
+                                 f"{'do' if len(paths) > 1 else 'does'} not exist; set KUBECONFIG, or give "
+                                 "--kubeconfig).")
+    if source is None:
+        known = ", ".join(sorted(seen["contexts"])) or "none"
+        raise ConfigurationError(f"--context '{context}' is not a context of the kubeconfig ({where}); its "
+                                 f"contexts: {known}.")
+    return merged, source
+
+
 def kube_client(clients: ArmClients, resource_group: str, name: str, admin: bool = False,
                 kubeconfig: Optional[str] = None, context: Optional[str] = None,
                 cluster: Optional[dict] = None) -> KubeClient:
-    """The named cluster's API client. With `kubeconfig`, its server is checked against the cluster (`cluster`:
-    the ARM resource, wire format) before anything is sent."""
-    if kubeconfig:
-        config = read_kubeconfig(kubeconfig)
-        client = KubeClient.from_kubeconfig(config, context, clients.credential, source=kubeconfig)
+    """The named cluster's API client. With `kubeconfig`, or `context` alone (a context of the user's kubeconfig
+    files, $KUBECONFIG or ~/.kube/config, as kubectl picks it), its server is checked against the cluster
+    (`cluster`: the ARM resource, wire format) before anything is sent."""
+    if kubeconfig or (context and not admin):
+        if kubeconfig:
+            config, source = read_kubeconfig(kubeconfig), kubeconfig
+        else:
+            config, source = merged_kubeconfig(kubeconfig_paths(), context)
+        client = KubeClient.from_kubeconfig(config, context, clients.credential, source=source)
         try:
             check_own_server(clients, resource_group, name, client.server, cluster)
         except BaseException:

@@ -23,6 +23,11 @@ def agent_pools(cluster: Mapping) -> List[Mapping]:
     return list(properties(cluster).get("agentPoolProfiles") or [])
 
 
+def pool_sizes(cluster: Mapping) -> dict:
+    """{pool: its node count}, for the pools whose count the cluster shows."""
+    return {p.get("name"): p.get("count") for p in agent_pools(cluster) if isinstance(p.get("count"), int)}
+
+
 def oidc_issuer_enabled(cluster: Mapping) -> bool:
     return bool((properties(cluster).get("oidcIssuerProfile") or {}).get("enabled"))
 

@@ -8,30 +8,71 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import ImdsExtError, ResourceNotFound
+from imds_ext.core.interaction import Interaction, Quiet
 
 DEFAULT_WAIT_SECONDS = 1800.0
 
 
-def _wait_for(read_state: Callable[[], str], target: str, timeout: float, interval: float, what: str) -> None:
-    """Poll a registration state until it reaches `target`.
+class RegistrationPoller:
+    """A registration's state, read every `interval` seconds until it is `target` or `timeout` has passed, as a
+    poller the `Interaction` waits on (done, wait, result, status), so that the wait shows as every other wait does.
 
-    Registrations are not ARM long-running operations (the POST answers 200 at once), so azure-core's
-    LRO pollers do not apply; this mirrors `az provider register --wait`, with a deadline.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        state = read_state()
-        if state == target:
+    Registrations are not ARM long-running operations (the POST answers 200 at once), so azure-core's LRO pollers
+    do not apply; this mirrors `az provider register --wait`, with a deadline."""
+
+    def __init__(self, read_state: Callable[[], str], target: str, timeout: float, interval: float, what: str):
+        self._read, self._target, self._timeout, self._interval, self._what = (read_state, target, timeout,
+                                                                                interval, what)
+        self._deadline = time.monotonic() + timeout
+        self._next = 0.0
+        self._state: Optional[str] = None
+        self._ended = False
+
+    def _poll(self) -> None:
+        now = time.monotonic()
+        if self._ended or now < self._next:
             return
-        if time.monotonic() >= deadline:
-            raise ImdsExtError(f"{what} is still '{state}' after {timeout:.0f}s; check again later.")
-        time.sleep(interval)
+        self._state = self._read()
+        self._next = now + self._interval
+        self._ended = self._state == self._target or now >= self._deadline
+
+    def done(self) -> bool:
+        self._poll()
+        return self._ended
+
+    def wait(self, timeout: Optional[float] = None) -> None:
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self.done():
+            pause = self._next - time.monotonic()
+            if end is not None:
+                if time.monotonic() >= end:
+                    return
+                pause = min(pause, end - time.monotonic())
+            time.sleep(max(0.0, pause))
+
+    def status(self) -> str:
+        return self._state or ""
+
+    def result(self, timeout: Optional[float] = None) -> str:
+        self.wait(timeout)
+        if self._state != self._target:
+            raise ImdsExtError(f"{self._what} is still '{self._state}' after {self._timeout:.0f}s; check again "
+                               "later.")
+        return self._state
 
 
 class Registrations:
-    def __init__(self, clients: ArmClients, poll_interval: float = 2.0):
+    def __init__(self, clients: ArmClients, poll_interval: float = 2.0, ui: Optional[Interaction] = None):
         self.clients = clients
         self.poll_interval = poll_interval
+        self.ui = ui if ui is not None else Quiet()
+
+    def _wait_for(self, read_state: Callable[[], str], target: str, timeout: float, what: str) -> None:
+        """Until the registration reaches `target`, shown as a wait (on a terminal, the spinner and the elapsed
+        time; in CI a log line)."""
+        poller = RegistrationPoller(read_state, target, timeout, self.poll_interval, what)
+        self.ui.wait(f"Waiting for {what[0].lower()}{what[1:]} to be {target}", [poller])
+        poller.result()
 
     # -- features ----------------------------------------------------------------------------------
     @property
@@ -61,8 +102,8 @@ class Registrations:
         except ResourceNotFoundError as ex:
             raise ResourceNotFound(f"Feature '{namespace}/{name}' was not found.") from ex
         if wait and result.properties.state != target:
-            _wait_for(lambda: self.show_feature(namespace, name).properties.state, target, timeout,
-                      self.poll_interval, f"Feature '{namespace}/{name}'")
+            self._wait_for(lambda: self.show_feature(namespace, name).properties.state, target, timeout,
+                           f"Feature '{namespace}/{name}'")
             result = self.show_feature(namespace, name)
         return result
 
@@ -93,6 +134,6 @@ class Registrations:
             return True
         if not wait:
             return False
-        _wait_for(lambda: self.show_provider(namespace).registration_state, target, timeout,
-                  self.poll_interval, f"Resource provider '{namespace}'")
+        self._wait_for(lambda: self.show_provider(namespace).registration_state, target, timeout,
+                       f"Resource provider '{namespace}'")
         return True

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from imds_ext.core import constants, marker, plan as planning, preflight, scan
-from imds_ext.core.cluster import agent_pools, pod_link_local_access, provisioning_state
+from imds_ext.core.cluster import agent_pools, pod_link_local_access, pool_sizes, provisioning_state
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, Interrupted, PreflightFailed,
                                   ServiceIgnoredChange, Unfinished, service_message)
@@ -91,7 +91,8 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         if not checking:
             return
         try:
-            found = scan.breaking(self.scan(resource_group, name, fail_on_breaks=False))
+            access = {k: v for k, v in self._kube.items() if k in ("admin", "kubeconfig", "context")}
+            found = scan.breaking(self.scan(resource_group, name, fail_on_breaks=False, **access))
         except (AzureError, ImdsExtError) as ex:  # the scan could not run: the same rule as a rollout's
             failure = self.scan_failure(resource_group, name, ex)
             if not force:
@@ -171,7 +172,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                 f"The node pool(s) {', '.join(due)} of cluster '{name}' get a node-image-only upgrade so that their "
                 "nodes enforce the setting (nodes are reimaged, workloads are drained). Proceed?"):
             raise Cancelled("Cancelled: the setting is in place, but the nodes were not reimaged.")
-        return UpdateOutcome(self._reimage(resource_group, name, desired, due, resume))
+        return UpdateOutcome(self._reimage(resource_group, name, desired, due, resume, pool_sizes(mc)))
 
     def _write(self, mc, resource_group, name, enable, enable_oidc_issuer, headers, if_match, yes, no_wait, reimage,
                resume):
@@ -282,10 +283,11 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
         return f"{self.ui.cli_name} aks update -g {resource_group} -n {name} {flag} --yes{self._sub_arg}"
 
     def upgrade_cluster_node_images(self, resource_group: str, name: str, *, yes=False, no_wait=False,
-                                    verify_nodes=False):
+                                    verify_nodes=False, kube: Optional[dict] = None):
         """`aks upgrade --node-image-only`: every pool, as az does, after a confirmation unless `yes`. Once every
-        pool is done, imds-ext's record of a reimage due is cleared."""
+        pool is done, imds-ext's record of a reimage due is cleared; then --verify (`kube`: as set_restriction's)."""
         resume = self._upgrade_command(resource_group, name)
+        self._kube = dict(kube or {})
         with self._staged(name):
             mc, _ = self.settle(resource_group, name)
             pools = [p.get("name") for p in agent_pools(mc)]
@@ -300,7 +302,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                 return self.get_cluster(resource_group, name)
             self._stage = (f"The node-image upgrade of cluster '{name}' was started and may still be running. Run "
                            f"'{resume}' to finish it.")
-            failures = self.node_images.run(resource_group, name, pools)
+            failures = self.node_images.run(resource_group, name, pools, pool_sizes(mc))
             if marker.TAG in (mc.get("tags") or {}):  # the record keeps only the pools still due that failed
                 setting = pod_link_local_access(mc)
                 due = marker.due(mc.get("tags"), setting, pools)
@@ -347,11 +349,12 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
             raise VerificationFailed(verdict_message(report, self._upgrade_command(resource_group, name)), report)
         return report
 
-    def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False):
+    def upgrade_pool(self, resource_group: str, cluster: str, pool: str, no_wait: bool = False, yes: bool = False):
         """`aks nodepool upgrade --node-image-only`: settle first, as the update does (an upgrade of the pool still
-        running from an earlier run is waited for and counts, unless it failed); then the pool's upgrade."""
+        running from an earlier run is waited for and counts, unless it failed); then, confirmed unless `yes`, the
+        pool's upgrade."""
         resume = (f"{self.ui.cli_name} aks nodepool upgrade -g {resource_group} --cluster-name {cluster} -n {pool} "
-                  f"--node-image-only{self._sub_arg}")
+                  f"--node-image-only --yes{self._sub_arg}")
         with self._staged(cluster):
             mc, reimaged = self.settle(resource_group, cluster)
             state = next(((p.get("provisioningState") or "") for p in agent_pools(mc)
@@ -360,6 +363,13 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                 self.ui.warn(f"The node-image upgrade of pool '{pool}' of cluster '{cluster}' that was in progress "
                              "has finished; no other was started.")
                 return self._aks.agent_pools.get(resource_group, cluster, pool)
+            count = next((p.get("count") for p in agent_pools(mc) if (p.get("name") or "").lower() == pool.lower()),
+                         None)
+            nodes = f"its {count} node(s)" if isinstance(count, int) else "its nodes"
+            if not yes and not self.ui.confirm(
+                    f"Since node_image_only is set, only the node image of pool '{pool}' of cluster '{cluster}' will "
+                    f"be upgraded: {nodes} are reimaged, and their workloads drained and rescheduled. Proceed?"):
+                raise Cancelled("Cancelled: no change was made.")
 
             def started():
                 self._stage = (f"The node-image upgrade of pool '{pool}' of cluster '{cluster}' was started and may "

@@ -21,6 +21,7 @@ ENV_ARM_ENDPOINT = "AZIMDS_ARM_ENDPOINT"
 ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
 ENV_AKS_API_VERSION = "AZIMDS_AKS_API_VERSION"
 ENV_AZURE_CONFIG_DIR = "AZURE_CONFIG_DIR"
+ENV_KUBECONFIG = "KUBECONFIG"
 ENV_READS_PER_SECOND = "AZIMDS_ARM_READS_PER_SECOND"
 ENV_WRITES_PER_SECOND = "AZIMDS_ARM_WRITES_PER_SECOND"
 # A fleet rollout's pace per subscription: ARM allows 25 reads and 10 writes per second per principal and
@@ -50,6 +51,17 @@ def aks_api_version() -> str:
             f"2024-04-02-preview on carry networkProfile.podLinkLocalAccess (for example "
             f"{constants.AKS_API_VERSION}). Set one of those, or unset {ENV_AKS_API_VERSION}.")
     return value.strip()
+
+
+def kubeconfig_paths() -> list:
+    """The user's kubeconfig files, as kubectl finds them: $KUBECONFIG, a list of paths (':'-separated, ';' on
+    Windows; empty entries skipped), else ~/.kube/config."""
+    value = os.environ.get(ENV_KUBECONFIG)
+    if value:
+        paths = [p for p in value.split(os.pathsep) if p]
+        if paths:
+            return list(dict.fromkeys(paths))
+    return [os.path.join(os.path.expanduser("~"), ".kube", "config")]
 
 
 def arm_endpoint() -> str:

@@ -34,12 +34,34 @@ PROBE_IMAGE = ("Image of the probes; it must have curl (default: the Azure Linux
 ADMIN = ("Use the local admin account's kubeconfig (listClusterAdminCredential) instead of the user's; refused on "
          "clusters with local accounts disabled.")
 KUBECONFIG = "Use this kubeconfig file instead of asking ARM for the cluster's credentials."
-CONTEXT = "The context of --kubeconfig to use (default: its current context)."
+CONTEXT = ("The kubeconfig context to use (default: the current context of --kubeconfig). Without --kubeconfig, "
+           "picked from $KUBECONFIG (a list of files, merged as kubectl does) or ~/.kube/config. Its server must be "
+           "the cluster's own.")
 CHECK_WORKLOADS = ("With --enable-imds-restriction: scan the cluster's workloads first ('aks imds-restriction scan'); "
                    "if some would break, ask, or with --yes refuse (nothing changed) unless --force.")
 FORCE = "With --check-workloads: enable IMDS restriction even though the scan found workloads that break."
 VERIFY = ("At the end, prove through the cluster's Kubernetes API that every Linux node behaves as the setting says "
           "('aks imds-restriction verify'); exit 1 naming each node that does not.")
+# Inside az: `aks upgrade --node-image-only` is az's own (it starts every pool's upgrade and returns) unless
+# imds-ext's record says the cluster's IMDS reimage is due; this asks for imds-ext's waited upgrade anyway.
+WAIT_FOR_NODE_IMAGES = ("With --node-image-only: upgrade every pool at once and wait until each has finished, with "
+                        "progress (imds-ext's upgrade), then clear imds-ext's record of a reimage due. Without it, "
+                        "az's own upgrade runs (it starts the upgrades and returns) unless that record says the "
+                        "cluster's IMDS reimage is due.")
+
+KUBE_GROUP = "Kubernetes Access"
+
+
+def kube_arguments(c) -> None:
+    """The Kubernetes options of a command that probes or scans after (or before) it changes the cluster (`aks
+    update`, `aks upgrade`), declared once: how the API is reached, and how the nodes are probed (these two go
+    with --verify)."""
+    c.argument("admin", action="store_true", arg_group=KUBE_GROUP, help=ADMIN)
+    c.argument("kubeconfig", arg_group=KUBE_GROUP, help=KUBECONFIG)
+    c.argument("context", arg_group=KUBE_GROUP, help=CONTEXT)
+    c.argument("probe_image", arg_group=KUBE_GROUP, help=PROBE_IMAGE)
+    c.argument("sample", type=int, arg_group=KUBE_GROUP, help=SAMPLE)
+
 
 ROLLOUT_SUBSCRIPTIONS = ("The subscriptions (IDs or names) whose clusters to select, listed concurrently. Default: the "
                          "current subscription (--subscription, AZURE_SUBSCRIPTION_ID, or the Azure CLI's default).")
@@ -122,6 +144,14 @@ examples:
 ROLLOUT_HELP = """
 type: group
 short-summary: Enable or disable IMDS restriction across many clusters and subscriptions, in waves, resumably.
+long-summary: >
+    'rollout start' selects the clusters, shows the plan, then changes them a canary wave first, recording each step
+    in a journal; 'rollout status' reports that journal. An interrupted rollout is finished by the same command.
+examples:
+  - name: Plan a rollout over the production clusters, changing nothing.
+    text: {cli} aks imds-restriction rollout start --enable --all-subscriptions --tag env=prod --dry-run
+  - name: Where a rollout stands.
+    text: {cli} aks imds-restriction rollout status --journal rollout.jsonl -o table
 """
 ROLLOUT_START_HELP = """
 type: command

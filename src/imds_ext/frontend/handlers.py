@@ -67,30 +67,40 @@ def guided(func):
 def update_restriction(service, resource_group_name, name, enable_imds_restriction=False,
                        disable_imds_restriction=False, enable_oidc_issuer=False, aks_custom_headers=None,
                        if_match=None, skip_node_image_upgrade=False, no_wait=False, yes=False, check_workloads=False,
-                       force=False, verify_nodes=False):
+                       force=False, verify_nodes=False, **kube):
     """`aks update --enable/--disable-imds-restriction` (validated: exactly one is set): the checked update, then
-    the reimage."""
+    the reimage. `kube`: --admin, --kubeconfig, --context, --probe-image, --sample of --verify and
+    --check-workloads."""
     outcome = service.set_restriction(
         resource_group_name, name, enable=bool(enable_imds_restriction), enable_oidc_issuer=enable_oidc_issuer,
         headers=aks_custom_headers, if_match=if_match, yes=yes, no_wait=no_wait, reimage=not skip_node_image_upgrade,
-        check_workloads=check_workloads, force=force, verify_nodes=verify_nodes)
+        check_workloads=check_workloads, force=force, verify_nodes=verify_nodes, kube=kube_options(**kube))
     if outcome.next_step:
         logger.warning(outcome.next_step)
     return resource(outcome.cluster, flatten=True)
 
 
 @guided
-def upgrade_node_images(service, resource_group_name, name, yes=False, no_wait=False, verify_nodes=False):
-    """`aks upgrade --node-image-only`: every pool at once, waited for unless --no-wait; then --verify."""
+def upgrade_node_images(service, resource_group_name, name, yes=False, no_wait=False, verify_nodes=False, **kube):
+    """`aks upgrade --node-image-only`: every pool at once, waited for unless --no-wait; then --verify (`kube`: as
+    update_restriction's)."""
     return resource(service.upgrade_cluster_node_images(resource_group_name, name, yes=yes, no_wait=no_wait,
-                                                        verify_nodes=verify_nodes), flatten=True)
+                                                        verify_nodes=verify_nodes, kube=kube_options(**kube)),
+                    flatten=True)
+
+
+def kube_options(admin=False, kubeconfig=None, context=None, probe_image=None, sample=None) -> dict:
+    """The Kubernetes options given (as `verify` takes them); those not given keep verify's defaults."""
+    given = {"admin": admin, "kubeconfig": kubeconfig, "context": context, "probe_image": probe_image,
+             "sample": sample}
+    return {k: v for k, v in given.items() if v not in (None, False)}
 
 
 @guided
-def upgrade_pool(service, resource_group_name, cluster_name, nodepool_name, no_wait=False):
-    """`aks nodepool upgrade --node-image-only`: what is in flight on the cluster waited for, then the pool's
-    upgrade, waited for unless --no-wait."""
-    return resource(service.upgrade_pool(resource_group_name, cluster_name, nodepool_name, no_wait=no_wait),
+def upgrade_pool(service, resource_group_name, cluster_name, nodepool_name, no_wait=False, yes=False):
+    """`aks nodepool upgrade --node-image-only`: what is in flight on the cluster waited for, then (confirmed unless
+    --yes) the pool's upgrade, waited for unless --no-wait."""
+    return resource(service.upgrade_pool(resource_group_name, cluster_name, nodepool_name, no_wait=no_wait, yes=yes),
                     flatten=True)
 
 

@@ -16,6 +16,47 @@ from imds_ext.core.errors import ConfirmationRequired
 logger = get_logger(__name__)
 
 _TICK_SECONDS = 0.25  # how often the spinner moves while the SDK's pollers poll on their own threads
+_HEARTBEAT_SECONDS = 60.0  # without a terminal (CI logs), a long wait says it still runs this often
+
+
+def _elapsed(start: float) -> str:
+    seconds = int(time.monotonic() - start)
+    return f"{seconds}s" if seconds < 60 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class _Parts:
+    """The labelled pollers of one wait (a reimage's pools, each labelled with its name and node count): which
+    have ended, told once each, and which still run."""
+
+    def __init__(self, pollers):
+        labelled = [p for p in pollers if getattr(p, "label", "")]
+        self.labelled = labelled if len(labelled) > 1 else []  # one part is the wait itself
+        self._told = {id(p) for p in self.labelled if p.done()}  # ended before the wait: nothing to tell
+
+    def ended(self, start: float) -> list:
+        lines = []
+        for poller in self.labelled:
+            if id(poller) not in self._told and poller.done():
+                self._told.add(id(poller))
+                lines.append(f"pool {poller.label} {_outcome(poller)} ({_elapsed(start)})")
+        return lines
+
+    def status(self, separator: str) -> str:
+        if not self.labelled:
+            return ""
+        done = [p.label for p in self.labelled if p.done()]
+        running = [p.label for p in self.labelled if not p.done()]
+        return (separator + (f"{', '.join(done)} done" if done else "none done yet")
+                + (f", {', '.join(running)} still running" if running else ""))
+
+
+def _outcome(poller) -> str:
+    """A finished part's end: done or failed (its error is the caller's to report)."""
+    try:
+        poller.result()
+    except Exception:  # pylint: disable=broad-except
+        return "failed"
+    return "done"
 
 
 class ConsoleInteraction:
@@ -44,26 +85,43 @@ class ConsoleInteraction:
 
     def wait(self, message: str, pollers) -> None:
         """On a terminal, a spinner with the elapsed time, then a `done` line; elsewhere (CI logs) a log line
-        under --verbose only."""
+        under --verbose, and a line every minute of a long wait. Pollers that carry a `label` (the pools of a
+        reimage) are told apart: each one's end is a line of its own (on a terminal; without one when there are
+        several), and the spinner says which are done and which still run."""
         pending = [p for p in pollers if not p.done()]
         if not pending:
             return
+        parts = _Parts(pollers)
+        start = time.monotonic()
         if not self.shows_progress():
             logger.info("%s ...", message)
-            for poller in pending:
-                poller.wait()
+            heartbeat = start + _HEARTBEAT_SECONDS
+            while pending:
+                pending[0].wait(_TICK_SECONDS)
+                pending = [p for p in pending if not p.done()]
+                for line in parts.ended(start):
+                    logger.warning("%s: %s", message, line)
+                if pending and time.monotonic() >= heartbeat:
+                    heartbeat += _HEARTBEAT_SECONDS
+                    logger.warning("Still waiting: %s (%s%s)", message, _elapsed(start), parts.status(", "))
             return
         progress = self.cli_ctx.get_progress_controller(det=False)
-        start = time.monotonic()
         progress.begin(message=message)
         try:
             while pending:
-                progress.add(message=f"{message} ({time.monotonic() - start:.0f}s)")
+                progress.add(message=f"{message} ({_elapsed(start)}){parts.status('; ')}")
                 pending[0].wait(_TICK_SECONDS)
                 pending = [p for p in pending if not p.done()]
+                ended = parts.ended(start)
+                if ended:  # a line each, above the spinner
+                    progress.end()
+                    self.stream.write("".join(f"  {line}\n" for line in ended))
+                    self.stream.flush()
+                    if pending:
+                        progress.begin(message=message)
         finally:
             progress.end()
-        self.stream.write(f"{message}: done ({time.monotonic() - start:.0f}s)\n")
+        self.stream.write(f"{message}: done ({_elapsed(start)})\n")
         self.stream.flush()
 
     def warn(self, message: str) -> None:

@@ -37,7 +37,16 @@ def validate_imds_toggle(namespace):
     if disable and getattr(namespace, "enable_oidc_issuer", False):
         raise UsageError(
             "--enable-oidc-issuer goes with --enable-imds-restriction; to turn the issuer on alone use "
-            "'az aks update --enable-oidc-issuer'.")
+            f"'az aks update{names_args(namespace)} --enable-oidc-issuer'.")
+
+
+def names_args(namespace) -> str:
+    """` -g GROUP -n NAME` as given on the command line (quoted for the shell as needed), for the commands a usage
+    error tells the user to run: the names it knows, never `<group>` placeholders; a name not given is left out."""
+    import shlex
+
+    pairs = (("-g", getattr(namespace, "resource_group_name", None)), ("-n", getattr(namespace, "name", None)))
+    return "".join(f" {option} {shlex.quote(value)}" for option, value in pairs if isinstance(value, str) and value)
 
 
 def validate_custom_headers(namespace):
@@ -121,6 +130,26 @@ _IMAGE = re.compile(rf"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-
 def validate_verify(namespace):
     """`verify` and `scan`: names, --sample, --probe-image and the credential options."""
     validate_cluster_names(namespace)
+    validate_kube_options(namespace)
+
+
+def validate_kube_options(namespace):
+    """--sample, --probe-image and the credential options (--admin, --kubeconfig, --context) wherever the probe
+    or the scan runs: `verify`, `scan`, and `aks update` / `aks upgrade` with --verify or --check-workloads."""
+    if hasattr(namespace, "verify_nodes"):  # a command that changes the cluster: the options go with the checks
+        verify = getattr(namespace, "verify_nodes", False)
+        checks = verify or getattr(namespace, "check_workloads", False)
+        probe = [o for o, attr in (("--probe-image", "probe_image"), ("--sample", "sample"))
+                 if getattr(namespace, attr, None) is not None]
+        access = [o for o, attr in (("--admin", "admin"), ("--kubeconfig", "kubeconfig"), ("--context", "context"))
+                  if getattr(namespace, attr, None)]
+        if probe and not verify:
+            raise UsageError(f"{' and '.join(probe)} {'go' if len(probe) > 1 else 'goes'} with --verify (they say "
+                             "how the nodes are probed).")
+        if access and not checks:
+            with_what = "--verify or --check-workloads" if hasattr(namespace, "check_workloads") else "--verify"
+            raise UsageError(f"{' and '.join(access)} {'go' if len(access) > 1 else 'goes'} with {with_what} (they "
+                             "say how the cluster's Kubernetes API is reached).")
     image = getattr(namespace, "probe_image", None)
     if image is not None and not _IMAGE.fullmatch(image):
         raise UsageError(f"--probe-image must be an image reference such as "
@@ -129,10 +158,12 @@ def validate_verify(namespace):
     sample = getattr(namespace, "sample", None)
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be 1 or more (nodes probed per pool), got {sample}.")
-    if getattr(namespace, "context", None) and not getattr(namespace, "kubeconfig", None):
-        raise UsageError("--context goes with --kubeconfig.")
     if getattr(namespace, "admin", False) and getattr(namespace, "kubeconfig", None):
         raise UsageError("--admin and --kubeconfig cannot be combined: --admin asks ARM for the local admin "
+                         "account's kubeconfig.")
+    if getattr(namespace, "admin", False) and getattr(namespace, "context", None):
+        raise UsageError("--admin and --context cannot be combined: --context picks a context of your kubeconfig "
+                         "(--kubeconfig, else $KUBECONFIG or ~/.kube/config); --admin asks ARM for the local admin "
                          "account's kubeconfig.")
 
 
