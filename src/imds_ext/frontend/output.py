@@ -87,6 +87,30 @@ def scan_table(report):
                          ("Verdict", w["verdict"]), ("Reason", "; ".join(w["reasons"]))]) for w in report["workloads"]]
 
 
+# -- short tables (az with the extension): no column wider than a terminal shows beside the others; `-o json`
+# has every reason, evidence and fix whole.
+REASON_WIDTH = 60
+
+
+def verify_short_table(report):
+    """verify -o table, the reason of each node cut to REASON_WIDTH."""
+    return [{**row, "Reason": _short(row["Reason"] or "", REASON_WIDTH)} for row in verify_table(report)]
+
+
+def scan_short_table(report):
+    """scan -o table: one row per workload, the pods seen, its first reason cut to REASON_WIDTH and how many
+    more there are."""
+    from collections import OrderedDict
+
+    def reason(reasons):
+        more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        return _short(reasons[0], REASON_WIDTH - len(more)) + more if reasons else "-"
+
+    return [OrderedDict([("Namespace", w["namespace"]), ("Kind", w["kind"]), ("Name", w["name"]),
+                         ("Verdict", w["verdict"]), ("Pods", w.get("pods", "-")), ("Reason", reason(w["reasons"]))])
+            for w in report["workloads"]]
+
+
 # -- fleet rollout -------------------------------------------------------------------------------------------
 def _short(text: str, width: int = 100) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
