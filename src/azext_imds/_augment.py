@@ -5,8 +5,9 @@ extension registers none of them. Instead, once az has loaded the arguments of t
 (knack event `EVENT_INVOKER_POST_LOAD_ARGUMENTS`, before the parser is built), it
 - adds its flags to az's command (so they parse, validate and show in `--help` with az's own), and
 - wraps az's handler: with an IMDS flag it runs the core's flow (update) or az's own create over a client
-  that checks and restricts the PUT (create); `aks upgrade --node-image-only` alone runs the core's
-  concurrent, waited node-image upgrade; anything else calls az's handler untouched.
+  that checks and restricts the PUT (create); `aks upgrade --node-image-only` alone stays the owner's unless
+  imds-ext's record says the cluster's IMDS reimage is due, or `--wait-for-node-images` / `--verify` asks for the
+  core's concurrent, waited upgrade; anything else calls az's handler untouched.
 When another extension owns the command and defines the flags itself (`aks-preview` re-registers `aks create`,
 `update` and `upgrade` with `--enable-imds-restriction` / `--disable-imds-restriction`), the same happens over
 its command: its flags are ours to act on (only the flags it lacks are added, so argparse sees no conflict), and
@@ -18,6 +19,7 @@ from knack.arguments import CLICommandArgument
 from knack.log import get_logger
 
 from azext_imds import _params as params
+from azext_imds._help import add_examples
 from azext_imds._validators import (EXTENSION_ARGS, NODE_IMAGE_COMPANIONS, UPDATE_COMPANIONS, validate_create,
                                    validate_update, validate_upgrade)
 
@@ -31,8 +33,9 @@ ADDED = {
                    ("skip_node_image_upgrade", params.skip_node_image_upgrade),
                    ("check_workloads", params.check_workloads), ("force", params.force),
                    ("verify_nodes", params.verify_nodes)],
-    # `--node-image-only` alone takes the core's concurrent, waited upgrade; --verify proves it at the end.
-    "aks upgrade": [("verify_nodes", params.verify_nodes)],
+    # `--node-image-only` alone stays az's (it starts the upgrades and returns) unless imds-ext's record says the
+    # IMDS reimage is due, or one of these asks for the core's waited upgrade (--verify proves it at the end).
+    "aks upgrade": [("wait_for_node_images", params.wait_for_node_images), ("verify_nodes", params.verify_nodes)],
 }
 # Our flags whose option another owner may use for something else: never taken over, only added when free.
 OWN_MEANING = {"force"}
@@ -57,6 +60,7 @@ def _on_arguments_loaded(_cli_ctx, commands_loader=None, **_kwargs):
             continue  # not the command being run: nothing to add
         try:
             augment(command, name)
+            add_examples(name)
         except Exception as ex:  # pylint: disable=broad-except
             # Never break the command because of the extension.
             logger.warning("imds-ext could not add its flags to 'az %s': %s. The command runs unchanged.", name, ex)
@@ -140,8 +144,7 @@ def _handle(name, original, renamed, command_owner, command_args):
         return custom.aks_create_imds(command_args)
     if name == "aks upgrade" and command_args.get("node_image_only") and not any(
             value for dest, value in command_args.items() if dest not in NODE_IMAGE_COMPANIONS):
-        return custom.aks_upgrade_node_images(command_args["cmd"], command_args["resource_group_name"],
-                                              command_args["name"], yes=command_args.get("yes", False),
-                                              no_wait=command_args.get("no_wait", False),
-                                              verify_nodes=ours.get("verify_nodes", False))
+        return custom.aks_upgrade_node_image_only(original, command_args,
+                                                  wait=bool(ours.get("wait_for_node_images")),
+                                                  verify_nodes=bool(ours.get("verify_nodes")))
     return original(command_args)

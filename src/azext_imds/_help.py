@@ -1,11 +1,22 @@
-"""Help for the extension's own commands (the added flags carry their help on the arguments)."""
+"""Help for the extension's own commands (the added flags carry their help on the arguments), and the examples it
+adds to az's own `aks create`, `aks update` and `aks upgrade` (add_examples)."""
 from knack.help_files import helps
 
 from imds_ext.frontend import flags, netpolicy
 
 helps["aks imds-restriction"] = """
 type: group
-short-summary: Inspect IMDS restriction on a managed cluster (imds-ext).
+short-summary: Inspect, prove and roll out IMDS restriction on managed clusters (imds-ext).
+long-summary: >
+    Whether a cluster can be restricted and what stops it (show), every cluster of a fleet with its state (list),
+    the workloads that would lose their Azure tokens (scan), the nodes' behaviour proved pod by pod (verify), and a
+    rollout over many clusters and subscriptions (rollout). The change itself is 'az aks update
+    --enable-imds-restriction' (or 'az aks create --enable-imds-restriction'), which checks, updates and reimages.
+examples:
+  - name: Is this cluster ready, and what would an enable do?
+    text: az aks imds-restriction show -g MyResourceGroup -n MyManagedCluster
+  - name: Every cluster of the subscription, its state and blockers, as a table.
+    text: az aks imds-restriction list -o table
 """
 
 helps["aks imds-restriction show"] = """
@@ -53,5 +64,45 @@ examples:
   - name: Gate a pipeline on the scan.
     text: az aks imds-restriction scan -g MyResourceGroup -n MyManagedCluster -o table
 """
+
+# Examples added to az's own commands (their help stays az's: these are appended to its examples when az loads
+# the command, see _augment.py).
+AZ_COMMAND_EXAMPLES = {
+    "aks create": [
+        {"name": "Create a cluster whose pods cannot reach IMDS from the start (imds-ext: checked before anything is "
+                 "created).",
+         "text": "az aks create -g MyResourceGroup -n MyManagedCluster --enable-oidc-issuer --enable-workload-identity "
+                 "--enable-imds-restriction --generate-ssh-keys"},
+    ],
+    "aks update": [
+        {"name": "Restrict pods from IMDS: checks every blocker, updates the cluster and reimages every Linux pool "
+                 "(imds-ext).",
+         "text": "az aks update -g MyResourceGroup -n MyManagedCluster --enable-imds-restriction --check-workloads "
+                 "--yes"},
+        {"name": "Let pods reach IMDS again, and reimage the pools (imds-ext).",
+         "text": "az aks update -g MyResourceGroup -n MyManagedCluster --disable-imds-restriction --yes"},
+    ],
+    "aks upgrade": [
+        {"name": "Upgrade every pool's node image and wait until each has finished, with progress (imds-ext).",
+         "text": "az aks upgrade -g MyResourceGroup -n MyManagedCluster --node-image-only --wait-for-node-images "
+                 "--yes"},
+    ],
+}
+
+
+def add_examples(name: str) -> None:
+    """Append the examples of AZ_COMMAND_EXAMPLES to the help az (or the extension owning the command) registered
+    for `name`, once."""
+    import yaml
+
+    examples = AZ_COMMAND_EXAMPLES.get(name)
+    if not examples:
+        return
+    data = yaml.safe_load(helps.get(name) or "") or {"type": "command"}
+    if isinstance(data, str):  # a bare long summary
+        data = {"type": "command", "long-summary": data}
+    listed = data.get("examples") or []
+    data["examples"] = listed + [e for e in examples if e not in listed]
+    helps[name] = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
 
 netpolicy.register_help(helps, "az")

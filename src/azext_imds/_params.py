@@ -17,6 +17,7 @@ skip_node_image_upgrade = _flag("--skip-node-image-upgrade", flags.SKIP_NODE_IMA
 check_workloads = _flag("--check-workloads", flags.CHECK_WORKLOADS)
 force = _flag("--force", flags.FORCE)
 verify_nodes = _flag("--verify", flags.VERIFY)
+wait_for_node_images = _flag("--wait-for-node-images", flags.WAIT_FOR_NODE_IMAGES)
 
 
 def load_arguments(loader, _command):

@@ -8,9 +8,9 @@ from imds_ext.frontend import validators as shared
 
 # `az aks upgrade` arguments that keep the node-image-only path ours; any other one given means az's own.
 NODE_IMAGE_COMPANIONS = {"cmd", "client", "resource_group_name", "name", "node_image_only", "no_wait", "yes",
-                         "verify_nodes"}
+                         "verify_nodes", "wait_for_node_images"}
 EXTENSION_ARGS = ("enable_imds_restriction", "disable_imds_restriction", "skip_node_image_upgrade", "check_workloads",
-                  "force", "verify_nodes")
+                  "force", "verify_nodes", "wait_for_node_images")
 
 # What `az aks update --enable/--disable-imds-restriction` may be combined with: these mean the same in
 # our flow as in az's. Anything else of az's update is refused with the flag (see validate_update).
@@ -98,16 +98,23 @@ def validate_create(cmd, namespace):
     _usage(shared.validate_custom_headers, argparse.Namespace(aks_custom_headers=headers))
 
 
+_UPGRADE_FLAGS = {"verify_nodes": "proves a node-image-only upgrade",
+                  "wait_for_node_images": "waits for a node-image-only upgrade"}
+
+
 def validate_upgrade(cmd, namespace):
-    """`az aks upgrade --verify`: it proves a node-image-only upgrade, so it goes with `--node-image-only` alone
-    (az's other upgrades run az's own handler, which would ignore it)."""
-    if not getattr(namespace, "verify_nodes", False):
+    """`az aks upgrade --verify` / `--wait-for-node-images`: they wait for (and prove) a node-image-only upgrade,
+    so they go with `--node-image-only` alone (az's other upgrades run az's own handler, which would ignore them)
+    and not with --no-wait."""
+    flag = next((dest for dest in _UPGRADE_FLAGS if getattr(namespace, dest, False)), None)
+    if flag is None:
         return
     given = getattr(getattr(namespace, "_parser", None), "specified_arguments", None) or []
     others = sorted({dest for dest in given if dest not in NODE_IMAGE_COMPANIONS})
     if not getattr(namespace, "node_image_only", False) or others:
         extra = f" (also given: {' '.join(_option(cmd, dest) for dest in others)})" if others else ""
-        raise ImdsUsageError(f"{_option(cmd, 'verify_nodes')} proves a node-image-only upgrade: it goes with "
-                             f"--node-image-only and no other 'az aks upgrade' option{extra}. Nothing was changed.")
+        raise ImdsUsageError(f"{_option(cmd, flag)} {_UPGRADE_FLAGS[flag]}: it goes with --node-image-only and no "
+                             f"other 'az aks upgrade' option{extra}. Nothing was changed.")
     if getattr(namespace, "no_wait", False):
-        raise ImdsUsageError("--verify needs the nodes reimaged first: it cannot go with --no-wait.")
+        raise ImdsUsageError(f"{_option(cmd, flag)} waits for the nodes to be reimaged: it cannot go with "
+                             "--no-wait.")

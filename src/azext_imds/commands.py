@@ -2,7 +2,7 @@
 from azext_imds._validators import (validate_list, validate_rollout, validate_rollout_status, validate_show,
                                     validate_verify)
 from imds_ext.frontend.output import (imds_list_table, imds_report_table, rollout_status_table, rollout_table,
-                                      scan_table, verify_table)
+                                      scan_short_table, verify_short_table)
 
 
 def load_command_table(loader, _args):
@@ -12,8 +12,9 @@ def load_command_table(loader, _args):
         g.custom_command("list", "aks_imds_restriction_list", validator=validate_list,
                          table_transformer=imds_list_table)
         g.custom_command("verify", "aks_imds_restriction_verify", validator=validate_verify,
-                         table_transformer=verify_table)
-        g.custom_command("scan", "aks_imds_restriction_scan", validator=validate_verify, table_transformer=scan_table)
+                         table_transformer=verify_short_table)
+        g.custom_command("scan", "aks_imds_restriction_scan", validator=validate_verify,
+                         table_transformer=scan_short_table)
     from azure.cli.core.commands import CliCommandType
 
     from azext_imds.netpolicy import validate_network_policy

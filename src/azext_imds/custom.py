@@ -1,14 +1,19 @@
-"""Handlers: the extension's own command, and the IMDS paths of az's `aks create` / `aks update`."""
+"""Handlers: the extension's own command, and the IMDS paths of az's `aks create` / `aks update` / `aks upgrade`."""
+import dataclasses
 import functools
 
+from knack.log import get_logger
+
 from azext_imds._client_factory import cf_arm, cf_imds
-from imds_ext.core import plan as planning
+from imds_ext.core import marker, plan as planning
+from imds_ext.core.constants import POD_LINK_LOCAL_ACCESS
 from imds_ext.core.errors import ImdsExtError
 from imds_ext.core.create import check_created_restricted
 from imds_ext.frontend import handlers
 from imds_ext.frontend.errors import EXIT_BREAKS, EXIT_ERROR, as_az_error
 from imds_ext.frontend.interaction import ConsoleInteraction
-from imds_ext.frontend.output import resource
+
+logger = get_logger(__name__)
 
 
 def az_errors(func):
@@ -101,16 +106,122 @@ def _exit_1_unless(cmd, outcome, code=EXIT_ERROR):
     return rows
 
 
+# -- results as az prints them ---------------------------------------------------------------------------
+def _with_the_setting(obj, converted):
+    """todict's post-processor: `networkProfile.podLinkLocalAccess`, the setting this extension changes, kept
+    where the SDK model az ships does not declare it (its default api-version's model does not, and az's todict
+    drops what a model does not declare); everything else exactly as az prints it."""
+    if getattr(obj, "_is_model", False) and POD_LINK_LOCAL_ACCESS in obj and POD_LINK_LOCAL_ACCESS not in converted:
+        converted[POD_LINK_LOCAL_ACCESS] = obj[POD_LINK_LOCAL_ACCESS]
+    return converted
+
+
+def az_printed(cluster, remove_nulls=False):
+    """A managed cluster as az prints it: az's own `todict` of the SDK model az ships (az's names and casing:
+    enableRbac, azurePortalFqdn, resourceUid; every field the model declares, null or not), with the IMDS setting
+    (_with_the_setting); `remove_nulls`: az's `_remove_nulls` first, as `az aks show` and `az aks upgrade` print
+    it."""
+    from azure.cli.core.util import todict
+
+    if cluster is None:
+        return None
+    if not getattr(cluster, "_is_model", False):  # the wire form: deserialized as az deserializes the answer
+        from azure.mgmt.containerservice.models import ManagedCluster
+
+        cluster = ManagedCluster(cluster)
+    if remove_nulls:
+        from azure.cli.command_modules.acs.custom import _remove_nulls
+
+        _remove_nulls([cluster])
+    return todict(cluster, _with_the_setting)
+
+
+class AzPrinting:
+    """The core's service, whose clusters come out as az prints them (az_printed): the shared handlers then print
+    them as they are (`output.resource` keeps a plain dict without `properties` as it is)."""
+
+    def __init__(self, service):
+        self._service = service
+
+    def __getattr__(self, name):
+        return getattr(self._service, name)
+
+    def set_restriction(self, *args, **kwargs):
+        outcome = self._service.set_restriction(*args, **kwargs)
+        return dataclasses.replace(outcome, cluster=az_printed(outcome.cluster))
+
+    def upgrade_cluster_node_images(self, *args, **kwargs):
+        return az_printed(self._service.upgrade_cluster_node_images(*args, **kwargs), remove_nulls=True)
+
+
+# -- az's own commands, wrapped ---------------------------------------------------------------------------
 @az_errors
 def aks_update_imds(cmd, resource_group_name, name, **flags):
     """`az aks update --enable/--disable-imds-restriction`: the core's checked update, then the reimage."""
-    return handlers.update_restriction(cf_imds(cmd.cli_ctx), resource_group_name, name, **flags)
+    return handlers.update_restriction(AzPrinting(cf_imds(cmd.cli_ctx)), resource_group_name, name, **flags)
+
+
+class _ReimageDue(Exception):
+    """Raised from az's first read of the cluster when imds-ext's record says its IMDS reimage is due."""
+
+    def __init__(self, pools):
+        super().__init__(", ".join(pools))
+        self.pools = pools
+
+
+class DecidingManagedClusters:
+    """The owner's managed-clusters operations; the first read of the cluster (the one `aks upgrade` makes before
+    it changes anything) also tells whether imds-ext's record (core/marker.py, the tag `imds-ext-reimage-pending`)
+    says the cluster's IMDS reimage is due. Without the tag nothing else is sent: az's upgrade goes on with exactly
+    its own requests. With it, the cluster is read at the preview api-version that shows the setting, and a reimage
+    still due stops az's upgrade there, before it has sent anything but reads."""
+
+    def __init__(self, inner, service_factory):
+        self._inner = inner
+        self._service_factory = service_factory
+        self._decided = False
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def get(self, resource_group_name, resource_name, *args, **kwargs):
+        instance = self._inner.get(resource_group_name, resource_name, *args, **kwargs)
+        if not self._decided:
+            self._decided = True
+            from imds_ext.core.reads import reimage_due
+
+            if marker.TAG in (getattr(instance, "tags", None) or {}):
+                due = reimage_due(self._service_factory().get_cluster(resource_group_name, resource_name))
+                if due:
+                    raise _ReimageDue(due)
+        return instance
 
 
 @az_errors
-def aks_upgrade_node_images(cmd, resource_group_name, name, yes=False, no_wait=False, verify_nodes=False):
-    """`az aks upgrade --node-image-only`: every pool at once, waited for with progress unless --no-wait."""
-    return handlers.upgrade_node_images(cf_imds(cmd.cli_ctx), resource_group_name, name, yes=yes, no_wait=no_wait,
+def aks_upgrade_node_image_only(original, command_args, wait=False, verify_nodes=False):
+    """`az aks upgrade --node-image-only` (alone): the owner's own upgrade (az's starts every pool's upgrade and
+    returns), unless imds-ext's record says the cluster's IMDS reimage is due, or --wait-for-node-images or
+    --verify asks for the wait: then the core's upgrade, every pool at once, waited for with progress, the record
+    cleared at the end."""
+    cmd = command_args["cmd"]
+    group, name = command_args["resource_group_name"], command_args["name"]
+    yes, no_wait = command_args.get("yes", False), command_args.get("no_wait", False)
+    service = functools.lru_cache(maxsize=1)(lambda: cf_imds(cmd.cli_ctx))
+    operation = getattr(original, "__self__", None)
+    factory = getattr(operation, "client_factory", None)
+    if not (wait or verify_nodes) and (no_wait or factory is None):
+        return original(command_args)  # --no-wait: az's own, which does not wait either
+    if not (wait or verify_nodes):
+        operation.client_factory = lambda cli_ctx, args: DecidingManagedClusters(factory(cli_ctx, args), service)
+        try:
+            return original(command_args)
+        except _ReimageDue as due:
+            logger.warning("imds-ext: the IMDS restriction of cluster '%s' is not yet enforced by pool(s) %s (its "
+                           "record, the tag '%s'): running imds-ext's node-image upgrade, which waits for every "
+                           "pool and then clears the record.", name, ", ".join(due.pools), marker.TAG)
+        finally:
+            operation.client_factory = factory
+    return handlers.upgrade_node_images(AzPrinting(service()), group, name, yes=yes, no_wait=no_wait,
                                         verify_nodes=verify_nodes)
 
 
@@ -207,6 +318,5 @@ def aks_create_imds(command_args):
     if hasattr(result, "result") and hasattr(result, "done"):  # a poller: wait as az would
         result = LongRunningOperation(cmd.cli_ctx)(result)
     check_created_restricted(args["name"], result)
-    # As a plain dict: az's own output of the SDK model would drop podLinkLocalAccess, a field the model
-    # az ships does not declare.
-    return resource(result, flatten=True)
+    # As az prints it, podLinkLocalAccess kept (the model az ships does not declare it).
+    return az_printed(result)

@@ -3,6 +3,7 @@ imds-ext's whole flow inside az, whoever registered them; every other option sta
 import pytest
 
 from tests.az.conftest import logged_in
+from tests.az.test_az_guest import seed_due
 from tests.az.test_az_install import install_aks_preview_stand_in
 from tests.support.clusters import seed_cluster
 from tests.support.constants import FEATURE, PREVIEW_API
@@ -49,11 +50,16 @@ def test_a_blocker_stops_the_update_before_any_change(az_with_preview, admin):
     assert admin.requests("PUT") == []
 
 
-def test_node_image_only_upgrade_is_the_concurrent_waited_one(az_with_preview, admin):
+def test_node_image_only_upgrade_is_aks_previews_unless_the_imds_reimage_is_due(az_with_preview, admin):
     seed_cluster(admin, RG, "c1", restricted=True, nodes={"nodepool1": {"podLinkLocalAccess": "IMDS"},
                                                           "userpool": {"podLinkLocalAccess": "IMDS"}})
-    result = az_with_preview("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "json")
-    assert result.code == 0, result.err
+    plain = az_with_preview("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "json")
+    assert plain.code == 0, plain.err
+    assert plain.json["handledBy"] == "aks-preview stand-in" and "imds-ext" not in plain.err
+    seed_due(admin, pools=("nodepool1", "userpool"))
+    due = az_with_preview("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--yes", "-o", "json")
+    assert due.code == 0, due.err
+    assert "imds-ext: the IMDS restriction of cluster 'c1' is not yet enforced" in due.err
     assert set(admin.enforced(RG, "c1").values()) == {"None"}
     other = az_with_preview("aks", "upgrade", "-g", RG, "-n", "c1", "-k", "1.33.1", "--yes", "-o", "json")
     assert other.json["handledBy"] == "aks-preview stand-in"

@@ -43,6 +43,7 @@ def aks_update(cmd, client, resource_group_name, name, tags=None, enable_imds_re
 
 def aks_upgrade(cmd, client, resource_group_name, name, kubernetes_version="", node_image_only=False,
                 cluster_snapshot_id=None, yes=False, no_wait=False):
+    client.get(resource_group_name, name)  # as aks-preview's: it reads the cluster before it changes anything
     return {"handledBy": "aks-preview stand-in", "kubernetesVersion": kubernetes_version}
 
 
