@@ -86,8 +86,15 @@ def test_node_image_only_upgrade_with_nothing_due_is_azs_own(az_logged_in, az_wi
     assert "imds-ext" not in guest.err
     # az starts the upgrades and returns: it does not wait for the 2 s operations.
     assert guest_seconds < alone_seconds + 2, (guest_seconds, alone_seconds)
-    print(f"aks upgrade --node-image-only: {alone_seconds:.1f} s and {len(alone_requests)} requests without the "
-          f"extension, {guest_seconds:.1f} s and {len(arm_requests(admin))} with it")
+    admin.reset()
+    admin.config(lro_delay=2)
+    seed_cluster(admin, RG, "c1")
+    waited, waited_seconds = timed(az_logged_in, *UPGRADE, "--wait-for-node-images")  # what it did before
+    assert waited.code == 0, waited.err
+    print(f"\naks upgrade --node-image-only, 2 s operations: {alone_seconds:.1f} s and {len(alone_requests)} requests "
+          f"without the extension, {guest_seconds:.1f} s and {len(alone_requests)} with it; waited for "
+          f"(--wait-for-node-images, as it always was before): {waited_seconds:.1f} s and "
+          f"{len(arm_requests(admin))} requests")
 
 
 def test_node_image_only_upgrade_when_the_imds_reimage_is_due_runs_the_imds_job_and_says_so(az_logged_in, admin):
