@@ -234,7 +234,7 @@ def test_skip_node_image_upgrade_leaves_the_nodes_and_says_how_to_finish(az_imds
 
 def test_no_wait_returns_at_once_and_says_how_to_finish(az_imds, admin, seed_cluster):
     seed_cluster()
-    admin.config(lro_delay=2)
+    admin.config(lro_delay=5)  # the update still runs when the next command starts, on a loaded machine too
     r = az_imds(*UPDATE, "--enable-imds-restriction", "--no-wait", "--yes")
     assert r.code == 0, r.err
     assert r.out.strip() == ""
@@ -411,7 +411,7 @@ def test_a_pool_whose_reimage_ends_failed_is_named_the_others_finish_and_only_it
 
 def test_a_pool_upgrade_started_elsewhere_that_ends_failed_is_waited_for_then_reimaged(az_imds, admin, seed_cluster):
     seed_cluster()
-    admin.config(lro_delay=1)
+    admin.config(lro_delay=4)  # still running when the next command starts, on a loaded machine too
     admin.fault(method="POST", path="/agentPools/userpool/upgradeNodeImageVersion", count=1,
                 failOperation={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated reimage failure."})
     assert az_imds("aks", "nodepool", "upgrade", "-g", RG, "--cluster-name", "c1", "-n", "userpool",
@@ -427,7 +427,7 @@ def test_a_pool_upgrade_started_elsewhere_that_ends_failed_is_waited_for_then_re
 def test_a_cluster_update_started_elsewhere_that_ends_failed_is_waited_for_then_written_back(az_imds, admin,
                                                                                             seed_cluster):
     seed_cluster(restricted=False)
-    admin.config(lro_delay=1)
+    admin.config(lro_delay=4)  # still running when the next command starts, on a loaded machine too
     admin.fault(method="PUT", path="/managedClusters/c1$", count=1,
                 failOperation={"code": "ReconcileVMSSAgentPoolFailed", "message": "Simulated reconcile failure."})
     assert az_imds(*UPDATE, "--enable-imds-restriction", "--yes", "--no-wait").code == 0  # "elsewhere"

@@ -53,6 +53,11 @@ def test_describe_names_the_change_and_every_pool():
     assert "Not reimaged (IMDS restriction applies to Linux nodes only): win (Windows)." in text
 
 
+def test_the_prompt_says_what_imds_ext_writes_on_the_cluster_besides_the_setting():
+    text = planning.make_plan(WIRE, "rg", "c", enable=True).describe()
+    assert "tag 'imds-ext-reimage-pending'" in text and "removes the tag once every pool is reimaged" in text
+
+
 def test_apply_on_the_sdk_model_changes_only_the_imds_field():
     mc = ManagedCluster(copy.deepcopy(WIRE))
     plan = planning.make_plan(mc, "rg", "c", enable=True)

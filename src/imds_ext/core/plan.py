@@ -66,6 +66,9 @@ class Plan:
         if self.skipped:
             lines.append("Not reimaged (IMDS restriction applies to Linux nodes only): "
                          + ", ".join(f"{p.name} ({p.os_type})" for p in self.skipped) + ".")
+        if self.reimage:  # what else lands on the cluster, so that an owner of its tags is not surprised
+            lines.append(f"imds-ext records the reimage due in the cluster tag '{marker.TAG}' (in the same update) "
+                         "and removes the tag once every pool is reimaged (one more tags update of the cluster).")
         return "\n".join(lines)
 
 

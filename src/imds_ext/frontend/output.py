@@ -194,7 +194,8 @@ def rollout_plan(rows, enable: bool, canary: int, max_parallel: int, max_failure
         limit = (f"; no new cluster is started after {max_failures} failure(s)" if max_failures else "")
         lines.append(f"{to_do} cluster(s) to change: {waves}, at most {max_parallel} at a time{limit}. Each gets "
                      "the update, then a node-image upgrade of its Linux pools (nodes are reimaged, workloads are "
-                     "drained).")
+                     "drained); the tag 'imds-ext-reimage-pending' records the reimage due on each cluster in the "
+                     "same update, and is removed once its pools are reimaged (one more tags update).")
     if blocked:
         lines.append(f"{blocked} cluster(s) blocked: they are left as they are until their blockers are fixed.")
     return "\n".join(lines)
