@@ -55,7 +55,7 @@ ALLOWED = [
     *_allow(VALUE, "made at random per cluster or identity: UIDs, principal, client and object ids, tenants",
             r"^properties\.resourceUID$", r"^identity\.(principalId|tenantId)$",
             r"^properties\.servicePrincipalProfile\.clientId$", r"\.(clientId|objectId|principalId)$",
-            r"^identity\.userAssignedIdentities\.[^.]+$"),
+            r"^identity\.userAssignedIdentities\.[^.]+$", r"^properties\.aadProfile\.tenantID$"),
     *_allow(VALUE, "the OIDC issuer URL holds the region, the tenant and a random id",
             r"^properties\.oidcIssuerProfile\.issuerURL$"),
     *_allow(VALUE, "eTags are opaque and new on every write", r"eTag$"),
@@ -69,8 +69,9 @@ ALLOWED = [
             r"^systemData\."),
     *_allow(VALUE, "error messages are the service's wording, not public; their codes are compared",
             r"^(error\.)?message$", r"^(error\.)?details$"),
-    *_allow(VALUE, "the public IPs the load balancer made carry random names",
-            r"^properties\.networkProfile\.loadBalancerProfile\.effectiveOutboundIPs\[\]"),
+    *_allow(VALUE, "the public IPs the load balancer (or NAT gateway) made carry random names",
+            r"^properties\.networkProfile\.(loadBalancerProfile|natGatewayProfile)\.effectiveOutboundIPs\[\]"),
+    *_allow(VALUE, "a page's link holds the server's own address and an opaque skip token", r"^nextLink$"),
     # ---- versions of the recording's month -----------------------------------------------------------------------
     *_allow(VALUE, "node images are published weekly: the recording has its month's image",
             r"nodeImageVersion$", r"latestNodeImageVersion$"),
@@ -86,6 +87,16 @@ ALLOWED = [
     *_allow(VALUE, "loadBalancerSku was once answered 'Standard' whatever the request said",
             r"loadBalancerSku$", before=date(2024, 1, 1)),
     # ---- answered since: the emulator answers as the newest recordings do; older ones lack the field ------------
+    *_allow(EXTRA, "the cluster's kind answered since 2024-03 (first in test_aks_create_with_premium_sku, 2024-03-29)",
+            r"^kind$", before=date(2024, 3, 1)),
+    *_allow(EXTRA, "the support plan answered since 2023 (first in test_aks_create_with_pod_identity_enabled, "
+            "2023-06-21)", r"^properties\.supportPlan$", before=date(2023, 6, 1)),
+    *_allow(EXTRA, "pool lists paged with a nextLink since 2024 (first in test_aks_create_with_fips, 2024-02-01; "
+            "none in 2023)", r"^nextLink$", before=date(2024, 1, 1)),
+    *_allow(EXTRA, "FQDN policies the default of ACNS security since 2025-06 (test_aks_create_with_transit_"
+            "encryption_type, 2025-06-11; 2024-11 answers lack it)",
+            r"^properties\.networkProfile\.advancedNetworking\.security\.advancedNetworkPolicies$",
+            before=date(2025, 6, 1)),
     *_allow(EXTRA, "answered since mid-2023 (first in test_aks_update_enable_cost_analysis, 2023-08-30)",
             r"^properties\.(resourceUID|metricsProfile|autoUpgradeProfile)$", rf"{POOL}\.securityProfile$",
             before=date(2023, 8, 1)),

@@ -208,7 +208,9 @@ def _exchange(request, recorded, path, query, operations, rules, arm) -> List[st
         path = path[:op.start(2)] + operations[op.group(2)]
     headers = {k: v[0] for k, v in request["headers"].items() if k.lower() == "akshttpcustomfeatures"}
     body = _json(request.get("body"))
-    response = arm(request["method"], path, api=query.get("api-version"), headers=headers, json=body)
+    rest = {k: v for k, v in query.items() if k != "api-version"}  # a page's skip token, say
+    response = arm(request["method"], path, api=query.get("api-version"), headers=headers, json=body,
+                   **({"params": rest} if rest else {}))
     if response.status_code != recorded["status"]["code"]:
         return [f"status {recorded['status']['code']} != {response.status_code} {response.text[:200]}"]
     out = []

@@ -54,7 +54,14 @@ def delete_cluster(ctx, sub, rg, cluster):
 
 
 def list_pools(ctx, sub, rg, cluster):
-    return json_response(listing(ctx.backend.container_service.list_pools(sub, rg, cluster)))
+    """A page of the pools; the link to the next page names its skip token twice, as the service's does."""
+    token = ctx.request.args.get("$skipToken") or ctx.request.args.get("skipToken")
+    pools, following = ctx.backend.container_service.list_pools(sub, rg, cluster, token)
+    body = listing(pools)
+    if following is not None:
+        body["nextLink"] = (f"{ctx.base}{ctx.request.path}?%24skipToken={following}&api-version={ctx.api_version}"
+                            f"&skipToken={following}")
+    return json_response(body)
 
 
 def get_pool(ctx, sub, rg, cluster, pool):

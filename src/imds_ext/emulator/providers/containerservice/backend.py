@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+import zlib
 from typing import Callable, Dict, List, Optional
 
 from imds_ext.emulator import conditions
@@ -264,10 +265,15 @@ class ContainerServiceBackend:
             return self.cluster(sub, rg, name).node_report()
 
     # ---- agent pools ----------------------------------------------------------------------------
-    def list_pools(self, sub: str, rg: str, cluster: str) -> list:
+    def list_pools(self, sub: str, rg: str, cluster: str, skip_token: Optional[str] = None):
+        """(pools, the skip token of the next page or None). The service pages every pool list: the first page
+        holds all the pools and links to a next one, which is empty and the last (every pool list since 2024,
+        test_aks_create_with_fips to test_aks_nodepool_add_with_ossku_flatcar, 2025-09-25; 2023's had no link)."""
         with self.store.tx():
             rec = self.cluster(sub, rg, cluster)
-            return [rec.render_pool(p) for p in rec.pools]
+            if skip_token is not None:
+                return [], None
+            return [rec.render_pool(p) for p in rec.pools], str(zlib.crc32(rec.key.encode()) % 10_000_000)
 
     def get_pool(self, sub: str, rg: str, cluster: str, pool: str) -> dict:
         with self.store.tx():

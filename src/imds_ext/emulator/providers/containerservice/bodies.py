@@ -118,6 +118,9 @@ def fill_pool(pool: dict, old: Optional[dict], cluster_version: str, cluster_pat
                        ("mode", "System")):
         if pool.get(key) in (None, ""):  # a count of 0 is a count (user pools scale to zero)
             pool[key] = value
+    if old and pool.get("enableCustomCATrust") is None and old.get("enableCustomCATrust") is not None:
+        # Kept when a PUT leaves it out (test_aks_automatic_sku: a GA 2023-01-01 PUT, which has no such field).
+        pool["enableCustomCATrust"] = old["enableCustomCATrust"]
     defaults.pool(pool, network_profile)
     pool.setdefault("powerState", {"code": "Running"})
     pool["provisioningState"] = state
@@ -160,6 +163,20 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
     if props.get("servicePrincipalProfile") is None and old_props.get("servicePrincipalProfile"):
         props["servicePrincipalProfile"] = copy.deepcopy(old_props["servicePrincipalProfile"])  # the service's
 
+    old_security = old_props.get("securityProfile")
+    if isinstance(old_security, dict) and props.get("securityProfile") is None:
+        props["securityProfile"] = {}
+    if isinstance(old_security, dict) and isinstance(props.get("securityProfile"), dict):
+        # A security feature stays as it was when a PUT leaves it out: test_aks_update_with_enable_ai_toolchain_
+        # operator's updates send securityProfile {} and workload identity stays on.
+        for key, value in old_security.items():
+            props["securityProfile"].setdefault(key, copy.deepcopy(value))
+    requested_dataplane = str((props.get("networkProfile") or {}).get("networkDataplane") or "").lower()
+    if not existing and requested_dataplane == "cilium" and not props.get("windowsProfile"):
+        # A create that asks for the Cilium data plane is answered a Windows profile, though it sent none (every
+        # such create of the corpus: test_aks_create_with_enable_acns, test_aks_create_with_transit_encryption_type,
+        # test_aks_create_node_provisioning_profile; one whose data plane the service chose has none).
+        props["windowsProfile"] = {"adminUsername": "azureuser", "enableCSIProxy": True}
     _network(props, old_props, existing is not None, api_version, seeding)
     # Agent pools: omitted on update means unchanged.
     old_pools = {p["name"].lower(): p for p in old_props.get("agentPoolProfiles", [])}
@@ -172,6 +189,10 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
     defaults.cluster(props, new.get("identity"))
     if new.get("sku") is None:
         new["sku"] = (existing or {}).get("sku") or {"name": "Base", "tier": "Free"}
+    if new.get("kind") is None:
+        # The cluster's kind is "Base" unless the PUT says otherwise (test_aks_create_with_premium_sku, 2024-03-29,
+        # sent none), and a PUT that leaves it out keeps it (test_aks_automatic_sku's GA PUT stays "Automatic").
+        new["kind"] = (existing or {}).get("kind") or "Base"
     _server_set(props, old_props, sub, rg, name, new["location"], state)
     props.update(given)
     _identities(new, props, existing, old_props)
@@ -195,11 +216,13 @@ def _network(props: dict, old_props: dict, exists: bool, api_version: str, seedi
         if old_network.get("networkPluginMode"):
             network.setdefault("networkPluginMode", old_network["networkPluginMode"])
     props["networkProfile"] = defaults.network(network)
-    # The load balancer's public IPs are the service's: a PUT that leaves them out keeps them.
-    old_effective = (old_network.get("loadBalancerProfile") or {}).get("effectiveOutboundIPs")
-    balancer = network.get("loadBalancerProfile")
-    if old_effective and isinstance(balancer, dict) and not balancer.get("effectiveOutboundIPs"):
-        balancer["effectiveOutboundIPs"] = copy.deepcopy(old_effective)
+    # The load balancer's (NAT gateway's) public IPs are the service's: a PUT that leaves them out keeps them, and
+    # its answer shows them until the operation has made the new ones (defaults.effective_outbound_ips).
+    for name in ("loadBalancerProfile", "natGatewayProfile"):
+        old_effective = (old_network.get(name) or {}).get("effectiveOutboundIPs")
+        profile = network.get(name)
+        if old_effective and isinstance(profile, dict) and not profile.get("effectiveOutboundIPs"):
+            profile["effectiveOutboundIPs"] = copy.deepcopy(old_effective)
     old_value = old_network.get(POD_LINK_LOCAL_ACCESS, UNRESTRICTED)
     requested = network.pop(POD_LINK_LOCAL_ACCESS, None)
     if requested is not None and (seeding or supports_pod_link_local_access(api_version)):

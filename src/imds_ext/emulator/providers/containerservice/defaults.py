@@ -6,15 +6,20 @@ import copy
 import uuid
 from typing import Optional
 
+from imds_ext.emulator.constants import WELL_KNOWN_TENANT_ID
+
 _POOL = {
     "kubeletDiskType": "OS", "workloadRuntime": "OCIContainer", "osDiskType": "Managed", "scaleDownMode": "Delete",
-    "enableNodePublicIP": False, "enableCustomCATrust": False, "enableEncryptionAtHost": False,
+    "enableNodePublicIP": False, "enableEncryptionAtHost": False,
     "enableUltraSSD": False, "enableFIPS": False, "networkProfile": {}, "enableAutoScaling": False,
     "upgradeSettings": {"maxSurge": "10%", "maxUnavailable": "0"},
     # Answered for every pool since 2025-09 (test_aks_create_with_blue_green_upgrade_nodepool, 2025-09-09, and
     # every later recording), in reads and writes alike.
     "upgradeStrategy": "Rolling",
 }
+# enableCustomCATrust is not filled in: the service answers it only for a pool whose PUT sent it (every 2022-2025
+# PUT that sent false reads back false; test_aks_managed_namespace, 2025-10-29, and the 2025-11 Deployment
+# Safeguards recordings sent none and read none).
 _LINUX_POOL_SECURITY = {"sshAccess": "LocalUser", "enableVTPM": False, "enableSecureBoot": False}
 _SSH_ACCESS = {"localuser": "LocalUser", "disabled": "Disabled", "entraid": "EntraId"}
 _CLUSTER = {
@@ -35,8 +40,11 @@ _CLUSTER = {
 _NETWORK = {
     "loadBalancerSku": "standard", "outboundType": "loadBalancer", "serviceCidr": "10.0.0.0/16",
     "dnsServiceIP": "10.0.0.10", "ipFamilies": ["IPv4"], "networkPolicy": "none",
-    "loadBalancerProfile": {"managedOutboundIPs": {"count": 1}, "backendPoolType": "nodeIPConfiguration"},
 }
+# A managed NAT gateway's defaults (test_aks_automatic_sku, 2025-08-26): one managed IP, a 4 minutes idle timeout;
+# its load balancer then has only its backend pool type.
+_NAT_GATEWAY = {"managedOutboundIPProfile": {"count": 1}, "idleTimeoutInMinutes": 4}
+_BACKEND_POOL_TYPES = {"nodeipconfiguration": "nodeIPConfiguration", "nodeip": "nodeIP"}
 POD_CIDR = "10.244.0.0/16"
 # Spot-only fields: the service answers them for Spot pools only. Every Regular pool of the corpus was sent
 # scaleSetPriority "Regular", scaleSetEvictionPolicy "Delete" and spotMaxPrice -1 by az, and none came back
@@ -71,7 +79,10 @@ def network(profile: dict) -> dict:
         profile["networkPlugin"] = "azure"
         profile.setdefault("networkPluginMode", "overlay")
     plugin, overlay = profile["networkPlugin"], profile.get("networkPluginMode") == "overlay"
+    if str(profile.get("networkDataplane") or "").lower() == "cilium" and not profile.get("networkPolicy"):
+        profile["networkPolicy"] = "cilium"  # Cilium enforces policy (test_aks_create_with_enable_acns, ...)
     fill(profile, _NETWORK)
+    _outbound(profile)
     if plugin == "azure":
         profile.setdefault("networkDataplane", "azure")
     if plugin == "kubenet" or overlay:
@@ -79,7 +90,46 @@ def network(profile: dict) -> dict:
     if profile.get("podCidr"):
         profile.setdefault("podCidrs", [profile["podCidr"]])
     profile.setdefault("serviceCidrs", [profile["serviceCidr"]])
+    cilium = str(profile.get("networkDataplane")).lower() == "cilium"
+    if cilium:
+        # Cilium takes kube-proxy's place: every Cilium cluster of the corpus answers an empty kube-proxy profile
+        # (test_aks_create_with_enable_acns, test_aks_create_node_provisioning_profile, test_aks_automatic_sku).
+        profile.setdefault("kubeProxyConfig", {})
+    _advanced_networking(profile.get("advancedNetworking"), cilium)
     return profile
+
+
+def _advanced_networking(acns, cilium: bool) -> None:
+    """Advanced Container Networking Services: turned on or off as a whole, observability follows; its security
+    features need the Cilium data plane (test_aks_create_with_enable_acns, test_aks_update_enable_acns: on with the
+    Azure data plane, security stays off), with FQDN policies by default (test_aks_create_with_transit_encryption_
+    type, 2025-06-11, the newest)."""
+    if not isinstance(acns, dict) or acns.get("enabled") is None:
+        return
+    on = bool(acns["enabled"])
+    acns["observability"] = dict(acns.get("observability") or {})
+    acns["observability"].setdefault("enabled", on)
+    security = acns["security"] = dict(acns.get("security") or {})
+    security.setdefault("enabled", on and cilium)
+    if security["enabled"] and cilium:
+        security.setdefault("advancedNetworkPolicies", "FQDN")
+
+
+def _outbound(profile: dict) -> None:
+    """The load balancer's (or NAT gateway's) outbound profile, by outbound type and SKU."""
+    if str(profile.get("loadBalancerSku")).lower() == "basic":
+        return  # a Basic load balancer has no profile (test_aks_migrate_vmas_to_vms, 2025-07-14)
+    balancer = profile["loadBalancerProfile"] = dict(profile.get("loadBalancerProfile") or {})
+    kind = str(balancer.get("backendPoolType") or "nodeIPConfiguration")
+    # Sent "NodeIPConfiguration", answered "nodeIPConfiguration" (test_aks_create_and_update_outbound_ips).
+    balancer["backendPoolType"] = _BACKEND_POOL_TYPES.get(kind.lower(), kind)
+    outbound = str(profile.get("outboundType") or "loadBalancer").lower()
+    if outbound == "managednatgateway":
+        profile["natGatewayProfile"] = fill(dict(profile.get("natGatewayProfile") or {}), _NAT_GATEWAY)
+    elif outbound == "loadbalancer" and not balancer.get("outboundIPs") and not balancer.get("outboundIPPrefixes"):
+        # Managed IPs only when the PUT names no public IPs or prefixes of its own: with `outboundIPs`, the
+        # service answers those and no managedOutboundIPs (test_aks_create_and_update_outbound_ips, 2025-06-03).
+        balancer.setdefault("managedOutboundIPs", {"count": 1})
 
 
 def max_pods(network_profile: dict) -> int:
@@ -135,6 +185,11 @@ def cluster(properties: dict, identity: Optional[dict]) -> dict:
     if isinstance(balancer.get("managedOutboundIPs"), dict) and balancer["managedOutboundIPs"].get("countIPv6") == 0:
         # No IPv6 outbound IPs is said by leaving the count out (test_aks_create_with_workload_identity_enabled).
         del balancer["managedOutboundIPs"]["countIPv6"]
+    aad = properties.get("aadProfile")
+    if isinstance(aad, dict) and aad.get("managed") and not aad.get("tenantID"):
+        # Microsoft Entra integration is in the subscription's tenant (test_aks_managed_namespace, test_aks_automatic_
+        # sku: tenantID filled in though the PUT sent none).
+        aad["tenantID"] = WELL_KNOWN_TENANT_ID
     if isinstance(properties.get("windowsProfile"), dict):
         properties["windowsProfile"].setdefault("enableCSIProxy", True)
     if isinstance(identity, dict) and "assigned" in str(identity.get("type", "")).lower():
@@ -145,9 +200,29 @@ def cluster(properties: dict, identity: Optional[dict]) -> dict:
 
 
 def effective_outbound_ips(sub: str, properties: dict) -> None:
-    """Once a cluster is built, its load balancer has the public IP it created in the node resource group."""
-    balancer = (properties.get("networkProfile") or {}).get("loadBalancerProfile")
-    if isinstance(balancer, dict) and balancer.get("managedOutboundIPs") and not balancer.get("effectiveOutboundIPs"):
-        balancer["effectiveOutboundIPs"] = [{
-            "id": f"/subscriptions/{sub}/resourceGroups/{properties.get('nodeResourceGroup')}/"
-                  f"providers/Microsoft.Network/publicIPAddresses/{uuid.uuid4()}"}]
+    """Once a cluster's operation has succeeded, the public IPs its outbound traffic leaves by: the load balancer's
+    own IPs (`outboundIPs`) when the PUT named them, else the managed IP it created in the node resource group; a
+    managed NAT gateway's likewise. Until then a PUT's answer shows the IPs of before (test_aks_create_and_update_
+    outbound_ips: the update naming a new IP answers the old one, the next read the new one)."""
+    network = properties.get("networkProfile") or {}
+    balancer, gateway = network.get("loadBalancerProfile"), network.get("natGatewayProfile")
+    if isinstance(balancer, dict):
+        named = (balancer.get("outboundIPs") or {}).get("publicIPs")
+        if named:
+            balancer["effectiveOutboundIPs"] = [{"id": ip.get("id")} for ip in named if isinstance(ip, dict)]
+        elif balancer.get("managedOutboundIPs"):
+            balancer["effectiveOutboundIPs"] = _managed_ips(sub, properties, balancer.get("effectiveOutboundIPs"))
+        elif not balancer.get("outboundIPPrefixes"):
+            balancer.pop("effectiveOutboundIPs", None)
+    if isinstance(gateway, dict) and gateway.get("managedOutboundIPProfile"):
+        gateway["effectiveOutboundIPs"] = _managed_ips(sub, properties, gateway.get("effectiveOutboundIPs"))
+    if isinstance(balancer, dict) and isinstance(gateway, dict):
+        balancer.pop("effectiveOutboundIPs", None)
+
+
+def _managed_ips(sub: str, properties: dict, before) -> list:
+    """The managed IPs the service made in the node resource group: kept once made."""
+    group = f"/subscriptions/{sub}/resourceGroups/{properties.get('nodeResourceGroup')}/"
+    if before and all(str(ip.get("id", "")).startswith(group) for ip in before):
+        return before
+    return [{"id": f"{group}providers/Microsoft.Network/publicIPAddresses/{uuid.uuid4()}"}]
