@@ -31,7 +31,8 @@ ADDED = {
     "aks update": [("enable_imds_restriction", params.enable_on_update),
                    ("disable_imds_restriction", params.disable_on_update),
                    ("skip_node_image_upgrade", params.skip_node_image_upgrade),
-                   ("check_workloads", params.check_workloads), ("force", params.force),
+                   ("check_workloads", params.check_workloads),
+                   ("skip_workload_check", params.skip_workload_check), ("force", params.force),
                    ("verify_nodes", params.verify_nodes)],
     # `--node-image-only` alone stays az's (it starts the upgrades and returns) unless imds-ext's record says the
     # IMDS reimage is due, or one of these asks for the core's waited upgrade (--verify proves it at the end).
@@ -44,23 +45,40 @@ VALIDATORS = {"aks create": validate_create, "aks update": validate_update, "aks
 _HOOKED = "_imds_ext_hooks"
 
 
+_AUGMENTED = "_imds_ext_augmented"
+
+
 def register_hooks(cli_ctx):
     from azure.cli.core.commands.events import EVENT_INVOKER_POST_LOAD_ARGUMENTS
+    from knack.events import EVENT_INVOKER_PRE_PARSE_ARGS
 
     if getattr(cli_ctx, _HOOKED, False):
         return
     setattr(cli_ctx, _HOOKED, True)
     cli_ctx.register_event(EVENT_INVOKER_POST_LOAD_ARGUMENTS, _on_arguments_loaded)
+    cli_ctx.register_event(EVENT_INVOKER_PRE_PARSE_ARGS, _on_parse)
 
 
-def _on_arguments_loaded(_cli_ctx, commands_loader=None, **_kwargs):
+def _on_parse(cli_ctx, args=None, **_kwargs):
+    """Help asked for (az prints it while it parses): our examples after those of az's command. Only then, as
+    reading and writing az's help entry costs a third of a second."""
+    if not any(arg in ("--help", "-h") for arg in args or ()):
+        return
+    for name in getattr(cli_ctx, _AUGMENTED, ()):
+        try:
+            add_examples(name)
+        except Exception:  # pylint: disable=broad-except
+            logger.debug("imds-ext could not add its examples to 'az %s'", name, exc_info=True)
+
+
+def _on_arguments_loaded(cli_ctx, commands_loader=None, **_kwargs):
     for name in ADDED:
         command = commands_loader.command_table.get(name) if commands_loader else None
         if command is None or not command.arguments:
             continue  # not the command being run: nothing to add
         try:
             augment(command, name)
-            add_examples(name)
+            setattr(cli_ctx, _AUGMENTED, (*getattr(cli_ctx, _AUGMENTED, ()), name))
         except Exception as ex:  # pylint: disable=broad-except
             # Never break the command because of the extension.
             logger.warning("imds-ext could not add its flags to 'az %s': %s. The command runs unchanged.", name, ex)

@@ -51,8 +51,7 @@ def test_the_readme_steps_build_the_wheel_and_add_the_extension_to_az(az_cli, fr
     listed = home("extension", "list", "-o", "json")
     assert [e["name"] for e in listed.json] == ["imds-ext"]
     helped = home("aks", "update", "--help")
-    assert helped.code == 0 and "--enable-imds-restriction" in helped.out, home("aks", "update", "--help",
-                                                                                "--debug").err[-3000:]
+    assert helped.code == 0 and "--enable-imds-restriction" in helped.out, done.stderr[-3000:]
     # What the README says of a newer build and of removing it.
     [wheel] = (clone / "dist").glob("imds_ext-*-py3-none-any.whl")
     upgraded = home("extension", "add", "--source", str(wheel), "--upgrade", "--yes")
