@@ -15,6 +15,7 @@ enable_on_update = _flag("--enable-imds-restriction", flags.ENABLE_ON_UPDATE + f
 disable_on_update = _flag("--disable-imds-restriction", flags.DISABLE_ON_UPDATE)
 skip_node_image_upgrade = _flag("--skip-node-image-upgrade", flags.SKIP_NODE_IMAGE_UPGRADE)
 check_workloads = _flag("--check-workloads", flags.CHECK_WORKLOADS)
+skip_workload_check = _flag("--skip-workload-check", flags.SKIP_WORKLOAD_CHECK)
 force = _flag("--force", flags.FORCE)
 verify_nodes = _flag("--verify", flags.VERIFY)
 wait_for_node_images = _flag("--wait-for-node-images", flags.WAIT_FOR_NODE_IMAGES)

@@ -10,7 +10,7 @@ from imds_ext.frontend import validators as shared
 NODE_IMAGE_COMPANIONS = {"cmd", "client", "resource_group_name", "name", "node_image_only", "no_wait", "yes",
                          "verify_nodes", "wait_for_node_images"}
 EXTENSION_ARGS = ("enable_imds_restriction", "disable_imds_restriction", "skip_node_image_upgrade", "check_workloads",
-                  "force", "verify_nodes", "wait_for_node_images")
+                  "skip_workload_check", "force", "verify_nodes", "wait_for_node_images")
 
 # What `az aks update --enable/--disable-imds-restriction` may be combined with: these mean the same in
 # our flow as in az's. Anything else of az's update is refused with the flag (see validate_update).
@@ -39,7 +39,8 @@ def validate_update(cmd, namespace):
     enable = getattr(namespace, "enable_imds_restriction", False)
     disable = getattr(namespace, "disable_imds_restriction", False)
     if not enable and not disable:
-        ours = [_option(cmd, dest) for dest in ("skip_node_image_upgrade", "check_workloads", "verify_nodes")
+        ours = [_option(cmd, dest) for dest in ("skip_node_image_upgrade", "check_workloads", "skip_workload_check",
+                                                "verify_nodes")
                 if getattr(namespace, dest, False)]
         if ours:
             raise ImdsUsageError(f"{', '.join(ours)} goes with --enable-imds-restriction or "

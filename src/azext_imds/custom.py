@@ -73,7 +73,8 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
                                        ids=None, canary=None, max_parallel=8, max_failures=None, journal=None,
                                        dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
                                        check_workloads=False, force=False, canary_ids=None,
-                                       pause_after_canary=False):
+                                       pause_after_canary=False,
+                                       skip_workload_check=False):  # pylint: disable=unused-argument  # validator
     subs = _subscription_ids(cmd, subscriptions)
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"), bool(enable_imds_restriction), subscriptions=subs,

@@ -142,7 +142,7 @@ def test_the_demo_tells_the_whole_story_and_checks_every_step():
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "Done: every step behaved as expected." in r.stdout
     steps = [line for line in r.stdout.splitlines() if line.startswith("== ")]
-    assert len(steps) == 15 and "What would break?" in steps[1] and "verify then proves it" in steps[10]
+    assert len(steps) == 18 and "What would break?" in steps[1] and "verify then proves it" in steps[10]
     assert "Verified: all 3 Linux node(s)" in r.stderr
     # An inconclusive verdict (the probe image is not pulled) and how it is resolved.
     assert "inconclusive" in steps[7] or "inconclusive" in steps[7].lower()

@@ -82,6 +82,27 @@ def test_check_workloads_refuses_what_breaks_unless_forced(az_imds, admin, seed_
     assert set(admin.enforced(RG, "c1").values()) == {"None"}
 
 
+def test_enable_scans_the_workloads_by_default_and_refuses_what_breaks(az_imds, admin, seed_cluster):
+    _seed(admin, seed_cluster, WORKLOADS)
+    refused = az_imds(*ENABLE)  # no --check-workloads: the scan is the default of the change that can break them
+    assert refused.code == 1
+    assert "would break" in refused.err and "Deployment shop/legacy" in refused.err
+    assert admin.requests("PUT") == []
+    skipped = az_imds(*ENABLE, "--skip-workload-check")
+    assert skipped.code == 0, skipped.err
+    assert set(admin.enforced(RG, "c1").values()) == {"None"}
+
+
+def test_a_workload_scan_that_cannot_run_is_said_never_skipped_in_silence(az_imds, admin, seed_cluster):
+    seed_cluster()
+    admin.fault(method="POST", path="/listClusterUserCredential", count=10, status=403,
+                body={"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization."}})
+    r = az_imds(*ENABLE)
+    assert r.code == 1
+    assert "The workload scan of cluster 'c1' could not run" in r.err and "--skip-workload-check" in r.err
+    assert admin.requests("PUT") == []
+
+
 def test_check_workloads_on_a_clean_cluster_then_verify_proves_it(az_imds, admin, seed_cluster):
     _seed(admin, seed_cluster, WORKLOADS[3:])
     r = az_imds(*ENABLE, "--check-workloads", "--verify")
@@ -98,10 +119,13 @@ def test_upgrade_with_verify_reimages_then_proves(az_imds, admin, seed_cluster):
 
 def test_the_new_flags_are_checked_before_any_request(az_imds, admin, seed_cluster):
     seed_cluster()
-    for args, message in (((*ENABLE, "--force"), "--force goes with --check-workloads"),
+    for args, message in (((*ENABLE, "--skip-workload-check", "--force"), "it cannot go with --check-workloads or "
+                                                                           "--force"),
+                          (("aks", "update", "-g", RG, "-n", "c1", "--disable-imds-restriction",
+                            "--skip-workload-check", "--yes"), "goes with --enable-imds-restriction"),
                           ((*ENABLE, "--verify", "--skip-node-image-upgrade"), "--verify needs the nodes reimaged"),
                           (("aks", "update", "-g", RG, "-n", "c1", "--disable-imds-restriction", "--check-workloads",
-                            "--yes"), "go with --enable-imds-restriction"),
+                            "--yes"), "goes with --enable-imds-restriction"),
                           (("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--verify", "--no-wait"),
                            "--verify needs the nodes reimaged")):
         r = az_imds(*args)

@@ -107,7 +107,8 @@ def test_check_workloads_scans_through_the_kubeconfig_given(az_imds, admin, emul
 def test_kubernetes_options_without_verify_or_check_workloads_are_usage_errors(az_imds, admin):
     for args, message in (((*ENABLE, "--probe-image", MIRROR), "--probe-image goes with --verify"),
                           ((*ENABLE, "--check-workloads", "--sample", "1"), "--sample goes with --verify"),
-                          ((*ENABLE, "--context", "c1"), "--context goes with --verify or --check-workloads"),
+                          ((*ENABLE, "--skip-workload-check", "--context", "c1"),
+                           "--context goes with --verify or the workload scan"),
                           (("aks", "upgrade", "-g", RG, "-n", "c1", "--node-image-only", "--admin"),
                            "--admin goes with --verify"),
                           ((*ENABLE, "--verify", "--admin", "--kubeconfig", "k"), "cannot be combined")):

@@ -53,6 +53,7 @@ def load_arguments(loader, _command):
         c.argument("if_match", help=flags.IF_MATCH)
         c.argument("skip_node_image_upgrade", action="store_true", help=flags.SKIP_NODE_IMAGE_UPGRADE)
         c.argument("check_workloads", action="store_true", help=flags.CHECK_WORKLOADS)
+        c.argument("skip_workload_check", action="store_true", help=flags.SKIP_WORKLOAD_CHECK)
         c.argument("force", action="store_true", help=flags.FORCE)
         c.argument("verify_nodes", options_list=["--verify"], action="store_true", help=flags.VERIFY)
         flags.kube_arguments(c)

@@ -38,7 +38,8 @@ def aks_create(cmd, resource_group_name, name, location=None, node_count=3, node
 def aks_update(cmd, resource_group_name, name, enable_imds_restriction=False, disable_imds_restriction=False,
                enable_oidc_issuer=False, aks_custom_headers=None, if_match=None, skip_node_image_upgrade=False,
                check_workloads=False, force=False, verify_nodes=False, admin=False, kubeconfig=None, context=None,
-               probe_image=None, sample=None, no_wait=False, yes=False, subscription=None):
+               probe_image=None, sample=None, no_wait=False, yes=False, subscription=None,
+               skip_workload_check=False):  # pylint: disable=unused-argument  # the validator set check_workloads
     # knack builds the arguments from this signature, so every option is named here.
     return handlers.update_restriction(
         cf_imds(cmd.cli_ctx, subscription), resource_group_name, name,
@@ -114,7 +115,8 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
                                        ids=None, canary=None, max_parallel=8, max_failures=None, journal=None,
                                        dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
                                        check_workloads=False, force=False, canary_ids=None,
-                                       pause_after_canary=False, subscription=None):
+                                       pause_after_canary=False, subscription=None,
+                                       skip_workload_check=False):  # pylint: disable=unused-argument  # see aks_update
     subs, first = _fleet_subscriptions(subscriptions, ids, subscription)
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx, first), cf_console(cmd.cli_ctx), bool(enable_imds_restriction), subscriptions=subs,

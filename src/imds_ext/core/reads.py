@@ -196,13 +196,15 @@ class ClusterReads(ArmWork):
         return result
 
     def scan_failure(self, resource_group: str, name: str, ex: Exception) -> preflight.Finding:
-        """--check-workloads when the scan itself could not run (the API server unreachable, the credential
-        refused): one finding for `aks update` and for every cluster of a rollout; --force goes on without it."""
+        """The workload check (the default of every enable) when the scan itself could not run (the API server
+        unreachable, the credential refused): one finding for `aks update` and for every cluster of a rollout; it is
+        said, never skipped in silence; --force goes on with it as a warning, --skip-workload-check does not scan."""
         return preflight.Finding(
             "ScanFailed", f"The workload scan of cluster '{name}' could not run (it reads the workloads through the "
             f"cluster's API server): {service_message(ex).rstrip('.')}.",
             f"make the cluster's API server reachable from here and run '{self.ui.cli_name} aks imds-restriction scan "
-            f"-g {resource_group} -n {name}{self._sub_arg}', or pass --force to go on without the scan")
+            f"-g {resource_group} -n {name}{self._sub_arg}' (docs/kubernetes-access.md says what it needs), or pass "
+            "--skip-workload-check to enable it without the scan")
 
     # -- the commands we tell the user ---------------------------------------------------------------
     def _upgrade_command(self, resource_group: str, name: str) -> str:

@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+from azure.core.polling.base_polling import OperationFailed
 
 from imds_ext.core import constants, marker, plan as planning, preflight, scan
 from imds_ext.core.cluster import agent_pools, pod_link_local_access, pool_sizes, provisioning_state
@@ -229,8 +230,8 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
             try:
                 self.ui.wait(f"Updating cluster '{name}'", [poller])
                 result = poller.result()
-            except HttpResponseError:
-                if poller.status().lower() in ("failed", "canceled"):  # it ended; it is not "still running"
+            except HttpResponseError as ex:
+                if isinstance(ex.inner_exception, OperationFailed):  # it ended Failed; it is not "still running"
                     self._stage = (f"The update of cluster '{name}' failed in the service. Run '{resume}' to "
                                    "finish the job: it writes the cluster back, which makes AKS retry the "
                                    "operation, and reimages the nodes.")

@@ -37,9 +37,13 @@ KUBECONFIG = "Use this kubeconfig file instead of asking ARM for the cluster's c
 CONTEXT = ("The kubeconfig context to use (default: the current context of --kubeconfig). Without --kubeconfig, "
            "picked from $KUBECONFIG (a list of files, merged as kubectl does) or ~/.kube/config. Its server must be "
            "the cluster's own.")
-CHECK_WORKLOADS = ("With --enable-imds-restriction: scan the cluster's workloads first ('aks imds-restriction scan'); "
-                   "if some would break, ask, or with --yes refuse (nothing changed) unless --force.")
-FORCE = "With --check-workloads: enable IMDS restriction even though the scan found workloads that break."
+CHECK_WORKLOADS = ("The default with --enable-imds-restriction (kept for scripts that pass it): the cluster's "
+                   "workloads are scanned first ('aks imds-restriction scan'); if some would break, it asks, or with "
+                   "--yes refuses (nothing changed) unless --force.")
+SKIP_WORKLOAD_CHECK = ("With --enable-imds-restriction: do not scan the cluster's workloads first (by default a scan "
+                       "that finds workloads taking tokens from IMDS, or that cannot run, stops the change).")
+FORCE = ("With --enable-imds-restriction: enable it even though the workload scan found workloads that break, or "
+         "could not run.")
 VERIFY = ("At the end, prove through the cluster's Kubernetes API that every Linux node behaves as the setting says "
           "('aks imds-restriction verify'); exit 1 naming each node that does not.")
 # Inside az: `aks upgrade --node-image-only` is az's own (it starts every pool's upgrade and returns) unless
@@ -75,9 +79,12 @@ ROLLOUT_PAUSE = ("Stop once the canary wave has fully succeeded, starting no oth
                  "workloads can be watched: a workload that lost its IMDS token may fail only once its cached token "
                  "expires, hours later. The same command, run again, goes on with the rest. Needs --canary-ids or "
                  "--journal.")
-ROLLOUT_CHECK_WORKLOADS = ("With --enable: scan the workloads of every cluster to change, in the plan ('aks "
-                           "imds-restriction scan'); a cluster whose workloads take tokens from IMDS, or that cannot "
-                           "be scanned, is blocked (unless --force).")
+ROLLOUT_SKIP_WORKLOAD_CHECK = ("With --enable: do not scan the workloads of the clusters to change (by default a "
+                               "cluster whose workloads take tokens from IMDS, or that cannot be scanned, is "
+                               "blocked, unless --force).")
+ROLLOUT_CHECK_WORKLOADS = ("The default with --enable (kept for scripts that pass it): the workloads of every cluster "
+                           "to change are scanned in the plan ('aks imds-restriction scan'); a cluster whose workloads "
+                           "take tokens from IMDS, or that cannot be scanned, is blocked (unless --force).")
 ROLLOUT_JOURNAL = ("A file (JSON lines) where each step of each cluster is recorded as it ends. Run the same command "
                    "with the same journal to finish an interrupted rollout; 'rollout status --journal' reports it.")
 
@@ -102,8 +109,9 @@ def rollout_arguments(c) -> None:
     c.argument("journal", help=ROLLOUT_JOURNAL)
     c.argument("dry_run", action="store_true", help="Show the plan and stop: nothing is changed.")
     c.argument("check_workloads", action="store_true", help=ROLLOUT_CHECK_WORKLOADS)
-    c.argument("force", action="store_true", help="With --check-workloads: what the scan finds is a warning, not a "
-                                                   "blocker.")
+    c.argument("skip_workload_check", action="store_true", help=ROLLOUT_SKIP_WORKLOAD_CHECK)
+    c.argument("force", action="store_true", help="With --enable: what the workload scan finds, or that it could not "
+                                                   "run, is a warning, not a blocker.")
 
 
 def selection_arguments(c) -> None:

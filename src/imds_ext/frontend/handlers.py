@@ -67,7 +67,7 @@ def guided(func):
 def update_restriction(service, resource_group_name, name, enable_imds_restriction=False,
                        disable_imds_restriction=False, enable_oidc_issuer=False, aks_custom_headers=None,
                        if_match=None, skip_node_image_upgrade=False, no_wait=False, yes=False, check_workloads=False,
-                       force=False, verify_nodes=False, **kube):
+                       force=False, verify_nodes=False, skip_workload_check=False, **kube):
     """`aks update --enable/--disable-imds-restriction` (validated: exactly one is set): the checked update, then
     the reimage. `kube`: --admin, --kubeconfig, --context, --probe-image, --sample of --verify and
     --check-workloads."""

@@ -24,12 +24,19 @@ def validate_imds_toggle(namespace):
     if not enable and not disable:
         raise UsageError(
             "Please specify --enable-imds-restriction or --disable-imds-restriction.")
-    if disable and (getattr(namespace, "check_workloads", False) or getattr(namespace, "force", False)):
-        raise UsageError("--check-workloads and --force go with --enable-imds-restriction: turning it off breaks no "
-                         "workload.")
-    if getattr(namespace, "force", False) and not getattr(namespace, "check_workloads", False):
-        raise UsageError("--force goes with --check-workloads (it enables IMDS restriction although the scan found "
-                         "workloads that break).")
+    skip = getattr(namespace, "skip_workload_check", False)
+    given = [option for option, attr in (("--check-workloads", "check_workloads"), ("--skip-workload-check",
+                                                                                     "skip_workload_check"),
+                                         ("--force", "force")) if getattr(namespace, attr, False)]
+    if disable and given:
+        raise UsageError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --enable-imds-restriction: "
+                         "turning it off breaks no workload.")
+    if skip and (getattr(namespace, "check_workloads", False) or getattr(namespace, "force", False)):
+        raise UsageError("--skip-workload-check skips the workload scan: it cannot go with --check-workloads or "
+                         "--force (which decide what the scan's findings do).")
+    if hasattr(namespace, "skip_workload_check"):
+        # The scan runs for every enable unless skipped: it is the change that can break workloads.
+        namespace.check_workloads = bool(enable) and not skip
     if getattr(namespace, "verify_nodes", False) and (getattr(namespace, "no_wait", False)
                                                 or getattr(namespace, "skip_node_image_upgrade", False)):
         raise UsageError("--verify needs the nodes reimaged first: it cannot go with --no-wait or "
@@ -147,7 +154,8 @@ def validate_kube_options(namespace):
             raise UsageError(f"{' and '.join(probe)} {'go' if len(probe) > 1 else 'goes'} with --verify (they say "
                              "how the nodes are probed).")
         if access and not checks:
-            with_what = "--verify or --check-workloads" if hasattr(namespace, "check_workloads") else "--verify"
+            with_what = ("--verify or the workload scan (not with --skip-workload-check)"
+                         if hasattr(namespace, "check_workloads") else "--verify")
             raise UsageError(f"{' and '.join(access)} {'go' if len(access) > 1 else 'goes'} with {with_what} (they "
                              "say how the cluster's Kubernetes API is reached).")
     image = getattr(namespace, "probe_image", None)
