@@ -605,3 +605,13 @@ def test_a_resumed_rollout_does_not_reimage_again_the_pools_its_journal_saw_reim
     assert admin.requests("POST", "/upgradeNodeImageVersion") == []  # hours of draining saved on a real fleet
     shown = az_imds("aks", "show", "-g", "rg", "-n", "c0", "-o", "json")
     assert "imds-ext-reimage-pending" not in (shown.json.get("tags") or {})
+
+
+def test_the_rollouts_workload_scan_takes_admin_and_admin_without_a_scan_is_a_usage_error(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "c0", {})])
+    r = az_imds(*START, "--enable", "--admin", "--dry-run", "-o", "json")
+    assert r.code == 0, r.err
+    assert admin.requests("POST", "/listClusterAdminCredential") and not admin.requests(
+        "POST", "/listClusterUserCredential")
+    bad = az_imds(*START, "--enable", "--skip-workload-check", "--admin", "--yes")
+    assert bad.code == 2 and "--admin says how the workload scan reaches each cluster" in bad.err

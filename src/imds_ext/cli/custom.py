@@ -116,14 +116,15 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
                                        dry_run=False, enable_oidc_issuer=False, aks_custom_headers=None, yes=False,
                                        check_workloads=False, force=False, canary_ids=None,
                                        pause_after_canary=False, subscription=None,
-                                       skip_workload_check=False):  # pylint: disable=unused-argument  # see aks_update
+                                       skip_workload_check=False,  # pylint: disable=unused-argument
+                                       admin=False):
     subs, first = _fleet_subscriptions(subscriptions, ids, subscription)
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx, first), cf_console(cmd.cli_ctx), bool(enable_imds_restriction), subscriptions=subs,
         all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags, ids=ids,
         enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
         max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes, check_workloads=check_workloads,
-        force=force, canary_ids=canary_ids, pause_after_canary=pause_after_canary)
+        force=force, canary_ids=canary_ids, pause_after_canary=pause_after_canary, admin=admin)
     return _with_exit_code(cmd, outcome)
 
 

@@ -197,6 +197,7 @@ class Rollout(Discovery):
         self.enable = enable
         self.enable_oidc_issuer = enable_oidc_issuer
         self.check_workloads, self.force = check_workloads and enable, force
+        self.admin = False  # --admin: each cluster's scan reaches its API server with the local admin account
         self.headers = dict(headers or {})
         self.journal = journal
         self.on_change = on_change
@@ -264,7 +265,8 @@ class Rollout(Discovery):
         scan_command = f"{self.ui.cli_name} aks imds-restriction scan -g {target.resource_group} -n {target.name}"
         reads = ClusterReads(self._clients(target.subscription), self.ui)
         try:
-            found = scan.breaking(reads.scan(target.resource_group, target.name, fail_on_breaks=False))
+            found = scan.breaking(reads.scan(target.resource_group, target.name, admin=self.admin,
+                                             fail_on_breaks=False))
             finding = found and preflight.Finding(
                 "WorkloadsWouldBreak", f"{len(found)} workload(s) or component(s) take tokens from IMDS and would "
                 "break: " + "; ".join(found), f"move them to Microsoft Entra Workload ID ('{scan_command}' gives "

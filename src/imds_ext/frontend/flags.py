@@ -110,6 +110,9 @@ def rollout_arguments(c) -> None:
     c.argument("dry_run", action="store_true", help="Show the plan and stop: nothing is changed.")
     c.argument("check_workloads", action="store_true", help=ROLLOUT_CHECK_WORKLOADS)
     c.argument("skip_workload_check", action="store_true", help=ROLLOUT_SKIP_WORKLOAD_CHECK)
+    c.argument("admin", action="store_true", help="For the workload scan: reach each cluster's API server with its "
+                                                   "local admin account (listClusterAdminCredential), as "
+                                                   "'aks imds-restriction scan --admin'.")
     c.argument("force", action="store_true", help="With --enable: what the workload scan finds, or that it could not "
                                                    "run, is a warning, not a blocker.")
 

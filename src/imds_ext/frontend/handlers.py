@@ -167,7 +167,7 @@ def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=N
 def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=False, resource_groups=None, tags=None,
                   ids=None, enable_oidc_issuer=False, headers=None, canary=None, max_parallel=8, max_failures=None,
                   journal_path=None, dry_run=False, yes=False, check_workloads=False, force=False, canary_ids=None,
-                  pause_after_canary=False):
+                  pause_after_canary=False, admin=False):
     """`aks imds-restriction rollout start`: discover, plan (shown on stderr), confirm, roll out in waves. Returns
     (rows, ok): ok when every selected cluster is done (a dry run: when none is blocked). `subscriptions` are IDs
     (each command line resolves names its own way); none means the clients' own subscription."""
@@ -193,7 +193,7 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
     canary = 0 if canary_done else (1 if canary is None else canary)
     rollout = fleet.Rollout(clients, ui, enable=enable, enable_oidc_issuer=enable_oidc_issuer, headers=headers,
                             check_workloads=check_workloads, force=force)
-    rollout.reimaged = reimaged
+    rollout.reimaged, rollout.admin = reimaged, admin
     try:
         try:
             targets = rollout.plan(rollout.discover(selection))

@@ -180,6 +180,9 @@ def validate_rollout(namespace):
     validate_imds_toggle(namespace)
     validate_custom_headers(namespace)
     validate_selection(namespace)
+    if getattr(namespace, "admin", False) and not getattr(namespace, "check_workloads", False):
+        raise UsageError("--admin says how the workload scan reaches each cluster: it goes with --enable, not with "
+                         "--disable or --skip-workload-check.")
     for option, attr, least in (("--canary", "canary", 0), ("--max-parallel", "max_parallel", 1),
                                 ("--max-failures", "max_failures", 1)):
         value = getattr(namespace, attr, None)
