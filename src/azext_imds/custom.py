@@ -75,14 +75,14 @@ def aks_imds_restriction_rollout_start(cmd, enable_imds_restriction=False, disab
                                        check_workloads=False, force=False, canary_ids=None,
                                        pause_after_canary=False,
                                        skip_workload_check=False,  # pylint: disable=unused-argument
-                                       admin=False):
+                                       admin=False, fallback=None):
     subs = _subscription_ids(cmd, subscriptions)
     outcome = handlers.rollout_start(
         cf_arm(cmd.cli_ctx), ConsoleInteraction(cmd.cli_ctx, "az"), bool(enable_imds_restriction), subscriptions=subs,
         all_subscriptions=all_subscriptions, resource_groups=resource_groups, tags=tags, ids=ids,
         enable_oidc_issuer=enable_oidc_issuer, headers=aks_custom_headers, canary=canary, max_parallel=max_parallel,
         max_failures=max_failures, journal_path=journal, dry_run=dry_run, yes=yes, check_workloads=check_workloads,
-        force=force, canary_ids=canary_ids, pause_after_canary=pause_after_canary, admin=admin)
+        force=force, canary_ids=canary_ids, pause_after_canary=pause_after_canary, admin=admin, fallback=fallback)
     return _exit_1_unless(cmd, outcome)
 
 

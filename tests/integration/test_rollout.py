@@ -615,3 +615,50 @@ def test_the_rollouts_workload_scan_takes_admin_and_admin_without_a_scan_is_a_us
         "POST", "/listClusterUserCredential")
     bad = az_imds(*START, "--enable", "--skip-workload-check", "--admin", "--yes")
     assert bad.code == 2 and "--admin says how the workload scan reaches each cluster" in bad.err
+
+
+# -- --fallback network-policy (issue 19) ------------------------------------------------------------------------
+INSIGHTS = {"omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": "/subscriptions/x/ws"}}}
+
+
+def test_fallback_protects_by_network_policy_the_clusters_the_managed_setting_cannot_serve(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "ready", {}),
+                       (SUB, "rg", "cilium", {"network_dataplane": "cilium", "addonProfiles": INSIGHTS}),
+                       (SUB, "rg", "npm", {"network_policy": "azure", "addonProfiles": INSIGHTS}),
+                       (SUB, "rg", "noengine", {"addonProfiles": INSIGHTS}),
+                       (SUB, "rg", "nooidc", {"oidc": False, "network_dataplane": "cilium",
+                                              "addonProfiles": INSIGHTS})])
+    args = (*START, "--enable", "--fallback", "network-policy", "--canary", "0", "--yes", "-o", "json")
+    dry = az_imds(*args[:-3], "--dry-run", "-o", "json")
+    actions = {row["name"]: row["action"] for row in dry.json}
+    assert actions == {"ready": "change", "cilium": "networkPolicy", "npm": "networkPolicy",
+                       "noengine": "blocked", "nooidc": "blocked"}
+    assert "cilium: podLinkLocalAccess=IMDS -> block IMDS by network policy" in dry.err
+    rows = by_name(dry.json)
+    assert [b["code"] for b in rows["noengine"]["blockers"]] == ["IncompatibleAddon", "NoNetworkPolicyEngine"]
+    assert "OIDCIssuerDisabled" in [b["code"] for b in rows["nooidc"]["blockers"]]  # not what the fallback serves
+    assert any(w["code"] == "ManagedSettingRefused" and "cilium-clusterwide" in w["message"]
+               for w in rows["cilium"]["warnings"])
+    assert changes(admin) == []
+
+    r = az_imds(*args)
+    assert r.code == 1, r.err  # two clusters stay blocked
+    rows = by_name(r.json)
+    assert {n: rows[n]["result"] for n in ("ready", "cilium", "npm")} == {"ready": "done", "cilium": "done",
+                                                                        "npm": "done"}
+    assert rows["cilium"]["podLinkLocalAccess"] == "IMDS"  # the managed setting untouched
+    for name, kind in (("cilium", "CiliumClusterwideNetworkPolicy"), ("npm", "NetworkPolicy")):
+        shown = az_imds("aks", "imds-restriction", "network-policy", "show", "-g", "rg", "-n", name, "-o", "json")
+        assert shown.json["status"] == "protected", shown.json
+        assert any(p.startswith(kind) for p in shown.json["policies"])
+
+    admin.clear_requests()
+    again = az_imds(*args)
+    assert by_name(again.json)["cilium"]["result"] == "done"
+    assert [e for e in admin.requests() if e["path"].startswith("/kubernetes/") and e["method"] != "GET"
+            and "imds-probe" not in e["path"]] == []  # the re-run writes no policy
+
+
+def test_fallback_goes_with_enable(az_imds, admin):
+    r = az_imds(*START, "--disable", "--fallback", "network-policy", "--yes")
+    assert r.code == 2 and "--fallback network-policy goes with --enable" in r.err

@@ -19,18 +19,25 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from azure.core.exceptions import AzureError
 
-from imds_ext.core import constants, journal as journaling, marker, preflight, scan
+from imds_ext.core import constants, journal as journaling, marker, netpolicy, preflight, scan
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.discovery import PLANNED, Discovery, Selection, Target, concurrently  # noqa: F401 (fleet's API)
 from imds_ext.core.cluster import agent_pools, pod_link_local_access, provisioning_state
 from imds_ext.core.errors import (ConfigurationError, ImdsExtError, Interrupted, PreflightFailed, Unfinished,
                                   service_message)
 from imds_ext.core.interaction import Interaction
+from imds_ext.core.netpolicy_flow import NetworkPolicyFlow
 from imds_ext.core.reads import ClusterReads
 from imds_ext.core.service import ImdsRestrictionService
 
 # What the plan does with a cluster.
 CHANGE, FINISH, NONE, BLOCKED = "change", "finish", "none", "blocked"
+# --fallback network-policy: a cluster the managed setting cannot serve gets IMDS blocked by network policy.
+NETWORK_POLICY = "networkPolicy"
+RUNS = (CHANGE, FINISH, NETWORK_POLICY)  # the actions a rollout runs a flow for
+# The blockers the fallback answers: what the cluster runs (add-ons, extensions, Windows or VirtualMachines pools),
+# which network policy leaves alone. Any other blocker (OIDC off, the feature not registered) holds the cluster.
+FALLBACK_CODES = frozenset({"IncompatibleAddon", "IncompatibleExtension", "WindowsNodePool", "VirtualMachinesNodePool"})
 # How a cluster ends: its flow ran to the end, or not (and why).
 DONE, FAILED, INTERRUPTED, NOT_STARTED = "done", "failed", "interrupted", "notStarted"
 
@@ -192,12 +199,14 @@ class Rollout(Discovery):
     def __init__(self, clients: ArmClients, ui: Interaction, *, enable: bool, enable_oidc_issuer: bool = False,
                  headers: Optional[Dict[str, str]] = None, journal: Optional[journaling.Journal] = None,
                  on_change: Callable[[List[Target]], None] = lambda targets: None, check_workloads: bool = False,
-                 force: bool = False, on_event: Callable[[Target, str, dict], None] = lambda t, event, detail: None):
+                 force: bool = False, on_event: Callable[[Target, str, dict], None] = lambda t, event, detail: None,
+                 fallback: Optional[str] = None):
         super().__init__(clients, ui)
         self.enable = enable
         self.enable_oidc_issuer = enable_oidc_issuer
         self.check_workloads, self.force = check_workloads and enable, force
         self.admin = False  # --admin: each cluster's scan reaches its API server with the local admin account
+        self.fallback = fallback if enable else None  # "network-policy": see _fall_back
         self.headers = dict(headers or {})
         self.journal = journal
         self.on_change = on_change
@@ -256,8 +265,27 @@ class Rollout(Discovery):
                 return
         target.action, target.blockers, target.warnings = classify(target.cluster, env, self.enable,
                                                                    target.resource_group, target.name)
-        if self.check_workloads and target.action == CHANGE:
+        if self.fallback and target.action == BLOCKED:
+            self._fall_back(target)
+        if self.check_workloads and target.action in (CHANGE, NETWORK_POLICY):
             self._scan(target)
+
+    def _fall_back(self, target: Target) -> None:
+        """--fallback network-policy: a cluster blocked only by what it runs gets the network-policy action, if its
+        engine enforces policy; without an engine it stays blocked, with the engine's fix added."""
+        if not target.blockers or any(b.code not in FALLBACK_CODES for b in target.blockers):
+            return
+        choice = netpolicy.choose(target.cluster, target.resource_group, target.name)
+        if choice.blockers:
+            target.blockers += choice.blockers
+            return
+        refused = "; ".join(b.message for b in target.blockers)
+        target.action, target.blockers = NETWORK_POLICY, []
+        target.warnings.append(preflight.Finding(
+            "ManagedSettingRefused", f"The managed setting cannot serve this cluster ({refused.rstrip('.')}): "
+            f"--fallback network-policy blocks IMDS with network policy instead ({choice.mechanism}, "
+            f"{netpolicy.ENGINE_NAMES[choice.engine]}), for the pods not on the host network outside the exempt "
+            "namespaces (docs/network-policy.md)."))
 
     def _scan(self, target: Target) -> None:
         """--check-workloads: the workloads that take tokens from IMDS block their cluster, unless --force (then
@@ -286,7 +314,7 @@ class Rollout(Discovery):
         """Run the flow on every cluster the plan changes or finishes, in waves; each ends with its result.
 
         The canary wave is the clusters `canary_ids` names (those still to do), else the first `canary`."""
-        to_do = [t for t in self.targets if t.action in (CHANGE, FINISH)]
+        to_do = [t for t in self.targets if t.action in RUNS]
         if canary_ids:
             named = {i.lower() for i in canary_ids}
             canaries = [t for t in to_do if t.id.lower() in named]
@@ -355,16 +383,32 @@ class Rollout(Discovery):
 
         service = ImdsRestrictionService(clients, ui, on_step=step)
         service.name_subscription = True
+
+        def restrict() -> None:  # the managed setting, then the reimage (service.py)
+            outcome = service.set_restriction(target.resource_group, target.name, self.enable,
+                                              enable_oidc_issuer=self.enable_oidc_issuer, headers=self.headers,
+                                              yes=True, reimaged_before=self.reimaged.get(target.id.lower(), ()))
+            target.result, target.setting = DONE, pod_link_local_access(outcome.cluster)
+
+        def protect() -> None:  # --fallback network-policy: `network-policy apply --yes` (netpolicy_flow.py)
+            step("applyingPolicy", {})
+            report = NetworkPolicyFlow(service).apply(target.resource_group, target.name, yes=True, admin=self.admin)
+            step("policyApplied", {"mechanism": report.get("mechanism"), "writes": len(report.get("changes") or ())})
+            if report.get("status") == netpolicy.NOT_PROTECTED:
+                reopened = "; ".join(f"{r['namespace']}: {r['policy']} ({r['rule']})"
+                                     for r in report.get("reopenedBy") or ())
+                raise ImdsExtError(f"The network policy is in place, but IMDS stays reachable in some namespaces"
+                                   f"{': ' + reopened if reopened else ''}. Fix those policies, then run the same "
+                                   "command again ('aks imds-restriction network-policy show' lists them).")
+            target.result = DONE
+
         started = target.started_at = time.monotonic()
         target.step = "started"
         if self.journal is not None:
             self.journal.write("started", target.id, wave=target.wave)
         self._event(target, "started", wave=target.wave)
         try:
-            outcome = service.set_restriction(target.resource_group, target.name, self.enable,
-                                              enable_oidc_issuer=self.enable_oidc_issuer, headers=self.headers,
-                                              yes=True, reimaged_before=self.reimaged.get(target.id.lower(), ()))
-            target.result, target.setting = DONE, pod_link_local_access(outcome.cluster)
+            (protect if target.action == NETWORK_POLICY else restrict)()
         except PreflightFailed as ex:  # the cluster changed since the plan
             target.result, target.error = BLOCKED, str(ex)
             target.blockers = ex.blockers
@@ -407,7 +451,7 @@ def _flow_warnings(said: Sequence[str], known: Sequence[preflight.Finding]) -> L
 def planned_waves(targets: Sequence[Target], canary: int, canary_ids: Sequence[str] = ()) -> None:
     """The wave each cluster to change or finish will start in (what `--dry-run` shows): those `canary_ids` names,
     else the first `canary` of them, "canary"; the others "main"; a cluster left as it is (blocked, done) has none."""
-    to_do = [t for t in targets if t.action in (CHANGE, FINISH)]
+    to_do = [t for t in targets if t.action in RUNS]
     named = {i.lower() for i in canary_ids}
     for index, target in enumerate(to_do):
         canary_one = target.id.lower() in named if named else index < canary

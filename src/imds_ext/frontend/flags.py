@@ -110,6 +110,11 @@ def rollout_arguments(c) -> None:
     c.argument("dry_run", action="store_true", help="Show the plan and stop: nothing is changed.")
     c.argument("check_workloads", action="store_true", help=ROLLOUT_CHECK_WORKLOADS)
     c.argument("skip_workload_check", action="store_true", help=ROLLOUT_SKIP_WORKLOAD_CHECK)
+    c.argument("fallback", choices=["network-policy"],
+               help="With --enable: the clusters the managed setting cannot serve only because of what they run "
+                    "(incompatible add-ons or extensions, Windows or VirtualMachines pools) get IMDS blocked by "
+                    "network policy instead, as 'aks imds-restriction network-policy apply' does, when their engine "
+                    "enforces policy (docs/network-policy.md).")
     c.argument("admin", action="store_true", help="For the workload scan: reach each cluster's API server with its "
                                                    "local admin account (listClusterAdminCredential), as "
                                                    "'aks imds-restriction scan --admin'.")

@@ -167,7 +167,7 @@ def scan_workloads(service, resource_group_name, name, admin=False, kubeconfig=N
 def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=False, resource_groups=None, tags=None,
                   ids=None, enable_oidc_issuer=False, headers=None, canary=None, max_parallel=8, max_failures=None,
                   journal_path=None, dry_run=False, yes=False, check_workloads=False, force=False, canary_ids=None,
-                  pause_after_canary=False, admin=False):
+                  pause_after_canary=False, admin=False, fallback=None):
     """`aks imds-restriction rollout start`: discover, plan (shown on stderr), confirm, roll out in waves. Returns
     (rows, ok): ok when every selected cluster is done (a dry run: when none is blocked). `subscriptions` are IDs
     (each command line resolves names its own way); none means the clients' own subscription."""
@@ -192,7 +192,7 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
         logger.warning("The journal's last run paused after its canary wave: going on with the other clusters.")
     canary = 0 if canary_done else (1 if canary is None else canary)
     rollout = fleet.Rollout(clients, ui, enable=enable, enable_oidc_issuer=enable_oidc_issuer, headers=headers,
-                            check_workloads=check_workloads, force=force)
+                            check_workloads=check_workloads, force=force, fallback=fallback)
     rollout.reimaged, rollout.admin = reimaged, admin
     try:
         try:
@@ -207,7 +207,7 @@ def rollout_start(clients, ui, enable, *, subscriptions=(), all_subscriptions=Fa
         if canary_ids and not canary_done:  # the canaries named; those done already had their canary wave
             canary_ids = _canaries(canary_ids, targets)
             canary = len(canary_ids)
-        to_do = sum(t.action in (fleet.CHANGE, fleet.FINISH) for t in targets)
+        to_do = sum(t.action in fleet.RUNS for t in targets)
         if dry_run:
             fleet.planned_waves(targets, canary, canary_ids or ())
             logger.warning("--dry-run: nothing was changed.")
@@ -271,7 +271,7 @@ def _canaries(canary_ids, targets):
             raise UsageError(f"--canary-ids: cluster '{target.name}' is blocked "
                              f"({'; '.join(b.message for b in target.blockers)}). Nothing was changed: fix it or "
                              "choose another canary.")
-        if target.action in (fleet.CHANGE, fleet.FINISH):
+        if target.action in fleet.RUNS:
             chosen.append(target.id)
     return chosen
 

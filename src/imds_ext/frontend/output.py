@@ -157,7 +157,7 @@ def rollout_status_table(rows):
 
 
 _ACTIONS = {"change": "{verb}", "finish": "finish the node-image upgrade still due", "none": "nothing (done)",
-            "blocked": "blocked"}
+            "blocked": "blocked", "networkPolicy": "block IMDS by network policy (--fallback network-policy)"}
 
 
 def _advice(finding: dict) -> str:

@@ -180,6 +180,9 @@ def validate_rollout(namespace):
     validate_imds_toggle(namespace)
     validate_custom_headers(namespace)
     validate_selection(namespace)
+    if getattr(namespace, "fallback", None) and not getattr(namespace, "enable_imds_restriction", False):
+        raise UsageError("--fallback network-policy goes with --enable: it protects the clusters the managed setting "
+                         "cannot serve.")
     if getattr(namespace, "admin", False) and not getattr(namespace, "check_workloads", False):
         raise UsageError("--admin says how the workload scan reaches each cluster: it goes with --enable, not with "
                          "--disable or --skip-workload-check.")
