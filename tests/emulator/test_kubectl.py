@@ -2,6 +2,7 @@
 written to a file (its server and certificate-authority-data: no --insecure-skip-tls-verify). Skipped where the
 machine has no kubectl."""
 import base64
+import copy
 import json
 import shutil
 import subprocess
@@ -128,8 +129,7 @@ def test_network_policies_from_create_to_delete(arm, admin, tmp_path):
     for name, body in (("netpol", NETWORK_POLICY), ("ccnp", CLUSTERWIDE)):
         files[name] = tmp_path / f"{name}.json"
         files[name].write_text(json.dumps(body))
-    # no /openapi: client-side validation cannot run (docs/emulator.md)
-    created = kubectl("create", "--validate=false", "-f", str(files["netpol"])).stdout.strip()
+    created = kubectl("create", "-f", str(files["netpol"])).stdout.strip()  # validated by the server (Strict)
     assert created == "networkpolicy.networking.k8s.io/block-imds created"
     rows = _rows(kubectl("get", "netpol", "-n", "shop").stdout)
     assert rows[0] == ["NAME", "POD-SELECTOR", "AGE"] and rows[1][:2] == ["block-imds", "app=web"]
@@ -137,7 +137,7 @@ def test_network_policies_from_create_to_delete(arm, admin, tmp_path):
     read = json.loads(kubectl("get", "netpol", "block-imds", "-n", "shop", "-o", "json").stdout)
     assert read["spec"]["egress"][0]["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32"]
     assert "ciliumclusterwidenetworkpolicies" in kubectl("api-resources", "--api-group=cilium.io").stdout
-    created = kubectl("create", "--validate=false", "-f", str(files["ccnp"])).stdout.strip()
+    created = kubectl("create", "-f", str(files["ccnp"])).stdout.strip()
     assert created == "ciliumclusterwidenetworkpolicy.cilium.io/deny-imds created"
     assert _rows(kubectl("get", "ccnp").stdout)[1][0] == "deny-imds"
     assert kubectl("delete", "ccnp", "deny-imds").stdout.strip() == (
@@ -150,3 +150,76 @@ def test_network_policies_from_create_to_delete(arm, admin, tmp_path):
 def test_without_cilium_kubectl_knows_no_clusterwide_policy(kubectl):
     refused = kubectl("get", "ccnp", ok=False)
     assert refused.returncode == 1 and "the server doesn't have a resource type \"ccnp\"" in refused.stderr
+
+
+def test_apply_creates_leaves_unchanged_configures_and_deletes(arm, admin, tmp_path):
+    """kubectl apply with its default validation: /openapi/v3 says the server validates (fieldValidation=Strict)
+    and how to patch (a strategic merge patch for built-in kinds, a merge patch for Cilium's), docs/emulator.md."""
+    admin.seed(resourceGroups=[{"name": "rg1", "location": "westus2"}], clusters=[{
+        "resourceGroup": "rg1", "name": "cil", "cluster": cluster_body(network_dataplane="cilium")}])
+    kubectl = _kubectl_of(arm, tmp_path, "cil")
+    namespace = tmp_path / "ns.yaml"
+    namespace.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {team: a}\n")
+    assert kubectl("apply", "-f", str(namespace)).stdout.strip() == "namespace/shop created"
+    assert kubectl("apply", "-f", str(namespace)).stdout.strip() == "namespace/shop unchanged"
+    policy = _applied_twice(kubectl, tmp_path / "netpol.json", NETWORK_POLICY)
+    name = "networkpolicy.networking.k8s.io/block-imds"
+    edited = copy.deepcopy(NETWORK_POLICY)
+    edited["spec"]["egress"][0]["to"][0]["ipBlock"]["except"].append("168.63.129.16/32")
+    policy.write_text(json.dumps(edited))
+    diff = kubectl("diff", "-f", str(policy), ok=False)  # a dry run: shown, not stored
+    assert diff.returncode == 1 and "+        - 168.63.129.16/32" in diff.stdout
+    assert "resourceVersion" not in diff.stdout
+    assert kubectl("apply", "-f", str(policy)).stdout.strip() == f"{name} configured"
+    read = json.loads(kubectl("get", "netpol", "block-imds", "-n", "shop", "-o", "json").stdout)
+    assert read["spec"]["egress"][0]["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32", "168.63.129.16/32"]
+    assert read["metadata"]["resourceVersion"] == "2"
+    assert kubectl("apply", "-f", str(policy)).stdout.strip() == f"{name} unchanged"
+    assert kubectl("delete", "-f", str(policy)).stdout.strip() == (
+        'networkpolicy.networking.k8s.io "block-imds" deleted')
+    typo = copy.deepcopy(NETWORK_POLICY)
+    typo["spec"]["podSelectr"] = typo["spec"].pop("podSelector")
+    policy.write_text(json.dumps(typo))
+    refused = kubectl("apply", "-f", str(policy), ok=False)
+    assert refused.returncode == 1 and 'strict decoding error: unknown field "spec.podSelectr"' in refused.stderr
+    clusterwide = _applied_twice(kubectl, tmp_path / "ccnp.json", CLUSTERWIDE)
+    name = "ciliumclusterwidenetworkpolicy.cilium.io/deny-imds"
+    wider = copy.deepcopy(CLUSTERWIDE)
+    wider["spec"]["egressDeny"][0]["toCIDR"].append("168.63.129.16/32")
+    clusterwide.write_text(json.dumps(wider))
+    assert kubectl("apply", "-f", str(clusterwide)).stdout.strip() == f"{name} configured"
+    read = json.loads(kubectl("get", "ccnp", "deny-imds", "-o", "json").stdout)
+    assert read["spec"]["egressDeny"][0]["toCIDR"] == ["169.254.169.254/32", "168.63.129.16/32"]
+
+
+def _applied_twice(kubectl, path, body):
+    """`body` written to `path` and applied: created, then unchanged."""
+    path.write_text(json.dumps(body))
+    plural = "networkpolicy.networking.k8s.io" if body["kind"] == "NetworkPolicy" else \
+        "ciliumclusterwidenetworkpolicy.cilium.io"
+    name = f"{plural}/{body['metadata']['name']}"
+    assert kubectl("apply", "-f", str(path)).stdout.strip() == f"{name} created"
+    assert kubectl("apply", "-f", str(path)).stdout.strip() == f"{name} unchanged"
+    return path
+
+
+def test_apply_merges_a_deployments_containers_by_name(kubectl, tmp_path):
+    """The server's strategic merge: the container kubectl's patch names is merged into the stored one (its
+    other fields stay), as the pod spec's `containers` list merges by name."""
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop"},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}}, "template": {
+                      "metadata": {"labels": {"app": "api"}}, "spec": {"containers": [
+                          {"name": "c", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}}
+    path = tmp_path / "deploy.json"
+    path.write_text(json.dumps(deployment))
+    assert kubectl("apply", "-f", str(path)).stdout.strip() == "deployment.apps/api created"
+    kubectl("set", "env", "deployment/api", "-n", "shop", "MODE=x")  # a change outside the file
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+    path.write_text(json.dumps(deployment))
+    assert kubectl("apply", "-f", str(path)).stdout.strip() == "deployment.apps/api configured"
+    read = json.loads(kubectl("get", "deploy", "api", "-n", "shop", "-o", "json").stdout)
+    [container] = read["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "nginx:1.28" and container["env"] == [{"name": "MODE", "value": "x"}]
+    assert container["ports"] == [{"containerPort": 80}]
+    refused = kubectl("apply", "--server-side", "-f", str(path), ok=False)
+    assert refused.returncode == 1 and "Server-side apply not available on the server" in refused.stderr

@@ -143,3 +143,44 @@ def test_access_reviews_answer_from_the_modelled_rbac(api, admin):
     assert can("list", "pods") and not can("create", "pods") and not can("list", "secrets")
     me = client.AuthenticationV1Api(api).create_self_subject_review(client.V1SelfSubjectReview())
     assert me.status.user_info.username == "clusterUser"
+
+
+def test_strategic_merge_dry_run_and_the_openapi_kubectl_reads(api):
+    """A strategic merge patch as kubectl apply sends it (containers merged by name, `$setElementOrder`), a dry
+    run that stores nothing, strict field validation, and the OpenAPI v3 documents they come from."""
+    apps = client.AppsV1Api(api)
+    patch = {"spec": {"template": {"spec": {"$setElementOrder/containers": [{"name": "c"}, {"name": "side"}],
+                                            "containers": [{"name": "c", "env": [{"name": "MODE", "value": "x"}]},
+                                                           {"name": "side", "image": "busybox"}]}}}}
+    dry = apps.patch_namespaced_deployment("web", "shop", patch, dry_run="All", _content_type=STRATEGIC)
+    assert [c.name for c in dry.spec.template.spec.containers] == ["c", "side"]
+    assert apps.read_namespaced_deployment("web", "shop").metadata.resource_version == dry.metadata.resource_version
+    patched = apps.patch_namespaced_deployment("web", "shop", patch, _content_type=STRATEGIC)
+    first, second = patched.spec.template.spec.containers
+    assert (first.name, first.image, first.env[0].value, second.image) == ("c", "nginx:1.27", "x", "busybox")
+    drop = {"spec": {"template": {"spec": {"containers": [{"name": "side", "$patch": "delete"}]}}}}
+    kept = apps.patch_namespaced_deployment("web", "shop", drop, _content_type=STRATEGIC)
+    assert [c.name for c in kept.spec.template.spec.containers] == ["c"]
+    with pytest.raises(client.ApiException) as refused:
+        apps.patch_namespaced_deployment("web", "shop", {"spec": {"replica": 3}}, field_validation="Strict",
+                                         _content_type=STRATEGIC)
+    assert refused.value.status == 400 and 'unknown field "spec.replica"' in json.loads(refused.value.body)["message"]
+    index = _read(api, "/openapi/v3")
+    assert {"api/v1", "apis/apps/v1", "apis/networking.k8s.io/v1"} <= set(index["paths"])
+    url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    assert url.startswith("/kubernetes/") and "/openapi/v3/apis/apps/v1?hash=" in url
+    document = _read(api, "/openapi/v3/apis/apps/v1")
+    containers = document["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]
+    assert containers["x-kubernetes-patch-merge-key"] == "name"
+    assert containers["x-kubernetes-patch-strategy"] == "merge"
+
+
+STRATEGIC = "application/strategic-merge-patch+json"
+
+
+def _read(api, path: str) -> dict:
+    headers = {"Accept": "application/json"}
+    api.update_params_for_auth(headers, None, ["BearerToken"], None, None, None)
+    answer = api.call_api("GET", api.configuration.host + path, header_params=headers)
+    answer.read()
+    return json.loads(answer.data)

@@ -64,7 +64,8 @@ def api(ctx, sub, rg, cluster, path=None):
         if method == "POST" and not name:
             body = json_body(ctx)
             _check_names(plural, body)
-            return json_response(backend.create(rec, api_version, plural, namespace, body), 201)
+            return json_response(backend.create(rec, api_version, plural, namespace, body,
+                                                dry_run=ctx.request.args.get("dryRun") == "All"), 201)
         if method == "DELETE" and name:
             return json_response(backend.delete(rec, api_version, plural, namespace, name))
         raise status_error(405, "MethodNotAllowed", f"{method} is not supported on {path}")

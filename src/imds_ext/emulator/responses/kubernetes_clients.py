@@ -22,14 +22,15 @@ import copy
 import json
 from datetime import datetime, timezone
 from typing import List, Optional, Tuple
+from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.kubernetes import (
-    KubernetesStatus, patch, protobuf, reviews, serving, status_error, tables, workloads,
+    KubernetesStatus, openapi, patch, protobuf, reviews, serving, status_error, tables, workloads,
 )
-from imds_ext.emulator.providers.kubernetes.discovery import Discovery
+from imds_ext.emulator.providers.kubernetes.discovery import BUILT_IN, Discovery
 from imds_ext.emulator.responses import json_body, json_response, kubernetes, kubernetes_watch
 
 JSON = "application/json"
@@ -147,7 +148,8 @@ def _serve(ctx, sub, rg, cluster, path: str):
     content_type, table_version = negotiate(ctx.request.headers.get("Accept"), resource)
     with store.tx():
         rec, user = authenticate(ctx, sub, rg, cluster)
-        document = _discovery(ctx, rec, path) if method == "GET" else None
+        document = (_openapi(ctx, rec, path) if parts[:1] == ["openapi"] else _discovery(ctx, rec, path)) \
+            if method == "GET" else None
         if document is not None:
             return _answer(document, content_type=content_type)
         if method == "GET" and ctx.request.args.get("watch") not in (None, "", "0", "false"):
@@ -157,8 +159,10 @@ def _serve(ctx, sub, rg, cluster, path: str):
         patch_type = _check_body_type(ctx, method)
         if method == "POST" and path in REVIEWS:
             return _answer(_review(ctx, rec, user, REVIEWS[path]), 201, content_type)
+        warnings = _field_validation(ctx, rec, path, patch_type) if method in ("POST", "PUT", "PATCH") and \
+            resource else []
         if method in ("PATCH", "PUT"):
-            return _answer(_change(ctx, rec, user, path, patch_type), 200, content_type)
+            return _warn(_answer(_change(ctx, rec, user, path, patch_type), 200, content_type), warnings)
         if method == "DELETE":
             return _delete(ctx, sub, rg, cluster, rec, user, path, content_type)
         response = kubernetes.api(ctx, sub, rg, cluster, path)
@@ -171,7 +175,39 @@ def _serve(ctx, sub, rg, cluster, path: str):
         if table_version and method == "GET":
             body = _table(ctx, rec, body, table_version)
             content_type = _table_type(table_version)
-        return _answer(body, response.status_code, content_type)
+        return _warn(_answer(body, response.status_code, content_type), warnings)
+
+
+def _kind(ctx, rec, path: str) -> Tuple[str, str]:
+    api_version, _, plural, _, _ = kubernetes._parse(path)
+    return api_version, _discovery_of(ctx, rec).kind_of(api_version, plural) or ""
+
+
+def _field_validation(ctx, rec, path: str, patch_type: Optional[str]) -> List[str]:
+    """Server-side field validation (`?fieldValidation=`, what kubectl's default validation asks for once the
+    OpenAPI says the server takes it): the fields of the body its kind's schema (openapi.py) does not declare.
+    `Strict` refuses them (400, the strict decoding error), `Ignore` drops nothing and says nothing, `Warn` (the
+    default) lets them through with a `Warning` header each. A JSON patch names paths, not fields: not checked."""
+    mode = ctx.request.args.get("fieldValidation") or "Warn"
+    if mode not in ("Strict", "Warn", "Ignore"):
+        raise status_error(400, "BadRequest", f'fieldValidation must be one of "Ignore", "Warn" or "Strict", not '
+                           f'"{mode}"')
+    if mode == "Ignore" or patch_type == patch.JSON_PATCH:
+        return []
+    api_version, kind = _kind(ctx, rec, path)
+    body = json_body(ctx, required=False)
+    unknown = [f'unknown field "{f}"' for f in openapi.unknown_fields(openapi.schema_of(api_version, kind), body)]
+    if unknown and mode == "Strict":
+        version = api_version.rpartition("/")[2]
+        raise status_error(400, "BadRequest", f'{kind} in version "{version}" cannot be handled as a {kind}: '
+                           f"strict decoding error: {', '.join(unknown)}")
+    return unknown
+
+
+def _warn(response: Response, warnings: List[str]) -> Response:
+    for warning in warnings:
+        response.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
+    return response
 
 
 def _table_type(version: str) -> str:
@@ -219,6 +255,22 @@ def _discovery(ctx, rec, path: str) -> Optional[dict]:
             raise status_error(404, "NotFound", "the server could not find the requested resource")
         return found
     return None
+
+
+def _openapi(ctx, rec, path: str) -> dict:
+    """`/openapi/v3` and each group version's document (providers/kubernetes/openapi.py); `/openapi/v2` is not
+    served (kubectl reads v3 first)."""
+    parts = [p for p in path.split("/") if p]
+    discovery = _discovery_of(ctx, rec)
+    documents = {gv: openapi.document(gv, discovery.resources(gv) or [], gv in BUILT_IN)
+                 for gv in ["v1", *discovery.group_versions()]}
+    if parts == ["openapi", "v3"]:
+        prefix = quote(ctx.request.path[:len(ctx.request.path.rstrip("/")) - len(path)])
+        return openapi.index(documents, prefix)
+    for api_version, document in documents.items():
+        if parts[:2] == ["openapi", "v3"] and "/".join(parts[2:]) == openapi.path_of(api_version):
+            return document
+    raise status_error(404, "NotFound", "the server could not find the requested resource")
 
 
 def _addresses(backend, rec) -> dict:
@@ -278,12 +330,13 @@ def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
                 raise status_error(400, "BadRequest", "the body is not an object")
             return copy.deepcopy(given)
         try:
-            return patch.apply(patch_type, body, given)
+            return patch.apply(patch_type, body, given, openapi.schema_of(api_version, body.get("kind") or ""))
         except patch.PatchError as e:
             raise status_error(422 if patch_type == patch.JSON_PATCH else 400,
                                "Invalid" if patch_type == patch.JSON_PATCH else "BadRequest", str(e)) from None
 
-    return _complete(ctx, rec, backend.change(rec, api_version, plural, namespace, name, edit), path)
+    return _complete(ctx, rec, backend.change(rec, api_version, plural, namespace, name, edit,
+                                              dry_run=ctx.request.args.get("dryRun") == "All"), path)
 
 
 def _delete(ctx, sub, rg, cluster, rec, user, path: str, content_type: str) -> Response:

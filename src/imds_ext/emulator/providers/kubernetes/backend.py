@@ -262,15 +262,18 @@ class KubernetesBackend:
     def _has_namespace(self, rec: ManagedCluster, name: str) -> bool:
         return name in BUILT_IN_NAMESPACES or self._stored_namespace(rec, name) is not None
 
-    def create(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body) -> dict:
+    def create(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body,
+               dry_run: bool = False) -> dict:
+        """Create an object; with `dry_run` (`?dryRun=All`), everything but storing it."""
         self._finish_deletions(rec)
         self._check_served(rec, api_version, plural)
-        return self._insert(rec, api_version, plural, namespace, body)
+        return self._insert(rec, api_version, plural, namespace, body, dry_run=dry_run)
 
     def _insert(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, body,
-                answer: bool = True) -> Optional[dict]:
+                answer: bool = True, dry_run: bool = False) -> Optional[dict]:
         """Store a new object (what `create` does once due deletions are done) and, with `answer`, the object as a
-        read gives it; without, no step scans every object, so that seeding thousands stays linear."""
+        read gives it; without, no step scans every object, so that seeding thousands stays linear. With
+        `dry_run`, the object is checked and answered, not stored."""
         if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
             raise status_error(400, "BadRequest", "the object has no metadata")
         name = body["metadata"].get("name") or (body["metadata"].get("generateName", "obj-") + uuid.uuid4().hex[:5])
@@ -312,6 +315,10 @@ class KubernetesBackend:
             stored["metadata"]["namespace"] = namespace
         if plural == "namespaces":
             stored["status"] = {"phase": "Active"}
+        if dry_run:  # as etcd gives it none: no resourceVersion
+            stored["metadata"].pop("resourceVersion")
+            return self._with_status(rec, stored, {node.name: node for node, _ in self.nodes(rec)},
+                                     self.policies(rec) if plural == "pods" else None)
         self.objects[key] = KubeObject(cluster=key.split("|", 1)[0], api_version=api_version, plural=plural,
                                        namespace=namespace, body=stored)
         self.store.changed()
@@ -346,11 +353,12 @@ class KubernetesBackend:
         return {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}}
 
     def change(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, name: str,
-               edit: Callable[[dict], dict]) -> dict:
+               edit: Callable[[dict], dict], dry_run: bool = False) -> dict:
         """Replace a stored object by `edit(a copy of it)`, as a PATCH, a PUT or the scheduler's binding does: its
         name, namespace, uid and creation time stay, its resourceVersion goes up; the answer is the object as a
         read now gives it. A built-in namespace is stored at its first change. Nodes, DaemonSets' pods and the
-        built-in Services are derived, not stored: a change to one is refused (405)."""
+        built-in Services are derived, not stored: a change to one is refused (405). With `dry_run`, the object
+        as it would be, nothing stored."""
         self._finish_deletions(rec)
         self._check_served(rec, api_version, plural)
         namespace = "" if self.cluster_scoped(rec, plural) else namespace
@@ -380,6 +388,10 @@ class KubernetesBackend:
                     resourceVersion=str(int(before.get("resourceVersion") or 1) + 1))
         if namespace:
             meta["namespace"] = namespace
+        if dry_run:  # nothing written: the resourceVersion read
+            meta["resourceVersion"] = before.get("resourceVersion")
+            return self._with_status(rec, after, {node.name: node for node, _ in self.nodes(rec)},
+                                     self.policies(rec) if plural == "pods" else None)
         found.body = after
         self.objects[key] = found
         self.store.changed()
