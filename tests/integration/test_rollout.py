@@ -619,12 +619,13 @@ def test_the_rollouts_workload_scan_takes_admin_and_admin_without_a_scan_is_a_us
 
 # -- --fallback network-policy (issue 19) ------------------------------------------------------------------------
 INSIGHTS = {"omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": "/subscriptions/x/ws"}}}
+AZURE_POLICY = {"azurepolicy": {"enabled": True}}
 
 
 def test_fallback_protects_by_network_policy_the_clusters_the_managed_setting_cannot_serve(az_imds, admin):
     seed_fleet(admin, [(SUB, "rg", "ready", {}),
                        (SUB, "rg", "cilium", {"network_dataplane": "cilium", "addonProfiles": INSIGHTS}),
-                       (SUB, "rg", "npm", {"network_policy": "azure", "addonProfiles": INSIGHTS}),
+                       (SUB, "rg", "npm", {"network_policy": "azure", "addonProfiles": AZURE_POLICY}),
                        (SUB, "rg", "noengine", {"addonProfiles": INSIGHTS}),
                        (SUB, "rg", "nooidc", {"oidc": False, "network_dataplane": "cilium",
                                               "addonProfiles": INSIGHTS})])
@@ -652,9 +653,25 @@ def test_fallback_protects_by_network_policy_the_clusters_the_managed_setting_ca
         assert shown.json["status"] == "protected", shown.json
         assert any(p.startswith(kind) for p in shown.json["policies"])
 
+    # The objects themselves, as the emulated API servers hold them: one cluster-wide policy on Cilium, one
+    # NetworkPolicy per covered namespace on NPM, nothing on the clusters the fallback did not serve.
+    held = {}
+    for o in admin.state()["kubernetes"].values():
+        if o["body"].get("kind") in ("CiliumClusterwideNetworkPolicy", "NetworkPolicy"):
+            held.setdefault(o["cluster"].split("/")[-1], set()).add((o["body"]["kind"], o["namespace"]))
+    assert held["cilium"] == {("CiliumClusterwideNetworkPolicy", "")}
+    assert ("NetworkPolicy", "default") in held["npm"] and {k for k, _ in held["npm"]} == {"NetworkPolicy"}
+    assert "kube-system" not in {ns for _, ns in held["npm"]}  # exempt
+    assert set(held) == {"cilium", "npm"}  # nothing on the clusters the fallback did not serve
+
     admin.clear_requests()
     again = az_imds(*args)
-    assert by_name(again.json)["cilium"]["result"] == "done"
+    rows = by_name(again.json)
+    # Already protected: the plan read the owned objects and found nothing to write, so nothing runs.
+    assert {n: (rows[n]["action"], rows[n]["result"], rows[n]["mechanism"]) for n in ("cilium", "npm")} == {
+        "cilium": ("none", "done", "cilium-clusterwide"), "npm": ("none", "done", "per-namespace")}
+    assert "cilium: podLinkLocalAccess=IMDS -> nothing (done): IMDS blocked by network policy (cilium-clusterwide)" \
+        in again.err
     assert [e for e in admin.requests() if e["path"].startswith("/kubernetes/") and e["method"] != "GET"
             and "imds-probe" not in e["path"]] == []  # the re-run writes no policy
 
@@ -662,3 +679,59 @@ def test_fallback_protects_by_network_policy_the_clusters_the_managed_setting_ca
 def test_fallback_goes_with_enable(az_imds, admin):
     r = az_imds(*START, "--disable", "--fallback", "network-policy", "--yes")
     assert r.code == 2 and "--fallback network-policy goes with --enable" in r.err
+
+
+def test_fallback_per_namespace_converges_a_reopening_policy_holds_it_and_a_new_namespace_is_covered(
+        az_imds, admin, tmp_path):
+    from tests.support.policies import allow_all_egress, namespace
+
+    seed_fleet(admin, [(SUB, "rg", "calico", {"network_policy": "calico", "addonProfiles": AZURE_POLICY}),
+                       (SUB, "rg", "ready", {})])
+    admin.seed(kubernetes=[{"resourceGroup": "rg", "cluster": "calico", "objects": [namespace("shop")]}])
+    journal = str(tmp_path / "j.jsonl")
+    args = (*START, "--enable", "--fallback", "network-policy", "--skip-workload-check", "--journal", journal,
+            "--yes", "-o", "json")
+    dry = az_imds(*args[:-5], "--dry-run", "-o", "json")
+    assert dry.code == 0, dry.err
+    # The canary wave may hold a cluster protected by policy: the first to do, as for any other.
+    assert [(r["name"], r["action"], r["wave"], r["mechanism"]) for r in dry.json] == [
+        ("calico", "networkPolicy", "canary", "per-namespace"), ("ready", "change", "main", None)]
+    assert "calico: podLinkLocalAccess=IMDS -> block IMDS by network policy (--fallback network-policy): " \
+           "per-namespace" in dry.err
+    assert "1 of them get IMDS blocked by network policy instead" in dry.err
+    # The plan read through the cluster's API server, and only lists.
+    kube = [e for e in admin.requests() if e["path"].startswith("/kubernetes/")]
+    assert kube and {e["method"] for e in kube} == {"GET"}
+
+    r = az_imds(*args)
+    assert r.code == 0, r.err
+    rows = by_name(r.json)
+    assert (rows["calico"]["result"], rows["calico"]["wave"]) == ("done", "canary")
+    assert rows["calico"]["warnings"] and not [w for w in rows["calico"]["warnings"] if w["code"] == "FlowWarning"]
+    entries = [json.loads(line) for line in open(journal, encoding="utf-8")]
+    steps = [e["event"] for e in entries if (e.get("cluster") or "").lower() == cluster_id(SUB, "rg", "calico").lower()]
+    assert steps == ["planned", "started", "applyingPolicy", "policyApplied", "done"]
+    applied = next(e for e in entries if e["event"] == "policyApplied")
+    assert applied["mechanism"] == "per-namespace" and applied["writes"] >= 2  # default, shop, ...
+    ours = {o["namespace"] for o in admin.state()["kubernetes"].values()
+            if o["body"].get("kind") == "NetworkPolicy" and o["cluster"].endswith("/calico")}
+    assert {"default", "shop"} <= ours and "kube-system" not in ours
+
+    # A namespace created since: networkPolicy again, and only it is written.
+    admin.seed(kubernetes=[{"resourceGroup": "rg", "cluster": "calico", "objects": [namespace("new-team")]}])
+    admin.clear_requests()
+    later = az_imds(*args)
+    assert later.code == 0, later.err
+    assert by_name(later.json)["calico"]["action"] == "networkPolicy"
+    assert [(e["method"], e["path"].rsplit("/namespaces/", 1)[-1]) for e in admin.requests()
+            if e["path"].startswith("/kubernetes/") and e["method"] != "GET"] == [
+        ("POST", "new-team/networkpolicies")]
+
+    # Another policy reopens IMDS where everything is in place: nothing to write, so blocked, naming it.
+    admin.seed(kubernetes=[{"resourceGroup": "rg", "cluster": "calico", "objects": [allow_all_egress("shop")]}])
+    held = az_imds(*args)
+    assert held.code == 1
+    calico = by_name(held.json)["calico"]
+    assert (calico["action"], calico["result"]) == ("blocked", "blocked")
+    assert [b["code"] for b in calico["blockers"]] == ["PolicyReopensImds"]
+    assert "NetworkPolicy shop/allow-all-egress reopens IMDS" in calico["blockers"][0]["message"]

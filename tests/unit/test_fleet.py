@@ -401,3 +401,62 @@ def test_a_rollouts_clients_carry_the_budget_of_their_subscription(monkeypatch):
     monkeypatch.setenv("AZIMDS_ARM_READS_PER_SECOND", "fast")
     with pytest.raises(ConfigurationError, match="AZIMDS_ARM_READS_PER_SECOND='fast'"):
         fleet.Rollout(clients, None, enable=True)
+
+
+# -- --fallback network-policy (issue 19) ------------------------------------------------------------------------
+def test_the_fallback_takes_only_clusters_blocked_by_what_they_run_and_sees_one_already_protected():
+    from imds_ext.core import netpolicy as np
+    from imds_ext.core.netpolicy_flow import ClusterPolicies, pending
+    from tests.support.clusters import cluster_body, pool
+    from tests.support.policies import allow_all_egress, namespace
+
+    insights = {"omsagent": {"enabled": True}}
+
+    def plan(**options):
+        body = cluster_body(addonProfiles=insights, **options)
+        _, blockers, _ = fleet.classify(body, READY, True, "rg", "c")
+        return body, blockers, fleet.fallback_choice(body, blockers, "rg", "c")
+
+    # Cilium with Container Insights: the cluster-wide policy, nothing written yet, so networkPolicy.
+    body, refused, (choice, blockers) = plan(network_dataplane="cilium")
+    assert [b.code for b in refused] == ["IncompatibleAddon"] and choice.mechanism == np.CLUSTERWIDE
+    empty = ClusterPolicies([namespace("default")], [], [], [], True)
+    action, left, warnings = fleet.fallback_plan(body, choice, blockers, *pending(body, choice, empty))
+    assert (action, left) == (fleet.NETWORK_POLICY, [])
+    assert [w.code for w in warnings] == ["ManagedSettingRefused"] and "Container Insights" in warnings[0].message
+    # ... and once the policy is there, apply would write nothing: none (done), the re-run leaves it alone.
+    applied = ClusterPolicies([], [], [], [np.clusterwide_policy()], True)
+    assert pending(body, choice, applied) == ([], [])
+    assert fleet.fallback_plan(body, choice, blockers, [], [])[0] == fleet.NONE
+    # The CRD not served: no object, so not done (apply then says why).
+    assert pending(body, choice, ClusterPolicies([], [], [], [], False))[0]
+
+    # NPM with Container Insights and a Windows pool: per namespace, the pool said not covered.
+    body, _, (choice, blockers) = plan(network_policy="azure", pools=["nodepool1", pool("win", os_type="Windows")])
+    assert [b.code for b in blockers] == ["WindowsNodePool", "IncompatibleAddon"]
+    assert choice.mechanism == np.PER_NAMESPACE
+    nss = [namespace("default"), namespace("shop"), namespace("kube-system")]
+    writes, reopened = pending(body, choice, ClusterPolicies(nss, [], [], [], False))
+    assert sorted(w.namespace for w in writes) == ["default", "shop"] and reopened == []
+    action, _, warnings = fleet.fallback_plan(body, choice, blockers, writes, reopened)
+    assert action == fleet.NETWORK_POLICY and "PoolNotCovered" in [w.code for w in warnings]
+    # Every namespace covered but another policy reopens IMDS in one: nothing apply can do, so blocked by it.
+    owned = [np.namespace_policy("default"), np.namespace_policy("shop")]
+    writes, reopened = pending(body, choice, ClusterPolicies(nss, owned, [allow_all_egress("shop")], [], False))
+    assert writes == [] and [r["policy"] for r in reopened] == ["allow-all-egress"]
+    action, left, _ = fleet.fallback_plan(body, choice, blockers, writes, reopened)
+    assert action == fleet.BLOCKED and [b.code for b in left] == ["PolicyReopensImds"]
+    assert "shop/allow-all-egress" in left[0].message and "169.254.169.254/32" in left[0].fix
+    assert fleet.fallback_plan(body, choice, blockers, [], [])[0] == fleet.NONE
+
+    # No engine: still blocked, with the engine's fix added.
+    _, _, (choice, blockers) = plan()
+    assert choice is None and [b.code for b in blockers] == ["IncompatibleAddon", "NoNetworkPolicyEngine"]
+    # Any other blocker holds the cluster, whatever its engine.
+    _, _, (choice, blockers) = plan(oidc=False, network_dataplane="cilium")
+    assert choice is None and [b.code for b in blockers] == ["OIDCIssuerDisabled", "IncompatibleAddon"]
+    unregistered = cluster_body(addonProfiles=insights, network_dataplane="cilium")
+    _, blockers, _ = fleet.classify(unregistered, preflight.Environment(), True, "rg", "c")
+    assert fleet.fallback_choice(unregistered, blockers, "rg", "c")[0] is None
+    # A cluster with no blocker is not the fallback's.
+    assert fleet.fallback_choice(cluster_body(network_dataplane="cilium"), [], "rg", "c") == (None, [])

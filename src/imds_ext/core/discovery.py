@@ -61,6 +61,7 @@ class Target:
     error: Optional[str] = None
     seconds: Optional[float] = None
     setting: str = constants.UNRESTRICTED  # podLinkLocalAccess, as discovered then as left
+    mechanism: Optional[str] = None  # --fallback network-policy: how IMDS is (to be) blocked by policy
     # While its flow runs (what the progress shows): the step it is in, since when, and its pools' reimage.
     step: Optional[str] = None
     started_at: Optional[float] = field(default=None, repr=False)  # time.monotonic()
@@ -79,7 +80,7 @@ class Target:
     def to_dict(self) -> dict:
         return {"id": self.id, "subscription": self.subscription, "resourceGroup": self.resource_group,
                 "name": self.name, "podLinkLocalAccess": self.setting, "action": self.action, "result": self.result,
-                "wave": self.wave, "blockers": [b.to_dict() for b in self.blockers],
+                "wave": self.wave, "mechanism": self.mechanism, "blockers": [b.to_dict() for b in self.blockers],
                 "warnings": [w.to_dict() for w in self.warnings],
                 "error": self.error, "seconds": None if self.seconds is None else round(self.seconds, 1)}
 

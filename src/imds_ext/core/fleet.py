@@ -19,14 +19,14 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from azure.core.exceptions import AzureError
 
-from imds_ext.core import constants, journal as journaling, marker, netpolicy, preflight, scan
+from imds_ext.core import constants, journal as journaling, marker, netpolicy, netpolicy_flow, preflight, scan
+from imds_ext.core.access import kube_client
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.discovery import PLANNED, Discovery, Selection, Target, concurrently  # noqa: F401 (fleet's API)
 from imds_ext.core.cluster import agent_pools, pod_link_local_access, provisioning_state
 from imds_ext.core.errors import (ConfigurationError, ImdsExtError, Interrupted, PreflightFailed, Unfinished,
                                   service_message)
 from imds_ext.core.interaction import Interaction
-from imds_ext.core.netpolicy_flow import NetworkPolicyFlow
 from imds_ext.core.reads import ClusterReads
 from imds_ext.core.service import ImdsRestrictionService
 
@@ -65,6 +65,44 @@ def needs_environment(cluster: Mapping, enable: bool) -> bool:
 def _failed(cluster: Mapping) -> bool:
     return provisioning_state(cluster).lower() == "failed" or any(
         (p.get("provisioningState") or "").lower() == "failed" for p in agent_pools(cluster))
+
+
+def fallback_choice(cluster: Mapping, blockers: Sequence[preflight.Finding], resource_group: str, name: str
+                    ) -> Tuple[Optional[netpolicy.Choice], List[preflight.Finding]]:
+    """--fallback network-policy, from the ARM body alone: (the mechanism, the blockers) when the cluster's only
+    blockers are what it runs (FALLBACK_CODES) and its engine enforces policy; (None, the blockers) otherwise, with
+    the engine's fix added when an engine is all the fallback lacks."""
+    if not blockers or any(b.code not in FALLBACK_CODES for b in blockers):
+        return None, list(blockers)
+    choice = netpolicy.choose(cluster, resource_group, name)
+    if choice.blockers:
+        return None, list(blockers) + choice.blockers
+    return choice, list(blockers)
+
+
+def fallback_plan(cluster: Mapping, choice: netpolicy.Choice, refused: Sequence[preflight.Finding],
+                  writes: Sequence[netpolicy.Write], reopened: Sequence[dict]
+                  ) -> Tuple[str, List[preflight.Finding], List[preflight.Finding]]:
+    """(action, blockers, warnings) of a cluster the fallback serves, from what apply would write and the other
+    policies that reopen IMDS (netpolicy_flow.pending): `none` when apply would write nothing and nothing reopens
+    IMDS (already protected: the re-run leaves it alone); `blocked` when another policy reopens IMDS and apply has
+    nothing to write (the fix is that policy's); `networkPolicy` otherwise (with a reopening policy as a warning: the
+    run then ends failed, naming it)."""
+    why = "; ".join(b.message for b in refused)
+    warnings = [preflight.Finding(
+        "ManagedSettingRefused", f"The managed setting cannot serve this cluster ({why.rstrip('.')}): "
+        f"--fallback network-policy blocks IMDS with network policy instead ({choice.mechanism}, "
+        f"{netpolicy.ENGINE_NAMES[choice.engine]}), for the pods not on the host network outside the exempt "
+        "namespaces (docs/network-policy.md).")]
+    warnings += [preflight.Finding("PoolNotCovered", f"Pool '{p['pool']}' (Windows) is not covered: {p['reason']}.")
+                 for p in netpolicy.uncovered_pools(cluster, choice.engine)]
+    reopening = [preflight.Finding(
+        "PolicyReopensImds", f"NetworkPolicy {r['namespace']}/{r['policy']} reopens IMDS for {r['pods']}: "
+        f"{r['rule']}.", f"narrow that rule, or add except: [{netpolicy.IMDS_CIDR}] to its ipBlock; then run the "
+        "same command again") for r in reopened]
+    if reopening and not writes:
+        return BLOCKED, reopening, warnings
+    return (NETWORK_POLICY if writes else NONE), [], warnings + reopening
 
 
 class _FlowInteraction:
@@ -245,12 +283,13 @@ class Rollout(Discovery):
                            **({"canaryDone": True} if canary_done else {}))
         for target in self.targets:
             blockers = [b.to_dict() for b in target.blockers]
+            mechanism = {"mechanism": target.mechanism} if target.mechanism else {}
             self.journal.write("planned", target.id, action=target.action, podLinkLocalAccess=target.setting,
-                               **({"blockers": blockers} if blockers else {}))
+                               **({"blockers": blockers} if blockers else {}), **mechanism)
             if target.action == BLOCKED:
                 self.journal.write(BLOCKED, target.id, blockers=blockers)
             elif target.action == NONE:
-                self.journal.write(DONE, target.id, podLinkLocalAccess=target.setting)
+                self.journal.write(DONE, target.id, podLinkLocalAccess=target.setting, **mechanism)
         if self.journal.error:
             raise ConfigurationError(f"{self.journal.error} Nothing was changed: make it writable (free some "
                                      "space, say) or pass another --journal.")
@@ -271,21 +310,36 @@ class Rollout(Discovery):
             self._scan(target)
 
     def _fall_back(self, target: Target) -> None:
-        """--fallback network-policy: a cluster blocked only by what it runs gets the network-policy action, if its
-        engine enforces policy; without an engine it stays blocked, with the engine's fix added."""
-        if not target.blockers or any(b.code not in FALLBACK_CODES for b in target.blockers):
+        """--fallback network-policy: a cluster blocked only by what it runs, whose engine enforces policy, gets the
+        network-policy action, or `none` when its Kubernetes API shows the block already in place (what apply would
+        write: read_for_plan's bounded lists); without an engine it stays blocked, with the engine's fix added."""
+        choice, target.blockers = fallback_choice(target.cluster, target.blockers, target.resource_group,
+                                                  target.name)
+        if choice is None:
             return
-        choice = netpolicy.choose(target.cluster, target.resource_group, target.name)
-        if choice.blockers:
-            target.blockers += choice.blockers
+        try:
+            kube = kube_client(self._clients(target.subscription), target.resource_group, target.name,
+                               admin=self.admin, cluster=dict(target.cluster))
+            try:
+                writes, reopened = netpolicy_flow.pending(target.cluster, choice,
+                                                          netpolicy_flow.read_for_plan(kube, choice))
+            finally:
+                kube.close()
+        except (AzureError, ImdsExtError) as ex:  # one cluster unreachable holds no one else
+            command = (f"{self.ui.cli_name} aks imds-restriction network-policy show -g {target.resource_group} "
+                       f"-n {target.name}")
+            target.blockers.append(preflight.Finding(
+                "PolicyReadFailed", "--fallback network-policy: the network policies in the cluster could not be "
+                f"read through its API server, so nobody can tell what an apply would write: "
+                f"{str(service_message(ex)).splitlines()[0].rstrip('.')}.",
+                f"make the cluster's API server reachable from here with list access to namespaces and network "
+                f"policies (docs/kubernetes-access.md), check with '{command}', then run the same command again"))
             return
-        refused = "; ".join(b.message for b in target.blockers)
-        target.action, target.blockers = NETWORK_POLICY, []
-        target.warnings.append(preflight.Finding(
-            "ManagedSettingRefused", f"The managed setting cannot serve this cluster ({refused.rstrip('.')}): "
-            f"--fallback network-policy blocks IMDS with network policy instead ({choice.mechanism}, "
-            f"{netpolicy.ENGINE_NAMES[choice.engine]}), for the pods not on the host network outside the exempt "
-            "namespaces (docs/network-policy.md)."))
+        target.action, target.blockers, warnings = fallback_plan(target.cluster, choice, target.blockers, writes,
+                                                                 reopened)
+        target.warnings += warnings
+        if target.action != BLOCKED:
+            target.mechanism = choice.mechanism
 
     def _scan(self, target: Target) -> None:
         """--check-workloads: the workloads that take tokens from IMDS block their cluster, unless --force (then
@@ -392,7 +446,13 @@ class Rollout(Discovery):
 
         def protect() -> None:  # --fallback network-policy: `network-policy apply --yes` (netpolicy_flow.py)
             step("applyingPolicy", {})
-            report = NetworkPolicyFlow(service).apply(target.resource_group, target.name, yes=True, admin=self.admin)
+            report = netpolicy_flow.NetworkPolicyFlow(service).apply(target.resource_group, target.name, yes=True,
+                                                                     admin=self.admin)
+            target.mechanism = report.get("mechanism") or target.mechanism
+            # Each write the flow said ("created NetworkPolicy shop/...") is in the step, counted: not a warning.
+            said = {f"{c['action']}d {c['kind']} {c['namespace'] + '/' if c['namespace'] else ''}{c['name']}"
+                    for c in report.get("changes") or ()}
+            ui.warnings[:] = [w for w in ui.warnings if w not in said]
             step("policyApplied", {"mechanism": report.get("mechanism"), "writes": len(report.get("changes") or ())})
             if report.get("status") == netpolicy.NOT_PROTECTED:
                 reopened = "; ".join(f"{r['namespace']}: {r['policy']} ({r['rule']})"
@@ -424,6 +484,8 @@ class Rollout(Discovery):
             clients.close()
         if self.journal is not None:
             detail = {"podLinkLocalAccess": target.setting} if target.result == DONE else {"error": target.error}
+            if target.action == NETWORK_POLICY and target.mechanism:
+                detail["mechanism"] = target.mechanism
             if target.result == BLOCKED:
                 detail["blockers"] = [b.to_dict() for b in target.blockers]
             self.journal.write(target.result, target.id, seconds=round(target.seconds, 1), **detail)

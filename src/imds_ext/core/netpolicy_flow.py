@@ -42,6 +42,33 @@ def read_policies(kube: KubeClient, engine: str) -> ClusterPolicies:
                            [p for p in policies if not np.is_owned(p)], owned_ccnp, served)
 
 
+def read_for_plan(kube: KubeClient, choice: np.Choice) -> ClusterPolicies:
+    """What a rollout's plan reads to tell whether `apply` would write anything (fleet.py, --fallback
+    network-policy), and no more: for the cluster-wide mechanism, imds-ext's own objects alone (two label-selected
+    lists: its CiliumClusterwideNetworkPolicy, and any NetworkPolicy of its that the mechanism would delete); per
+    namespace, what apply reads (the namespaces and every NetworkPolicy: the audit needs the others). Each list is
+    paged, with the client's short timeouts."""
+    if choice.mechanism != np.CLUSTERWIDE:
+        return read_policies(kube, choice.engine)
+    owned_np = [p for p in kube.items(np.NETWORK_POLICIES, label_selector=np.OWNED_SELECTOR) if np.is_owned(p)]
+    try:
+        owned_ccnp = [p for p in kube.items(np.CLUSTERWIDE_POLICIES, label_selector=np.OWNED_SELECTOR)
+                      if np.is_owned(p)]
+    except ResourceNotFoundError:  # the CRD is missing: no object of it, so the plan sees a create (apply refuses)
+        return ClusterPolicies([], owned_np, [], [], False)
+    return ClusterPolicies([], owned_np, [], owned_ccnp, True)
+
+
+def pending(mc, choice: np.Choice, found: ClusterPolicies) -> Tuple[List[np.Write], List[dict]]:
+    """(what `apply` would write, the other policies that reopen IMDS in a covered namespace), as apply computes
+    them: with the exemptions its objects record. Pure, over what read_for_plan read."""
+    exempt = np.recorded_exemptions(found.owned_np + found.owned_ccnp) or []
+    covered = np.covered_namespaces(found.namespaces, exempt)
+    writes = np.plan_apply(choice.mechanism, covered, found.owned_np, found.owned_ccnp, exempt, np.dual_stack(mc))
+    reopened = np.audit(found.others, covered) if choice.mechanism == np.PER_NAMESPACE else []
+    return writes, reopened
+
+
 def mode_of(restricted: bool, policies: Sequence[str]) -> str:
     if restricted and policies:
         return "managed setting and network policy"

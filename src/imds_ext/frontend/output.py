@@ -175,6 +175,9 @@ def rollout_plan(rows, enable: bool, canary: int, max_parallel: int, max_failure
     lines = [f"Rollout plan: {verb} IMDS restriction on {len(rows)} cluster(s) in {subs} subscription(s)."]
     for r in rows:
         action = _ACTIONS[r["action"]].format(verb=verb)
+        if r.get("mechanism") and r["action"] in ("networkPolicy", "none"):  # --fallback network-policy: how
+            action += (f": {r['mechanism']}" if r["action"] == "networkPolicy" else
+                       f": IMDS blocked by network policy ({r['mechanism']})")
         lines.append(f"  {r['subscription']}/{r['resourceGroup']}/{r['name']}: podLinkLocalAccess="
                      f"{r['podLinkLocalAccess']} -> {action}")
         for blocker in r["blockers"]:
@@ -185,17 +188,24 @@ def rollout_plan(rows, enable: bool, canary: int, max_parallel: int, max_failure
             lines.append(f"      Warning: {warning['message']}")
             if warning.get("fix"):
                 lines.append(f"      {_advice(warning)}")
-    to_do = sum(r["action"] in ("change", "finish") for r in rows)
+    to_do = sum(r["action"] in ("change", "finish", "networkPolicy") for r in rows)
+    by_policy = sum(r["action"] == "networkPolicy" for r in rows)
     blocked = sum(r["action"] == "blocked" for r in rows)
     if to_do:
         first = min(canary, to_do)
         waves = (f"all {to_do}" if not first else f"a canary wave of {first} cluster(s)" if first == to_do else
                  f"a canary wave of {first} cluster(s) that must fully succeed, then the other {to_do - first}")
         limit = (f"; no new cluster is started after {max_failures} failure(s)" if max_failures else "")
-        lines.append(f"{to_do} cluster(s) to change: {waves}, at most {max_parallel} at a time{limit}. Each gets "
-                     "the update, then a node-image upgrade of its Linux pools (nodes are reimaged, workloads are "
-                     "drained); the tag 'imds-ext-reimage-pending' records the reimage due on each cluster in the "
-                     "same update, and is removed once its pools are reimaged (one more tags update).")
+        lines.append(f"{to_do} cluster(s) to change: {waves}, at most {max_parallel} at a time{limit}.")
+        if to_do > by_policy:
+            lines[-1] += (" Each gets the update, then a node-image upgrade of its Linux pools (nodes are reimaged, "
+                          "workloads are drained); the tag 'imds-ext-reimage-pending' records the reimage due on each "
+                          "cluster in the same update, and is removed once its pools are reimaged (one more tags "
+                          "update).")
+        if by_policy:
+            lines[-1] += (f" {by_policy} of them get IMDS blocked by network policy instead, as 'aks "
+                          "imds-restriction network-policy apply --yes' does: policies written through the cluster's "
+                          "API server, no update and no reimage; their managed setting is left as it is.")
     if blocked:
         lines.append(f"{blocked} cluster(s) blocked: they are left as they are until their blockers are fixed.")
     return "\n".join(lines)
