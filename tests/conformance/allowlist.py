@@ -126,6 +126,10 @@ ALLOWED = [
             "recording; 3 of 24 in 2023)", r"^properties\.agentPoolProfiles\[\]\.nodeLabels$", before=date(2024, 1, 1)),
     *_allow(EXTRA, "a pool's upgradeStrategy 'Rolling' answered since 2025-09 (test_aks_create_with_blue_green_"
             "upgrade_nodepool, 2025-09-09)", rf"{POOL}\.upgradeStrategy$", before=date(2025, 9, 9)),
+    *_allow(VALUE, "a scale was answered 'Updating' in 2023 (test_aks_create_with_custom_headers, 2023); 'Scaling' "
+            "since (test_aks_automatic_sku's `az aks scale`, 2025-08-26)",
+            r"^properties\.provisioningState$", r"^properties\.agentPoolProfiles\[\]\.provisioningState$",
+            before=date(2024, 1, 1), recordings=("test_aks_create_with_custom_headers",)),
     *_allow(MISSING, "the node resource group's restriction level was answered when unset until mid-2024; since, "
             "only when set (test_aks_automatic_sku)", r"^properties\.nodeResourceGroupProfile$",
             before=date(2024, 9, 1)),

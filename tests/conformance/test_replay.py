@@ -13,6 +13,7 @@ FIXED = {
     "test_aks_create_and_update_outbound_ips",
     "test_aks_create_node_provisioning_profile",
     "test_aks_create_with_blue_green_upgrade_nodepool",
+    "test_aks_create_with_custom_headers",
     "test_aks_create_with_enable_acns",
     "test_aks_create_with_transit_encryption_type",
     "test_aks_create_with_windows",
@@ -28,6 +29,7 @@ FIXED = {
     "test_aks_update_with_oidc_issuer_enabled",
     "test_aks_upgrade_node_image_only_cluster",
     "test_aks_upgrade_node_image_only_nodepool",
+    "test_aks_upgrade_nodepool",
 }
 # recording: requests (in scope, polls and other providers' the emulator serves) whose answer still differs
 KNOWN = {
@@ -38,7 +40,6 @@ KNOWN = {
     "test_aks_create_private_cluster_public_fqdn": 5,
     "test_aks_create_with_app_routing_enabled": 2,
     "test_aks_create_with_azuremonitormetrics": 11,
-    "test_aks_create_with_custom_headers": 1,
     "test_aks_create_with_ephemeral_disk": 1,
     "test_aks_create_with_fips": 1,
     "test_aks_create_with_ingress_appgw_addon": 2,
@@ -55,7 +56,6 @@ KNOWN = {
     "test_aks_nodepool_undrainable_node_behavior": 8,
     "test_aks_update_run_command": 2,
     "test_aks_update_with_managed_system_pool": 8,
-    "test_aks_upgrade_nodepool": 1,
 }
 
 

@@ -108,7 +108,7 @@ class ContainerServiceBackend:
         else:  # the cluster and the pools the operation held: none is left in a state that refuses what follows
             rec.properties["provisioningState"] = "Failed"
             for held in rec.pools:
-                if held.get("provisioningState") in ("Creating", "Updating"):
+                if held.get("provisioningState") in ("Creating", "Updating", "Scaling", "Upgrading"):
                     held["provisioningState"] = "Failed"
         return None
 
@@ -295,6 +295,11 @@ class ContainerServiceBackend:
             bodies.fill_pool(new, old, rec.properties["kubernetesVersion"], rec.properties["currentKubernetesVersion"],
                              "Updating" if old else "Creating", False, rec.properties["networkProfile"],
                              self.versions())
+            if old and new["count"] != old.get("count", new["count"]):
+                # A new node count is answered `Scaling` (test_aks_create_with_custom_headers, `az aks nodepool
+                # scale`). A pool PUT with a new version is in no recording (test_aks_upgrade_nodepool's `az aks
+                # nodepool upgrade` found the pool upgraded already): `Updating`.
+                new["provisioningState"] = "Scaling"
             if rules.is_restricted(rec.resource):
                 blockers = rules.pool_blockers([new])
                 if blockers:

@@ -194,6 +194,8 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
         # sent none), and a PUT that leaves it out keeps it (test_aks_automatic_sku's GA PUT stays "Automatic").
         new["kind"] = (existing or {}).get("kind") or "Base"
     _server_set(props, old_props, sub, rg, name, new["location"], state)
+    if existing and not seeding:
+        _operation_states(props, old_props, old_pools)
     props.update(given)
     _identities(new, props, existing, old_props)
     head = {"id": cluster_id(sub, rg, existing["name"] if existing else name), "location": new["location"],
@@ -246,6 +248,28 @@ def _oidc_issuer(props: dict, old_props: dict, location: str, seeding: bool) -> 
         if oidc.get("enabled") is True:
             oidc["issuerURL"] = old_oidc.get("issuerURL") or (
                 f"https://{location}.oic.prod-aks.azure.com/{WELL_KNOWN_TENANT_ID}/{uuid.uuid4()}/")
+
+
+def _operation_states(props: dict, old_props: dict, old_pools: dict) -> None:
+    """What a cluster update is answered while it runs, by what it changes. A new Kubernetes version: the cluster
+    and the pools it moves to a new version are `Upgrading` (test_aks_upgrade_nodepool, `az aks upgrade`,
+    2023-06-25); else a new node count: the cluster and the pools whose count changes are `Scaling`
+    (test_aks_automatic_sku, `az aks scale`, 2025-08-26: the newest; in 2023 test_aks_create_with_custom_headers
+    was answered `Updating`). Any other change, and the pools it leaves as they were, `Updating`. A PUT that both
+    upgrades and scales, in no recording, is answered `Upgrading`, the emulator's choice."""
+    upgraded = [p for p in props["agentPoolProfiles"] if (old_pools.get(p["name"].lower()) or {}).get(
+        "currentOrchestratorVersion", p["currentOrchestratorVersion"]) != p["currentOrchestratorVersion"]]
+    scaled = [p for p in props["agentPoolProfiles"] if (old_pools.get(p["name"].lower()) or {}).get(
+        "count", p["count"]) != p["count"]]
+    if props["currentKubernetesVersion"] != old_props.get("currentKubernetesVersion") or upgraded:
+        state, pools = "Upgrading", upgraded
+    elif scaled:
+        state, pools = "Scaling", scaled
+    else:
+        return
+    props["provisioningState"] = state
+    for pool in pools:
+        pool["provisioningState"] = state
 
 
 def _server_set(props: dict, old_props: dict, sub: str, rg: str, name: str, location: str, state: str) -> None:
