@@ -196,3 +196,19 @@ def test_a_cluster_with_both_the_managed_setting_and_a_policy_is_reported_as_suc
     assert v.json["mechanism"].startswith("managed setting (podLinkLocalAccess: None) and network policy")
     # The node rule knows no namespaces: the exempt probe is blocked too, as expected.
     assert v.json["exemptProbe"]["expected"] == "blocked" and v.json["exemptProbe"]["verdict"] == "blocked"
+
+
+def test_verify_table_shows_the_exempt_namespace_probe_as_a_row(az_imds, seed_cluster):
+    seed_cluster(network_dataplane="cilium", addonProfiles=INSIGHTS, objects=[namespace("shop")])
+    assert az_imds(*NP, "apply", *TARGET, "--yes").code == 0
+    v = az_imds(*VERIFY, "-o", "json")
+    assert v.code == 0, v.err
+    exempt = v.json["exemptProbe"]  # -o json holds it
+    assert (exempt["expected"], exempt["verdict"]) == ("reachable", "reachable") and exempt["node"]
+    table = az_imds(*VERIFY, "-o", "table")
+    assert table.code == 0, table.err
+    lines = table.out.strip().splitlines()
+    assert lines[0].split()[:5] == ["Pool", "Node", "Expected", "Verdict", "Reason"]
+    [row] = [line for line in lines[2:] if "exempt namespace" in line]
+    assert row.split()[2:4] == ["reachable", "reachable"]
+    assert len(lines) == 2 + len(v.json["nodes"]) + 1  # every node, and the exempt probe

@@ -25,3 +25,16 @@ def test_scan_table_gives_the_first_reason_and_how_many_more():
     assert len(rows[0]["Reason"]) == REASON_WIDTH and rows[0]["Reason"].endswith("... (+2 more)")
     assert [r["Reason"] for r in rows[1:]] == ["no sign of IMDS use", "-"]
     assert [r["Pods"] for r in rows] == [3, 1, 0]
+
+
+def test_verify_table_shows_the_exempt_namespace_probe_after_the_nodes():
+    report = {"nodes": [{"pool": "p", "node": "n1", "expected": "enforced", "verdict": "enforced", "reason": "ok"}],
+              "notProbed": [],
+              "exemptProbe": {"namespace": "imds-probe-x-exempt", "node": "n1", "expected": "reachable",
+                              "verdict": "blocked",
+                              "reason": "IMDS timed out for a pod in the exempt namespace; the reference answered"}}
+    rows = verify_short_table(report)
+    assert [(r["Pool"], r["Node"], r["Expected"], r["Verdict"]) for r in rows] == [
+        ("p", "n1", "enforced", "enforced"), ("p", "n1", "reachable", "blocked")]
+    assert rows[1]["Reason"].startswith("IMDS timed out for a pod in the exempt namespace")
+    assert len(rows[1]["Reason"]) <= REASON_WIDTH

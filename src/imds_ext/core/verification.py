@@ -381,7 +381,7 @@ class Verification:
             pods = list(self.kube.items(f"/api/v1/namespaces/{namespace}/pods", label_selector=f"{RUN}={run}"))
             verdict, reason = judge_exempt(Probe.of(pods[0]) if pods else None)
             if verdict is None and self.clock() >= deadline:
-                verdict, reason = INCONCLUSIVE, f"no result within {self.timeout:.0f} s"
+                verdict, reason = INCONCLUSIVE, f"no result from the exempt namespace within {self.timeout:.0f} s"
             if verdict is not None:
                 return {"namespace": namespace, "node": chosen[0]["metadata"]["name"], "expected": expected,
                         "verdict": verdict, "reason": reason}
@@ -428,7 +428,7 @@ def judge_exempt(probe: Optional[Probe]) -> Tuple[Optional[str], str]:
     if probe is None:
         return None, ""
     if probe.stuck:
-        return INCONCLUSIVE, f"the exempt probe did not run: {probe.stuck}"
+        return INCONCLUSIVE, f"the probe in the exempt namespace did not run: {probe.stuck}"
     imds, reference = probe.codes.get("imds"), probe.codes.get("reference")
     if imds == CURL_OK:
         return REACHABLE, "IMDS answered a pod in the exempt namespace"
@@ -436,7 +436,8 @@ def judge_exempt(probe: Optional[Probe]) -> Tuple[Optional[str], str]:
         return None, ""
     if imds == CURL_TIMEOUT and reference == CURL_OK:
         return BLOCKED, "IMDS timed out for a pod in the exempt namespace; the reference answered"
-    return INCONCLUSIVE, f"the exempt probe ended with curl exit {imds} (IMDS) and {reference} (reference)"
+    return INCONCLUSIVE, (f"the probe in the exempt namespace ended with curl exit {imds} (IMDS) and {reference} "
+                          "(reference)")
 
 
 def mechanism_of(setting: str, policy: Optional[str]) -> str:

@@ -70,11 +70,18 @@ def feature_table(result):
 
 
 def verify_table(report):
-    """One row per node: its verdict, and the reason (the evidence, or why it could not be judged)."""
+    """One row per node: its verdict, and the reason (the evidence, or why it could not be judged); with a
+    network-policy block, one more row for the probe in an exempt namespace."""
     from collections import OrderedDict
 
     rows = [OrderedDict([("Pool", n["pool"]), ("Node", n["node"]), ("Expected", n["expected"]),
                          ("Verdict", n["verdict"]), ("Reason", n["reason"])]) for n in report["nodes"]]
+    exempt = report.get("exemptProbe")
+    if exempt:  # the block's other half (network policy): a pod in an exempt namespace keeps IMDS
+        pools = {n["node"]: n["pool"] for n in report["nodes"]}
+        rows.append(OrderedDict([("Pool", pools.get(exempt["node"], "-")), ("Node", exempt["node"]),
+                                 ("Expected", exempt["expected"]), ("Verdict", exempt["verdict"]),
+                                 ("Reason", exempt["reason"])]))  # each reason names the exempt namespace
     rows += [OrderedDict([("Pool", n["pool"]), ("Node", n["node"]), ("Expected", "-"), ("Verdict", "not probed"),
                           ("Reason", n["reason"])]) for n in report.get("notProbed") or []]
     return rows
