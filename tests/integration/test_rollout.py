@@ -735,3 +735,37 @@ def test_fallback_per_namespace_converges_a_reopening_policy_holds_it_and_a_new_
     assert (calico["action"], calico["result"]) == ("blocked", "blocked")
     assert [b["code"] for b in calico["blockers"]] == ["PolicyReopensImds"]
     assert "NetworkPolicy shop/allow-all-egress reopens IMDS" in calico["blockers"][0]["message"]
+
+
+def _legacy(namespace, name="legacy"):
+    """A Deployment that takes its tokens from IMDS (aad-pod-identity's binding label): the scan says it breaks."""
+    return {**LEGACY, "metadata": {"name": name, "namespace": namespace}}
+
+
+def test_fallback_scan_leaves_out_the_exempt_namespaces_whose_pods_keep_imds(az_imds, admin):
+    from tests.support.policies import namespace
+
+    seed_fleet(admin, [(SUB, "rg", "cilium", {"network_dataplane": "cilium", "addonProfiles": INSIGHTS}),
+                       (SUB, "rg", "calico", {"network_policy": "calico", "addonProfiles": AZURE_POLICY})])
+    exempt_only = [namespace("monitoring", {"imds-ext.io/allow-imds": "true"}), _legacy("kube-system", "agent"),
+                   _legacy("monitoring")]
+    admin.seed(kubernetes=[{"resourceGroup": "rg", "cluster": "cilium", "objects": exempt_only},
+                           {"resourceGroup": "rg", "cluster": "calico",
+                            "objects": [*exempt_only, namespace("shop"), _legacy("shop")]}])
+    admin.clear_requests()
+    args = (*START, "--enable", "--fallback", "network-policy", "--canary", "0", "--yes", "-o", "json")
+    dry = az_imds(*args[:-3], "--dry-run", "-o", "json")
+    rows = by_name(dry.json)
+    # The exempt namespaces keep IMDS: their workloads lose nothing, so they hold no cluster ...
+    assert (rows["cilium"]["action"], rows["cilium"]["blockers"]) == ("networkPolicy", [])
+    # ... while a covered namespace's still does, named alone.
+    assert rows["calico"]["action"] == "blocked"
+    [blocker] = rows["calico"]["blockers"]
+    assert blocker["code"] == "WorkloadsWouldBreak" and "Deployment shop/legacy" in blocker["message"]
+    assert "kube-system" not in blocker["message"] and "monitoring" not in blocker["message"]
+    assert "cilium: podLinkLocalAccess=IMDS -> block IMDS by network policy" in dry.err
+
+    r = az_imds(*args)
+    assert r.code == 1, r.err  # calico stays blocked
+    rows = by_name(r.json)
+    assert (rows["cilium"]["result"], rows["calico"]["result"]) == ("done", "blocked")

@@ -62,6 +62,7 @@ class Target:
     seconds: Optional[float] = None
     setting: str = constants.UNRESTRICTED  # podLinkLocalAccess, as discovered then as left
     mechanism: Optional[str] = None  # --fallback network-policy: how IMDS is (to be) blocked by policy
+    exempt: Optional[List[str]] = field(default=None, repr=False)  # ... and the exemptions its apply keeps
     # While its flow runs (what the progress shows): the step it is in, since when, and its pools' reimage.
     step: Optional[str] = None
     started_at: Optional[float] = field(default=None, repr=False)  # time.monotonic()

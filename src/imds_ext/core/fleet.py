@@ -321,8 +321,8 @@ class Rollout(Discovery):
             kube = kube_client(self._clients(target.subscription), target.resource_group, target.name,
                                admin=self.admin, cluster=dict(target.cluster))
             try:
-                writes, reopened = netpolicy_flow.pending(target.cluster, choice,
-                                                          netpolicy_flow.read_for_plan(kube, choice))
+                found = netpolicy_flow.read_for_plan(kube, choice)
+                writes, reopened = netpolicy_flow.pending(target.cluster, choice, found)
             finally:
                 kube.close()
         except (AzureError, ImdsExtError) as ex:  # one cluster unreachable holds no one else
@@ -340,6 +340,7 @@ class Rollout(Discovery):
         target.warnings += warnings
         if target.action != BLOCKED:
             target.mechanism = choice.mechanism
+            target.exempt = netpolicy_flow.exemptions_of(found)
 
     def _scan(self, target: Target) -> None:
         """--check-workloads: the workloads that take tokens from IMDS block their cluster, unless --force (then
@@ -347,8 +348,10 @@ class Rollout(Discovery):
         scan_command = f"{self.ui.cli_name} aks imds-restriction scan -g {target.resource_group} -n {target.name}"
         reads = ClusterReads(self._clients(target.subscription), self.ui)
         try:
+            # By network policy, the exempt namespaces keep IMDS: the scan counts the covered ones only.
+            exempt = target.exempt if target.action == NETWORK_POLICY else None
             found = scan.breaking(reads.scan(target.resource_group, target.name, admin=self.admin,
-                                             fail_on_breaks=False))
+                                             fail_on_breaks=False, exempt=exempt))
             finding = found and preflight.Finding(
                 "WorkloadsWouldBreak", f"{len(found)} workload(s) or component(s) take tokens from IMDS and would "
                 "break: " + "; ".join(found), f"move them to Microsoft Entra Workload ID ('{scan_command}' gives "

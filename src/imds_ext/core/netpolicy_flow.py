@@ -59,14 +59,26 @@ def read_for_plan(kube: KubeClient, choice: np.Choice) -> ClusterPolicies:
     return ClusterPolicies([], owned_np, [], owned_ccnp, True)
 
 
+def exemptions_of(found: ClusterPolicies) -> List[str]:
+    """The --exempt-namespaces an `apply` without the flag keeps: those its objects record."""
+    return np.recorded_exemptions(found.owned_np + found.owned_ccnp) or []
+
+
 def pending(mc, choice: np.Choice, found: ClusterPolicies) -> Tuple[List[np.Write], List[dict]]:
     """(what `apply` would write, the other policies that reopen IMDS in a covered namespace), as apply computes
     them: with the exemptions its objects record. Pure, over what read_for_plan read."""
-    exempt = np.recorded_exemptions(found.owned_np + found.owned_ccnp) or []
+    exempt = exemptions_of(found)
     covered = np.covered_namespaces(found.namespaces, exempt)
     writes = np.plan_apply(choice.mechanism, covered, found.owned_np, found.owned_ccnp, exempt, np.dual_stack(mc))
     reopened = np.audit(found.others, covered) if choice.mechanism == np.PER_NAMESPACE else []
     return writes, reopened
+
+
+def covered_only(kube: KubeClient, found: scan.ClusterScan, exempt: Sequence[str]) -> scan.ClusterScan:
+    """The scan's workloads in the namespaces the block covers, as `show` lists them: those of the exempt namespaces
+    (the defaults, `exempt`, the labelled ones) keep IMDS, so they lose nothing. One more list: the namespaces."""
+    covered = set(np.covered_namespaces(list(kube.items("/api/v1/namespaces")), exempt))
+    return scan.ClusterScan([w for w in found.workloads if w.namespace in covered], found.warnings)
 
 
 def mode_of(restricted: bool, policies: Sequence[str]) -> str:
@@ -98,7 +110,7 @@ class NetworkPolicyFlow:
                 f"wait for the Cilium agent to install it ('kubectl get crd ciliumclusterwidenetworkpolicies."
                 f"cilium.io'), or pass --mechanism {np.PER_NAMESPACE}"))
         if exempt is None:
-            exempt = np.recorded_exemptions(found.owned_np + found.owned_ccnp) or []
+            exempt = exemptions_of(found)
         return choice, found, list(exempt)
 
     def _report(self, resource_group: str, name: str, mc, choice, found: ClusterPolicies, exempt: List[str],
@@ -257,7 +269,7 @@ def probe_mode(kube: KubeClient, mc, warn) -> Optional[Tuple[str, list]]:
         return None
     if not (found.owned_np or found.owned_ccnp) or not np.mechanisms(engine):
         return None
-    exempt = np.recorded_exemptions(found.owned_np + found.owned_ccnp) or []
+    exempt = exemptions_of(found)
     if found.owned_ccnp:
         return (f"network policy ({np.CLUSTERWIDE}: CiliumClusterwideNetworkPolicy {np.POLICY_NAME}, "
                 f"{np.ENGINE_NAMES[engine]})", lambda namespace: [])

@@ -3,12 +3,12 @@ the readiness report, and waiting for an operation already in flight on the clus
 from __future__ import annotations
 
 import functools
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
-from imds_ext.core import constants, marker, plan as planning, preflight, scan
+from imds_ext.core import constants, marker, netpolicy_flow, plan as planning, preflight, scan
 from imds_ext.core.access import kube_client
 from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_restricted, oidc_issuer_enabled,
                                    pod_link_local_access, provisioning_state, workload_identity_enabled)
@@ -179,13 +179,17 @@ class ClusterReads(ArmWork):
 
     # -- the workload scan ---------------------------------------------------------------------------
     def scan(self, resource_group: str, name: str, *, admin: bool = False, kubeconfig: Optional[str] = None,
-             context: Optional[str] = None, fail_on_breaks: bool = True) -> dict:
+             context: Optional[str] = None, fail_on_breaks: bool = True,
+             exempt: Optional[Sequence[str]] = None) -> dict:
         """Classify the cluster's workloads (core/scan.py); WorkloadsWouldBreak, with the whole report, when some
-        take tokens from IMDS (unless `fail_on_breaks` is off: the report then says so)."""
+        take tokens from IMDS (unless `fail_on_breaks` is off: the report then says so). `exempt` given: IMDS is
+        to be blocked by network policy with those exemptions, so only the covered namespaces' workloads count."""
         mc = self.get_cluster(resource_group, name)
         kube = kube_client(self.clients, resource_group, name, admin, kubeconfig, context, cluster=mc)
         try:
             found = scan.read_cluster(kube)
+            if exempt is not None:
+                found = netpolicy_flow.covered_only(kube, found, exempt)
         finally:
             kube.close()
         pod_identity = bool(((mc.get("properties") or {}).get("podIdentityProfile") or {}).get("enabled"))
