@@ -203,3 +203,22 @@ def test_the_pods_are_read_as_they_come_never_held():
     kube.lists[scan.PODS] = pods()
     [work] = scan.read_cluster(kube).workloads
     assert (work.kind, work.name, work.pods) == ("ReplicaSet", "web-1", 2000)
+
+
+def test_list_items_without_kind_as_the_api_server_sends_them_are_still_judged():
+    """A list's items carry no kind or apiVersion (only the list does: kubernetes/kubernetes#3030); the scan knows
+    each list's kind, so a pod's own labels and a CronJob's job template are read all the same."""
+    pod = a_pod("debug", labels={"aadpodidbinding": "x"})
+    del pod["kind"]
+    cron = {"metadata": {"name": "nightly", "namespace": "shop"}, "spec": {"jobTemplate": {"spec": {"template": {
+        "metadata": {"labels": {"aadpodidbinding": "y"}}, "spec": {"containers": [{"name": "job"}]}}}}}}
+    cluster_issuer = issuer("ClusterIssuer", "letsencrypt", {"managedIdentity": {"clientID": "1234"}})
+    del cluster_issuer["kind"]
+    controller = a_pod("cert-manager", namespace="cert-manager", container={
+        "name": "cert-manager-controller", "image": "quay.io/jetstack/cert-manager-controller:v1.16.2"})
+    kube = FakeKube(lists={scan.PODS: [pod, controller], "/apis/batch/v1/cronjobs": [cron],
+                           scan.ISSUERS[0]: [cluster_issuer]})
+    found = {(w.kind, w.name): w for w in scan.read_cluster(kube).workloads}
+    assert {key: w.verdict for key, w in found.items()} == {
+        ("Pod", "debug"): scan.BREAKS, ("CronJob", "nightly"): scan.BREAKS, ("Pod", "cert-manager"): scan.BREAKS}
+    assert found[("Pod", "cert-manager")].reasons[0].endswith(": ClusterIssuer letsencrypt")

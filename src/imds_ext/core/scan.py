@@ -75,11 +75,13 @@ class ClusterScan:
     warnings: List[str]  # what could not be checked (an optional list the credential may not read), and why
 
 
-def _template(obj: dict) -> dict:
+def _template(obj: dict, kind: str) -> dict:
+    """The pod template of an object of `kind`: the list's kind, since the API server leaves kind out of a list's
+    items (kubernetes/kubernetes#3030)."""
     spec = obj.get("spec") or {}
-    if obj.get("kind") == "CronJob":
+    if kind == "CronJob":
         spec = ((spec.get("jobTemplate") or {}).get("spec") or {})
-    if obj.get("kind") == "Pod":
+    if kind == "Pod":
         return {"metadata": obj.get("metadata") or {}, "spec": spec}
     return spec.get("template") or {}
 
@@ -299,8 +301,10 @@ def read_cluster(kube: KubeClient) -> ClusterScan:
         classes.setdefault(spc["metadata"].get("namespace", ""), {})[spc["metadata"]["name"]] = {
             "spec": {"parameters": {k: v for k, v in parameters.items() if k in ("useVMManagedIdentity",
                                                                                     "usePodIdentity")}}}
-    issuers = managed_identity_issuers([issuer for path in ISSUERS for issuer in reader.each(
-        path, f"cert-manager's {_resource(path).split('.')[0]} (an Azure DNS solver on a managed identity)")])
+    issuers = managed_identity_issuers([  # each with its list's kind, which the items do not carry
+        {**issuer, "kind": "ClusterIssuer" if path.endswith("/clusterissuers") else "Issuer"} for path in ISSUERS
+        for issuer in reader.each(path, f"cert-manager's {_resource(path).split('.')[0]} (an Azure DNS solver on "
+                                        "a managed identity)")])
 
     def judge(namespace: str, kind: str, name: str, template: dict) -> Workload:
         return classify(namespace, kind, name, template, accounts.get(namespace, {}), classes.get(namespace, {}),
@@ -316,7 +320,8 @@ def read_cluster(kube: KubeClient) -> ClusterScan:
             if owner:
                 owners[(namespace, kind, meta["name"])] = owner
             if not _skips_template(kind, owner):
-                _add(templates, judge(namespace, kind, meta["name"], _template(obj)), *(owner or (kind, meta["name"])))
+                _add(templates, judge(namespace, kind, meta["name"], _template(obj, kind)),
+                     *(owner or (kind, meta["name"])))
 
     def top(namespace: str, kind: str, name: str) -> Tuple[str, str]:
         seen = set()
@@ -333,7 +338,7 @@ def read_cluster(kube: KubeClient) -> ClusterScan:
         meta = pod["metadata"]
         namespace, owner = meta.get("namespace", ""), _controller(meta)
         kind, name = top(namespace, *owner) if owner else ("Pod", meta["name"])
-        _add(workloads, judge(namespace, kind, name, _template(pod)), kind, name, pods=1)
+        _add(workloads, judge(namespace, kind, name, _template(pod, "Pod")), kind, name, pods=1)
     ordered = sorted(workloads.values(), key=lambda w: (_RANK[w.verdict], w.namespace, w.kind, w.name))
     return ClusterScan(ordered, reader.all_warnings())
 
