@@ -176,7 +176,7 @@ class KubeClient:
                     "401 Unauthorized. Get fresh credentials ('az aks get-credentials') or log in again.")
         if code == 403:
             return (f"The API server at {self.server} refused {method} {path.split('?')[0]} to the credential from "
-                    f"{self.source}: {message}. The permissions verify and scan need are in "
+                    f"{self.source}: {message}. The permissions each command needs are in "
                     "docs/kubernetes-access.md ('Permissions').")
         return f"Kubernetes API {method} {path.split('?')[0]}: {code} {message}"
 
