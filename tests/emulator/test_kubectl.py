@@ -221,5 +221,13 @@ def test_apply_merges_a_deployments_containers_by_name(kubectl, tmp_path):
     [container] = read["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "nginx:1.28" and container["env"] == [{"name": "MODE", "value": "x"}]
     assert container["ports"] == [{"containerPort": 80}]
-    refused = kubectl("apply", "--server-side", "-f", str(path), ok=False)
-    assert refused.returncode == 1 and "Server-side apply not available on the server" in refused.stderr
+    # Upgrading to server-side apply: kubectl takes over what client-side apply set, without conflicts.
+    deployment["spec"]["replicas"] = 3
+    path.write_text(json.dumps(deployment))
+    applied = kubectl("apply", "--server-side", "-f", str(path))
+    assert applied.stdout.strip() == "deployment.apps/api serverside-applied" and applied.stderr == ""
+    read = json.loads(kubectl("get", "deploy", "api", "-n", "shop", "-o", "json", "--show-managed-fields").stdout)
+    assert read["spec"]["replicas"] == 3 and read["spec"]["template"]["spec"]["containers"][0]["env"]
+    managers = {(e["manager"], e["operation"]) for e in read["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in managers and ("kubectl-set", "Update") in managers
+    assert ("kubectl-client-side-apply", "Update") not in managers  # kubectl moved its fields to its Apply

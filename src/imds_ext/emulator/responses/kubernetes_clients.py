@@ -10,6 +10,8 @@ it, around the resource handler of responses/kubernetes.py:
   (protobuf, CBOR only) is a 406 and a request body it cannot read a 415, as from an API server without that codec;
 - objects completed as the API server and kubelet serve them (providers/kubernetes/serving.py);
 - PATCH (merge, strategic merge, JSON patch: providers/kubernetes/patch.py) and PUT of stored objects;
+- server-side apply (`application/apply-patch+yaml`, YAML or JSON; providers/kubernetes/apply.py), which creates
+  the object when there is none, and the managed fields every create, PUT and PATCH records;
 - a pod created without `nodeName` is bound to a node that fits, as the scheduler does;
 - DELETE answers per kind: the pod, the Service, the namespace (Terminating) themselves, otherwise a `Status`;
 - bounded watches (responses/kubernetes_watch.py);
@@ -19,16 +21,18 @@ it, around the resource handler of responses/kubernetes.py:
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from datetime import datetime, timezone
 from typing import List, Optional, Tuple
 from urllib.parse import quote
 
+import yaml
 from werkzeug.wrappers import Response
 
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.kubernetes import (
-    KubernetesStatus, openapi, patch, protobuf, reviews, serving, status_error, tables, workloads,
+    KubernetesStatus, apply, openapi, patch, protobuf, reviews, serving, status_error, tables, workloads,
 )
 from imds_ext.emulator.providers.kubernetes.discovery import BUILT_IN, Discovery
 from imds_ext.emulator.responses import json_body, json_response, kubernetes, kubernetes_watch
@@ -46,6 +50,9 @@ GRACE_SECONDS = 30
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
            406: "NotAcceptable", 409: "Conflict", 410: "Expired", 413: "RequestEntityTooLarge",
            415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests"}
+PATCH_TYPES = (*patch.TYPES, apply.APPLY)
+FLAGS = {v: True for v in ("1", "t", "T", "true", "True", "TRUE")} | {
+    v: False for v in ("0", "f", "F", "false", "False", "FALSE")}  # what Go's ParseBool reads
 
 
 def _now() -> str:
@@ -83,15 +90,30 @@ def negotiate(accept: Optional[str], resource: bool) -> Tuple[str, Optional[str]
     raise status_error(406, "NotAcceptable", f"only the following media types are accepted: {JSON}, {YAML}")
 
 
+class _YamlLoader(yaml.SafeLoader):
+    """YAML as the API server reads it (sigs.k8s.io/yaml): an unquoted date stays a string."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def _check_body_type(ctx, method: str) -> Optional[str]:
-    """The patch type of a PATCH. A protobuf body of a kind providers/kubernetes/protobuf.py decodes is read as
-    its JSON object from here on; any other body the emulator cannot read (CBOR, apply-patch, protobuf of other
-    kinds) is a 415."""
+    """The patch type of a PATCH. An applied configuration (YAML, or JSON, which is YAML) and a protobuf body of a
+    kind providers/kubernetes/protobuf.py decodes are read as their JSON object from here on; any other body the
+    emulator cannot read (CBOR, protobuf of other kinds) is a 415."""
     media = (ctx.request.mimetype or "").lower()
     if method == "PATCH":
-        if media not in patch.TYPES:
+        if media not in PATCH_TYPES:
             raise status_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                               f"accepted media types include: {', '.join(patch.TYPES)}")
+                               f"accepted media types include: {', '.join(PATCH_TYPES)}")
+        if media == apply.APPLY:
+            try:
+                decoded = yaml.load(ctx.request.get_data(cache=True) or b"", Loader=_YamlLoader)
+            except yaml.YAMLError as e:
+                raise status_error(400, "BadRequest", f"error decoding YAML: {e}") from None
+            ctx.request._cached_data = json.dumps(decoded).encode()
         return media
     unreadable = status_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                               f"accepted media types include: {JSON}, {YAML}, {PROTOBUF} (of "
@@ -159,12 +181,17 @@ def _serve(ctx, sub, rg, cluster, path: str):
         patch_type = _check_body_type(ctx, method)
         if method == "POST" and path in REVIEWS:
             return _answer(_review(ctx, rec, user, REVIEWS[path]), 201, content_type)
+        _check_patch_options(ctx, method, patch_type)
         warnings = _field_validation(ctx, rec, path, patch_type) if method in ("POST", "PUT", "PATCH") and \
             resource else []
+        if patch_type == apply.APPLY:
+            return _warn(_answer(*_server_side_apply(ctx, rec, user, path), content_type), warnings)
         if method in ("PATCH", "PUT"):
             return _warn(_answer(_change(ctx, rec, user, path, patch_type), 200, content_type), warnings)
         if method == "DELETE":
             return _delete(ctx, sub, rg, cluster, rec, user, path, content_type)
+        if method == "POST" and resource:
+            _record_create(ctx, rec, path)
         response = kubernetes.api(ctx, sub, rg, cluster, path)
         if response.mimetype != JSON or response.status_code >= 300:
             return response
@@ -311,15 +338,125 @@ def _bind(backend, rec, pod: dict) -> None:
                        lambda body: {**body, "spec": {**(body.get("spec") or {}), "nodeName": node}})
 
 
+def _manager(ctx) -> str:
+    """The field manager of a write: `?fieldManager=`, else the program of the User-Agent (what precedes its first
+    `/`, printable, at most 128 characters), as the API server names it."""
+    given = ctx.request.args.get("fieldManager")
+    if given:
+        return given
+    agent = (ctx.request.headers.get("User-Agent") or "").split("/")[0]
+    return "".join(c for c in agent if c.isprintable())[:128]
+
+
+def _check_patch_options(ctx, method: str, patch_type: Optional[str]) -> None:
+    """The API server's validation of a PATCH's options: an apply names its manager, `force` is for applies."""
+    if method != "PATCH":
+        return
+    causes = []
+    if patch_type == apply.APPLY and not ctx.request.args.get("fieldManager"):
+        causes.append(("FieldValueRequired", "fieldManager", "Required value: is required for apply patch"))
+    if patch_type != apply.APPLY and "force" in ctx.request.args:
+        causes.append(("FieldValueForbidden", "force", "Forbidden: may not be specified for non-apply patch"))
+    if causes:
+        said = [f"{field}: {text}" for _, field, text in causes]
+        raise status_error(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: ' + (
+            said[0] if len(said) == 1 else f"[{', '.join(said)}]"), {
+            "group": "meta.k8s.io", "kind": "PatchOptions",
+            "causes": [{"reason": reason, "message": text, "field": field} for reason, field, text in causes]})
+
+
+def _record_create(ctx, rec, path: str) -> None:
+    """A create's managed fields (apply.record_update), written into the body the resource handler then stores."""
+    api_version, _, _, name, _ = kubernetes._parse(path)
+    body = json_body(ctx, required=False)
+    if name or not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        return  # the resource handler's 405 or 400
+    schema = openapi.schema_of(api_version, _kind(ctx, rec, path)[1])
+    ctx.request._cached_data = json.dumps(apply.record_update(None, body, _manager(ctx), api_version, schema,
+                                                               _now())).encode()
+
+
+def _server_side_apply(ctx, rec, user, path: str) -> Tuple[dict, int]:
+    """A server-side apply (apply.merge_applied): the object as the applied configuration and the other managers'
+    fields make it, 200; created, 201, when there is none (the apply is then a create, with its permission)."""
+    api_version, namespace, plural, name, sub_resource = kubernetes._parse(path)
+    if not name or sub_resource:
+        raise status_error(405, "MethodNotAllowed", f"{ctx.request.method} is not supported on {path}")
+    backend = ctx.backend.kubernetes
+    backend.authorize(rec, user, "patch", api_version, plural, namespace)
+    applied = json_body(ctx)
+    kind = _kind(ctx, rec, path)[1]
+    _check_applied(applied, api_version, kind, name, namespace)
+    args = ctx.request.args
+    force = FLAGS.get(args.get("force") or "false")
+    if force is None:
+        raise status_error(400, "BadRequest", f'force: invalid boolean value "{args["force"]}"')
+    merge = functools.partial(apply.merge_applied, applied=applied, manager=args["fieldManager"],
+                              api_version=api_version, schema=openapi.schema_of(api_version, kind), force=force,
+                              now=_now())
+    dry_run = args.get("dryRun") == "All"
+    try:
+        try:
+            backend.get(rec, api_version, plural, namespace, name)
+        except KubernetesStatus as e:
+            if e.status != 404:
+                raise
+            backend.authorize(rec, user, "create", api_version, plural, namespace)
+            body = merge(None)
+            body["metadata"].setdefault("name", name)
+            kubernetes._check_names(plural, body)
+            created = backend.create(rec, api_version, plural, namespace, body, dry_run=dry_run)
+            if created.get("kind") == "Pod" and not dry_run:
+                _bind(backend, rec, created)
+                created = backend.get(rec, api_version, plural, namespace, name)
+            return _complete(ctx, rec, created, path), 201
+        changed = backend.change(rec, api_version, plural, namespace, name, merge, dry_run=dry_run)
+        return _complete(ctx, rec, changed, path), 200
+    except apply.Conflicts as e:
+        raise status_error(409, "Conflict", str(e), {"causes": [
+            {"reason": "FieldManagerConflict", "message": f"conflict with {apply.manager_name(entry)}",
+             "field": apply.render(field)} for entry, field in e.conflicts]}) from None
+    except apply.ApplyError as e:
+        raise status_error(400, "BadRequest", str(e)) from None
+
+
+def _check_applied(applied, api_version: str, kind: str, name: str, namespace: str) -> None:
+    """The 400s of an applied configuration that is not this object's."""
+    if not isinstance(applied, dict):
+        raise status_error(400, "BadRequest", "error decoding YAML: an applied configuration is an object")
+    if not applied.get("apiVersion") or not applied.get("kind"):
+        missing = "Kind" if not applied.get("kind") else "apiVersion"
+        raise status_error(400, "BadRequest", f"Object '{missing}' is missing in '{json.dumps(applied)}'")
+    if applied["apiVersion"] != api_version:
+        raise status_error(400, "BadRequest", "Incorrect version specified in apply patch. Specified patch "
+                           f"version: {applied['apiVersion']}, expected: {api_version}")
+    if kind and applied["kind"] != kind:
+        raise status_error(400, "BadRequest", f"the kind of the object ({applied['kind']}) is not the kind of "
+                           f"the URL ({kind})")
+    meta = applied.get("metadata") if isinstance(applied.get("metadata"), dict) else {}
+    if meta.get("name") and meta["name"] != name:
+        raise status_error(400, "BadRequest", f"the name of the object ({meta['name']}) does not match the name "
+                           f"on the URL ({name})")
+    if namespace and meta.get("namespace") and meta["namespace"] != namespace:
+        raise status_error(400, "BadRequest", f"the namespace of the object ({meta['namespace']}) does not match "
+                           f"the namespace on the URL ({namespace})")
+
+
 def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
+    """A PUT or a PATCH other than an apply, with the manager's Update recorded in the managed fields."""
     api_version, namespace, plural, name, sub_resource = kubernetes._parse(path)
     if not name or sub_resource:
         raise status_error(405, "MethodNotAllowed", f"{ctx.request.method} is not supported on {path}")
     backend = ctx.backend.kubernetes
     backend.authorize(rec, user, "patch" if patch_type else "update", api_version, plural, namespace)
     given = json_body(ctx)
+    manager, now = _manager(ctx), _now()
 
     def edit(body: dict) -> dict:
+        schema = openapi.schema_of(api_version, body.get("kind") or "")
+        return apply.record_update(body, changed(body, schema), manager, api_version, schema, now)
+
+    def changed(body: dict, schema) -> dict:
         if patch_type is None:  # PUT: the whole object, at the resourceVersion it was read at
             version = ((given or {}).get("metadata") or {}).get("resourceVersion") if isinstance(given, dict) else None
             if version and version != body["metadata"].get("resourceVersion"):
@@ -330,7 +467,7 @@ def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
                 raise status_error(400, "BadRequest", "the body is not an object")
             return copy.deepcopy(given)
         try:
-            return patch.apply(patch_type, body, given, openapi.schema_of(api_version, body.get("kind") or ""))
+            return patch.apply(patch_type, body, given, schema)
         except patch.PatchError as e:
             raise status_error(422 if patch_type == patch.JSON_PATCH else 400,
                                "Invalid" if patch_type == patch.JSON_PATCH else "BadRequest", str(e)) from None

@@ -56,13 +56,18 @@ def _now() -> str:
 class KubernetesStatus(EmulatorError):
     """A Kubernetes `Status` failure: the API server's error shape, not ARM's."""
 
+    status_details: Optional[dict] = None  # the Status's `details` (a conflict's causes), when it has them
+
     def body(self) -> dict:
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message,
-                "reason": self.code, "code": self.status}
+                "reason": self.code, **({"details": self.status_details} if self.status_details else {}),
+                "code": self.status}
 
 
-def status_error(code: int, reason: str, message: str) -> KubernetesStatus:
-    return KubernetesStatus(code, reason, message)
+def status_error(code: int, reason: str, message: str, details: Optional[dict] = None) -> KubernetesStatus:
+    error = KubernetesStatus(code, reason, message)
+    error.status_details = details
+    return error
 
 
 @dataclasses.dataclass
@@ -355,10 +360,11 @@ class KubernetesBackend:
     def change(self, rec: ManagedCluster, api_version: str, plural: str, namespace: str, name: str,
                edit: Callable[[dict], dict], dry_run: bool = False) -> dict:
         """Replace a stored object by `edit(a copy of it)`, as a PATCH, a PUT or the scheduler's binding does: its
-        name, namespace, uid and creation time stay, its resourceVersion goes up; the answer is the object as a
-        read now gives it. A built-in namespace is stored at its first change. Nodes, DaemonSets' pods and the
-        built-in Services are derived, not stored: a change to one is refused (405). With `dry_run`, the object
-        as it would be, nothing stored."""
+        name, namespace, uid and creation time stay, its resourceVersion goes up (a change that changes nothing
+        is not written, as the API server skips it); the answer is the object as a read now gives it. A built-in
+        namespace is stored at its first change. Nodes, DaemonSets' pods and the built-in Services are derived,
+        not stored: a change to one is refused (405). With `dry_run`, the object as it would be, nothing
+        stored."""
         self._finish_deletions(rec)
         self._check_served(rec, api_version, plural)
         namespace = "" if self.cluster_scoped(rec, plural) else namespace
@@ -385,13 +391,15 @@ class KubernetesBackend:
             if invalid:
                 raise status_error(422, "Invalid", invalid)
         meta.update(name=name, uid=before.get("uid"), creationTimestamp=before.get("creationTimestamp"),
-                    resourceVersion=str(int(before.get("resourceVersion") or 1) + 1))
+                    resourceVersion=before.get("resourceVersion"))
         if namespace:
             meta["namespace"] = namespace
+        if after == found.body:  # a change that changes nothing is not written
+            return self.get(rec, api_version, plural, namespace, name)
         if dry_run:  # nothing written: the resourceVersion read
-            meta["resourceVersion"] = before.get("resourceVersion")
             return self._with_status(rec, after, {node.name: node for node, _ in self.nodes(rec)},
                                      self.policies(rec) if plural == "pods" else None)
+        meta["resourceVersion"] = str(int(before.get("resourceVersion") or 1) + 1)
         found.body = after
         self.objects[key] = found
         self.store.changed()

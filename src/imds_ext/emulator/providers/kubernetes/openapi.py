@@ -1,5 +1,6 @@
 """The OpenAPI v3 the API server publishes (`/openapi/v3`, `/openapi/v3/<group-version>`), reduced to what
-`kubectl apply` needs, and the patch metadata the server's own strategic merge (patch.py) reads from it.
+`kubectl apply` needs, and the patch metadata the server's own strategic merge (patch.py) and server-side apply
+(apply.py: list types and map keys, atomic objects) read from it.
 
 What kubectl reads (Kubernetes API reference; kubectl's apply and validation): each group version's paths, whose
 PATCH operation names its kind (`x-kubernetes-group-version-kind`), its `fieldValidation` query parameter (then
@@ -14,7 +15,8 @@ list semantics or patch strategy matter. A schema marked `x-kubernetes-preserve-
 further (any field is accepted there); every other object's fields are complete, so that a field not listed is the
 API server's strict-decoding error. Other built-in kinds have paths but no schema: kubectl then computes its patch
 from its compiled-in types, as it does against a server without OpenAPI v3. Custom resources get their paths and an
-open schema (merge patch only), as the API server publishes a CRD without a structural schema.
+open schema (merge patch and apply, no strategic merge), as the API server publishes a CRD without a structural
+schema.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import json
 from typing import Dict, Iterable, List, Optional
 
 STRATEGIC = "application/strategic-merge-patch+json"
-PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json")
+PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml")
 _REF = "#/components/schemas/"
 
 # ---- building blocks ---------------------------------------------------------------------------------
@@ -81,8 +83,8 @@ SCHEMAS: Dict[str, dict] = {
         ownerReferences=keyed(ref(META + "OwnerReference"), "uid"), resourceVersion=STR, selfLink=STR, uid=STR),
     META + "OwnerReference": obj(("apiVersion", "kind", "name", "uid"), apiVersion=STR, blockOwnerDeletion=BOOL,
                                  controller=BOOL, kind=STR, name=STR, uid=STR),
-    META + "LabelSelector": obj(matchExpressions=atomic(ref(META + "LabelSelectorRequirement")),
-                                matchLabels=STR_MAP),
+    META + "LabelSelector": {**obj(matchExpressions=atomic(ref(META + "LabelSelectorRequirement")),
+                                   matchLabels=STR_MAP), "x-kubernetes-map-type": "atomic"},
     META + "LabelSelectorRequirement": obj(("key", "operator"), key=STR, operator=STR, values=atomic(STR)),
     # core/v1
     CORE + "Namespace": _top(spec=obj(finalizers=atomic(STR)), status=OPEN),
@@ -176,6 +178,27 @@ class Schema:
     @property
     def merge_key(self) -> Optional[str]:
         return self.node.get("x-kubernetes-patch-merge-key")
+
+    @property
+    def list_type(self) -> str:
+        """`map` (merged by its map keys), `set`, or `atomic` (a list no schema describes is atomic)."""
+        return self.node.get("x-kubernetes-list-type") or "atomic"
+
+    @property
+    def map_keys(self) -> List[str]:
+        return self.node.get("x-kubernetes-list-map-keys") or []
+
+    @property
+    def atomic(self) -> bool:
+        """An object replaced as a whole by an apply (a label selector), not merged field by field."""
+        return self.node.get("x-kubernetes-map-type") == "atomic"
+
+    @property
+    def is_struct(self) -> bool:
+        return "properties" in self.node
+
+    def declares(self, key: str) -> bool:
+        return key in (self.node.get("properties") or {})
 
     @property
     def closed(self) -> bool:
