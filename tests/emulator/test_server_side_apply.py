@@ -224,3 +224,29 @@ def test_apply_over_https_creates_validates_and_refuses_what_a_real_server_refus
         'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch')
     cleared = kube("PATCH", path, {"metadata": {"managedFields": [{}]}}, "application/merge-patch+json")
     assert cleared.status_code == 200 and "managedFields" not in cleared.json()["metadata"]
+
+
+def test_kubectl_apply_server_side_of_a_pod_and_a_custom_resource(arm, admin, tmp_path):
+    """A pod applied into being is scheduled as a created one is; a custom resource (no schema served) merges its
+    objects by field and owns its lists whole."""
+    admin.seed(resourceGroups=[{"name": "rg1", "location": "westus2"}], clusters=[{
+        "resourceGroup": "rg1", "name": "cil", "cluster": cluster_body(network_dataplane="cilium")}])
+    kubectl = _kubectl_of(arm, tmp_path, "cil")
+    pod = tmp_path / "pod.json"
+    pod.write_text(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+                               "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}))
+    assert kubectl("apply", "--server-side", "-f", str(pod)).stdout.strip() == "pod/web serverside-applied"
+    row = kubectl("get", "pod", "web", "-o", "wide").stdout.splitlines()[1].split()
+    assert row[2] == "Running" and row[6].startswith("aks-")
+    policy = {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "deny-imds"},
+              "spec": {"endpointSelector": {}, "egressDeny": [{"toCIDR": ["169.254.169.254/32"]}]}}
+    path = tmp_path / "ccnp.json"
+    path.write_text(json.dumps(policy))
+    assert kubectl("apply", "--server-side", "-f", str(path)).returncode == 0
+    read = json.loads(kubectl("get", "ccnp", "deny-imds", "-o", "json", "--show-managed-fields").stdout)
+    assert _managers(read) == {("kubectl", "Apply"): {
+        "f:spec": {".": {}, "f:egressDeny": {}, "f:endpointSelector": {}}}}
+    policy["spec"]["egressDeny"][0]["toCIDR"].append("168.63.129.16/32")
+    path.write_text(json.dumps(policy))
+    refused = kubectl("apply", "--server-side", "--field-manager=ops", "-f", str(path), ok=False)
+    assert refused.returncode == 1 and 'conflict with "kubectl": .spec.egressDeny' in refused.stderr

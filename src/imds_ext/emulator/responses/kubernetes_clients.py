@@ -36,6 +36,7 @@ from imds_ext.emulator.providers.kubernetes import (
 )
 from imds_ext.emulator.providers.kubernetes.discovery import BUILT_IN, Discovery
 from imds_ext.emulator.responses import json_body, json_response, kubernetes, kubernetes_watch
+from imds_ext.emulator.validation import MAX_BODY_BYTES
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -108,12 +109,12 @@ def _check_body_type(ctx, method: str) -> Optional[str]:
         if media not in PATCH_TYPES:
             raise status_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                                f"accepted media types include: {', '.join(PATCH_TYPES)}")
-        if media == apply.APPLY:
+        if media == apply.APPLY and (ctx.request.content_length or 0) <= MAX_BODY_BYTES:  # else json_body's 413
             try:
-                decoded = yaml.load(ctx.request.get_data(cache=True) or b"", Loader=_YamlLoader)
-            except yaml.YAMLError as e:
+                decoded = json.dumps(yaml.load(ctx.request.get_data(cache=True) or b"", Loader=_YamlLoader))
+            except (yaml.YAMLError, TypeError, ValueError) as e:  # TypeError: a YAML type JSON has not (binary)
                 raise status_error(400, "BadRequest", f"error decoding YAML: {e}") from None
-            ctx.request._cached_data = json.dumps(decoded).encode()
+            ctx.request._cached_data = decoded.encode()
         return media
     unreadable = status_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                               f"accepted media types include: {JSON}, {YAML}, {PROTOBUF} (of "

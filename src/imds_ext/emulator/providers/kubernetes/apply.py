@@ -28,7 +28,7 @@ import copy
 import json
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from imds_ext.emulator.providers.kubernetes.openapi import Schema
+from imds_ext.emulator.providers.kubernetes.openapi import OPEN_KIND, Schema
 
 APPLY = "application/apply-patch+yaml"
 FIRST = "before-first-apply"
@@ -98,7 +98,7 @@ def _walk(value: Any, schema: Schema, path: Path, out: Dict[Path, Tuple[str, Any
 def paths(obj: Optional[dict], schema: Optional[Schema]) -> Dict[Path, Tuple[str, Any, bool]]:
     out: Dict[Path, Tuple[str, Any, bool]] = {}
     if isinstance(obj, dict):
-        _walk(obj, schema or Schema(None), (), out, True)
+        _walk(obj, schema or Schema(OPEN_KIND), (), out, True)
         out.pop((), None)
     return out
 
@@ -336,7 +336,7 @@ def merge_applied(live: Optional[dict], applied: dict, manager: str, api_version
     fields; Conflicts when it would change fields other managers own and is not forced."""
     if ((applied.get("metadata") or {}).get("managedFields")) is not None:
         raise ApplyError("metadata.managedFields must be nil")
-    schema = schema or Schema(None)
+    schema = schema or Schema(OPEN_KIND)
     managers = _managers(live, None)
     live_paths = paths(live, schema)
     if live is not None and not managers:  # made before fields were tracked: all of it is someone's

@@ -137,6 +137,8 @@ SCHEMAS: Dict[str, dict] = {
     NET + "IPBlock": obj(("cidr",), cidr=STR, **{"except": atomic(STR)}),
     NET + "NetworkPolicyPort": obj(endPort=INT, port=INT_OR_STR, protocol=STR),
 }
+# A kind served without a schema here (a custom resource): its metadata is still an ObjectMeta.
+OPEN_KIND = {**OPEN, "properties": {"apiVersion": STR, "kind": STR, "metadata": ref(META + "ObjectMeta")}}
 # group/version -> kind -> the component describing it
 KIND_SCHEMAS = {
     "v1": {"Namespace": CORE + "Namespace", "ConfigMap": CORE + "ConfigMap", "Pod": CORE + "Pod"},
@@ -258,9 +260,7 @@ def document(api_version: str, resources: List[dict], built_in: bool) -> dict:
             used.add(component)
         elif not built_in:
             component = f"{group}.{version}.{kind}"
-            known.setdefault(component, {**OPEN, "properties": {
-                "apiVersion": STR, "kind": STR, "metadata": ref(META + "ObjectMeta")},
-                "x-kubernetes-group-version-kind": [gvk]})
+            known.setdefault(component, {**OPEN_KIND, "x-kubernetes-group-version-kind": [gvk]})
             used.add(component)
         body = {"$ref": _REF + component} if component else OPEN
         base = "/" + path_of(api_version) + ("/namespaces/{namespace}" if resource.get("namespaced") else "")
