@@ -212,3 +212,28 @@ def test_verify_table_shows_the_exempt_namespace_probe_as_a_row(az_imds, seed_cl
     [row] = [line for line in lines[2:] if "exempt namespace" in line]
     assert row.split()[2:4] == ["reachable", "reachable"]
     assert len(lines) == 2 + len(v.json["nodes"]) + 1  # every node, and the exempt probe
+
+
+NO_CRD = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
+          "message": "the server could not find the requested resource"}
+
+
+def test_a_cilium_cluster_without_the_clusterwide_crd_is_refused_naming_the_fix(az_imds, admin, seed_cluster):
+    seed_cluster(network_dataplane="cilium", addonProfiles=INSIGHTS, objects=[namespace("shop")])
+    # The Cilium agent has not installed ciliumclusterwidenetworkpolicies.cilium.io (yet): its path is a 404.
+    admin.fault(method="GET", path="ciliumclusterwidenetworkpolicies", status=404, count=1000, body=NO_CRD)
+    r = az_imds(*NP, "apply", *TARGET, "--yes")
+    assert r.code == 1
+    assert "[ClusterwidePolicyNotServed]" in r.err and "CustomResourceDefinition is missing" in r.err
+    assert "kubectl get crd ciliumclusterwidenetworkpolicies.cilium.io" in r.err
+    assert "--mechanism per-namespace" in r.err
+    assert _kube_writes(admin) == []  # refused before anything was written
+    shown = az_imds(*NP, "show", *TARGET, "-o", "json")
+    assert shown.code == 1 and shown.json["status"] == "not protected" and shown.json["mechanism"] is None
+    assert [b["code"] for b in shown.json["blockers"]] == ["ClusterwidePolicyNotServed"]
+    assert shown.json["changes"] == []  # nothing an apply could write
+    # The fix it names works: NetworkPolicies, which Cilium enforces too.
+    fixed = az_imds(*NP, "apply", *TARGET, "--mechanism", "per-namespace", "--yes", "-o", "json")
+    assert fixed.code == 0, fixed.err
+    assert fixed.json["mechanism"] == "per-namespace" and fixed.json["status"] == "protected"
+    assert "shop" in fixed.json["namespaces"]["protected"]

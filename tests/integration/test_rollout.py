@@ -769,3 +769,54 @@ def test_fallback_scan_leaves_out_the_exempt_namespaces_whose_pods_keep_imds(az_
     assert r.code == 1, r.err  # calico stays blocked
     rows = by_name(r.json)
     assert (rows["cilium"]["result"], rows["calico"]["result"]) == ("done", "blocked")
+
+
+NO_CRD = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
+          "message": "the server could not find the requested resource"}
+
+
+def test_fallback_on_cilium_without_the_clusterwide_crd_is_blocked_in_the_plan_naming_the_fix(az_imds, admin):
+    seed_fleet(admin, [(SUB, "rg", "cilium", {"network_dataplane": "cilium", "addonProfiles": INSIGHTS})])
+    admin.fault(method="GET", path="ciliumclusterwidenetworkpolicies", status=404, count=1000, body=NO_CRD)
+    args = (*START, "--enable", "--fallback", "network-policy", "--canary", "0", "--yes", "-o", "json")
+    dry = az_imds(*args[:-3], "--dry-run", "-o", "json")
+    [row] = dry.json
+    # Not "networkPolicy": apply would refuse it, so the plan says so, with the fix.
+    assert row["action"] == "blocked", row
+    assert [b["code"] for b in row["blockers"]] == ["IncompatibleAddon", "ClusterwidePolicyNotServed"]
+    assert "kubectl get crd ciliumclusterwidenetworkpolicies.cilium.io" in row["blockers"][1]["fix"]
+    assert "network-policy apply -g rg -n cilium --mechanism per-namespace" in row["blockers"][1]["fix"]
+    assert "[ClusterwidePolicyNotServed]" in dry.err
+    r = az_imds(*args)
+    assert r.code == 1
+    [row] = r.json
+    assert row["result"] == "blocked" and row["mechanism"] is None
+    assert [e for e in admin.requests() if e["path"].startswith("/kubernetes/") and e["method"] != "GET"] == []
+
+
+@pytest.mark.parametrize("fault, said", [
+    ({"status": 403, "body": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+                              "code": 403, "message": "networkpolicies.networking.k8s.io is forbidden: User "
+                                                      "\"entra-user\" cannot list resource \"networkpolicies\""}},
+     "cannot list resource \"networkpolicies\""),
+    ({"drop": True}, "is unreachable")])
+def test_fallback_whose_api_server_cannot_be_read_is_blocked_by_policy_read_failed(az_imds, admin, fault, said):
+    seed_fleet(admin, [(SUB, "rg", "npm", {"network_policy": "azure", "addonProfiles": AZURE_POLICY}),
+                       (SUB, "rg", "ready", {})])
+    admin.fault(method="GET", path=f"/kubernetes/{SUB}/rg/npm/", count=1000, **fault)
+    args = (*START, "--enable", "--fallback", "network-policy", "--canary", "0", "--yes", "-o", "json")
+    dry = az_imds(*args[:-3], "--dry-run", "-o", "json")
+    rows = by_name(dry.json)
+    assert rows["ready"]["action"] == "change"  # one cluster unreadable holds no one else
+    npm = rows["npm"]
+    assert npm["action"] == "blocked" and npm["mechanism"] is None
+    assert [b["code"] for b in npm["blockers"]] == ["IncompatibleAddon", "PolicyReadFailed"]
+    read_failed = npm["blockers"][1]
+    assert "nobody can tell what an apply would write" in read_failed["message"] and said in read_failed["message"]
+    assert "az-imds aks imds-restriction network-policy show -g rg -n npm" in read_failed["fix"]
+    assert "docs/kubernetes-access.md" in read_failed["fix"]
+    assert "[PolicyReadFailed]" in dry.err
+    r = az_imds(*args)
+    assert r.code == 1, r.err
+    rows = by_name(r.json)
+    assert (rows["npm"]["result"], rows["ready"]["result"]) == ("blocked", "done")

@@ -335,6 +335,12 @@ class Rollout(Discovery):
                 f"make the cluster's API server reachable from here with list access to namespaces and network "
                 f"policies (docs/kubernetes-access.md), check with '{command}', then run the same command again"))
             return
+        if choice.mechanism == netpolicy.CLUSTERWIDE and not found.clusterwide_served:  # apply would refuse it
+            target.blockers.append(netpolicy.clusterwide_not_served(
+                f"block IMDS on this cluster with NetworkPolicies, which Cilium enforces too ('{self.ui.cli_name} aks "
+                f"imds-restriction network-policy apply -g {target.resource_group} -n {target.name} --mechanism "
+                f"{netpolicy.PER_NAMESPACE}')", then=", then run the same command again"))
+            return
         target.action, target.blockers, warnings = fallback_plan(target.cluster, choice, target.blockers, writes,
                                                                  reopened)
         target.warnings += warnings

@@ -142,6 +142,18 @@ def choose(cluster: Mapping, resource_group: str, name: str, requested: Optional
     return choice
 
 
+def clusterwide_not_served(instead: str, then: str = "") -> Finding:
+    """The finding of a Cilium cluster whose API server does not serve the cluster-wide policy (its CRD missing):
+    the mechanism chosen cannot be written. `instead`: how to take the per-namespace mechanism instead; `then`: what
+    to run once the CRD is there."""
+    return Finding(
+        "ClusterwidePolicyNotServed",
+        "The API server does not serve cilium.io/v2 CiliumClusterwideNetworkPolicy (its CustomResourceDefinition is "
+        "missing), although the cluster's dataplane is Cilium.",
+        f"wait for the Cilium agent to install it ('kubectl get crd ciliumclusterwidenetworkpolicies.cilium.io')"
+        f"{then}, or {instead}")
+
+
 # ---- namespaces and exemptions ---------------------------------------------------------------------------
 def _meta(obj: Mapping) -> Mapping:
     return obj.get("metadata") or {}

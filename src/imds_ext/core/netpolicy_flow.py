@@ -14,7 +14,7 @@ from imds_ext.core.access import kube_client
 from imds_ext.core.cluster import is_restricted, pod_link_local_access
 from imds_ext.core.errors import Cancelled, ImdsExtError, Interrupted, PreflightFailed
 from imds_ext.core.kube import KubeClient, KubernetesRefused
-from imds_ext.core.preflight import Finding, PreflightResult, format_blockers
+from imds_ext.core.preflight import PreflightResult, format_blockers
 
 
 @dataclass
@@ -54,7 +54,7 @@ def read_for_plan(kube: KubeClient, choice: np.Choice) -> ClusterPolicies:
     try:
         owned_ccnp = [p for p in kube.items(np.CLUSTERWIDE_POLICIES, label_selector=np.OWNED_SELECTOR)
                       if np.is_owned(p)]
-    except ResourceNotFoundError:  # the CRD is missing: no object of it, so the plan sees a create (apply refuses)
+    except ResourceNotFoundError:  # the CRD is missing: apply would refuse, and the plan must say so (fleet.py)
         return ClusterPolicies([], owned_np, [], [], False)
     return ClusterPolicies([], owned_np, [], owned_ccnp, True)
 
@@ -103,12 +103,7 @@ class NetworkPolicyFlow:
         choice = np.choose(mc, resource_group, name, mechanism)
         found = read_policies(kube, choice.engine)
         if choice.mechanism == np.CLUSTERWIDE and not found.clusterwide_served:
-            choice.blockers.append(Finding(
-                "ClusterwidePolicyNotServed",
-                "The API server does not serve cilium.io/v2 CiliumClusterwideNetworkPolicy (its "
-                "CustomResourceDefinition is missing), although the cluster's dataplane is Cilium.",
-                f"wait for the Cilium agent to install it ('kubectl get crd ciliumclusterwidenetworkpolicies."
-                f"cilium.io'), or pass --mechanism {np.PER_NAMESPACE}"))
+            choice.blockers.append(np.clusterwide_not_served(f"pass --mechanism {np.PER_NAMESPACE}"))
         if exempt is None:
             exempt = exemptions_of(found)
         return choice, found, list(exempt)
