@@ -35,11 +35,11 @@ FIXED = {
 KNOWN = {
     "test_aks_abort": 5,
     "test_aks_approuting_enable_with_internal_nginx_then_disable": 5,
-    "test_aks_automatic_sku": 18,
+    "test_aks_automatic_sku": 17,
     "test_aks_availability_zones": 1,
     "test_aks_create_private_cluster_public_fqdn": 5,
     "test_aks_create_with_app_routing_enabled": 2,
-    "test_aks_create_with_azuremonitormetrics": 11,
+    "test_aks_create_with_azuremonitormetrics": 3,
     "test_aks_create_with_ephemeral_disk": 1,
     "test_aks_create_with_fips": 1,
     "test_aks_create_with_ingress_appgw_addon": 2,

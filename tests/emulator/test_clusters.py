@@ -73,6 +73,55 @@ def test_ga_api_version_drops_pod_link_local_access(aks, aks_ga, rg, admin):
     assert aks.managed_clusters.get(rg, "c1").network_profile["podLinkLocalAccess"] == "None"
 
 
+def _settle(arm, emulator, response):
+    """Poll the operation a write started until it is over (the emulator's operations finish on a poll)."""
+    url = response.headers["Azure-AsyncOperation"].replace(emulator.arm_endpoint, "")
+    assert arm("GET", url, api=None).json()["status"] == "Succeeded"
+
+
+def test_an_older_api_version_shows_its_own_fields_and_its_put_keeps_the_newer_ones(arm, rg, admin, emulator):
+    # test_aks_automatic_sku #43-#45: az's monitoring code reads and writes the cluster at 2023-01-01.
+    body = cluster_body(restricted=True, securityProfile={"workloadIdentity": {"enabled": True},
+                                                          "imageCleaner": {"enabled": True, "intervalHours": 168}})
+    body["sku"] = {"name": "Base", "tier": "Standard"}
+    _settle(arm, emulator, arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM_FEATURES))
+    old = arm("GET", f"{MC}/c1", api="2023-01-01").json()
+    network = old["properties"]["networkProfile"]
+    assert network["networkPlugin"] == "azure" and not {"networkPluginMode", "podCidr", "podCidrs",
+                                                        "podLinkLocalAccess", "networkPolicy"} & set(network)
+    assert old["properties"]["securityProfile"] == {}  # both features are newer than 2023-01-01
+    assert old["sku"] == {"name": "Basic", "tier": "Paid"} and "kind" not in old and "eTag" not in old
+    assert "eTag" not in old["properties"]["agentPoolProfiles"][0]
+    old["properties"]["networkProfile"]["podLinkLocalAccess"] = "IMDS"  # not a 2023-01-01 field: dropped
+    put = arm("PUT", f"{MC}/c1", api="2023-01-01", json=old)
+    assert put.status_code == 200 and put.json()["sku"]["tier"] == "Paid"
+    _settle(arm, emulator, put)
+    now = arm("GET", f"{MC}/c1").json()
+    network = now["properties"]["networkProfile"]
+    assert network["networkPluginMode"] == "overlay" and network["podCidr"] and network["networkPolicy"] == "none"
+    assert network["podLinkLocalAccess"] == "None"
+    assert now["properties"]["securityProfile"]["imageCleaner"] == {"enabled": True, "intervalHours": 168}
+    assert now["properties"]["securityProfile"]["workloadIdentity"] == {"enabled": True}
+    assert now["sku"] == {"name": "Base", "tier": "Standard"} and now["kind"] == "Base"
+
+
+def test_an_addon_gets_its_identity_once_the_cluster_is_built(arm, rg, emulator):
+    body = cluster_body(addonProfiles={"azurepolicy": {"enabled": True},
+                                       "azureKeyvaultSecretsProvider": {"enabled": False}})
+    put = arm("PUT", f"{MC}/c1", json=body)
+    assert "identity" not in put.json()["properties"]["addonProfiles"]["azurepolicy"]
+    _settle(arm, emulator, put)
+    addons = arm("GET", f"{MC}/c1").json()["properties"]["addonProfiles"]
+    identity = addons["azurepolicy"]["identity"]
+    assert identity["resourceId"].endswith("/resourcegroups/MC_rg1_c1_westus2/providers/"
+                                           "Microsoft.ManagedIdentity/userAssignedIdentities/azurepolicy-c1")
+    assert identity["clientId"] and identity["objectId"]
+    assert "identity" not in addons["azureKeyvaultSecretsProvider"]  # disabled: none
+    again = arm("PUT", f"{MC}/c1", json=body)  # an update that leaves the identity out keeps it
+    assert "identity" not in again.json()["properties"]["addonProfiles"]["azurepolicy"]  # a PUT answer never shows it
+    assert arm("GET", f"{MC}/c1").json()["properties"]["addonProfiles"]["azurepolicy"]["identity"] == identity
+
+
 def test_default_pod_link_local_access_is_imds(arm, rg):
     body = cluster_body()
     del body["properties"]["networkProfile"]

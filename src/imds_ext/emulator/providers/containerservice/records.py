@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 from imds_ext.emulator.constants import (
     CONTAINER_SERVICE, POD_LINK_LOCAL_ACCESS, UNRESTRICTED, supports_pod_link_local_access,
 )
-from imds_ext.emulator.providers.containerservice import rules
+from imds_ext.emulator.providers.containerservice import apiversions, rules
 from imds_ext.emulator.records import Record
 
 CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters"
@@ -85,8 +85,9 @@ class ManagedCluster(Record):
 
 
 def render_cluster(resource: dict, api_version: str) -> dict:
-    """The cluster as `api_version` shows it: podLinkLocalAccess only in the previews that have the field."""
-    out = copy.deepcopy(resource)
+    """The cluster as `api_version` shows it: the fields it has (apiversions), podLinkLocalAccess only in the previews
+    that have the field."""
+    out = apiversions.show(resource, api_version)
     network = out.get("properties", {}).get("networkProfile")
     if isinstance(network, dict):
         if supports_pod_link_local_access(api_version):
