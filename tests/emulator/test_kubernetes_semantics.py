@@ -6,9 +6,11 @@ import json
 
 import pytest
 import requests
+import yaml
 
 from tests.support.clusters import cluster_body
 from tests.support.constants import SUB
+from tests.support.policies import cilium_deny_imds
 
 MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters"
 
@@ -17,13 +19,18 @@ MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerServ
 def kube(arm, admin, emulator):
     admin.seed(resourceGroups=[{"name": "rg1", "location": "westus2"}], clusters=[{
         "resourceGroup": "rg1", "name": "c1", "cluster": cluster_body(restricted=True)}])
-    answer = arm("POST", f"{MC}/c1/listClusterUserCredential").json()
+    return _connect(arm, emulator, "c1")
+
+
+def _connect(arm, emulator, name):
+    """A raw HTTPS caller of cluster `name`'s API server, with its user kubeconfig's token and the emulator's CA."""
+    answer = arm("POST", f"{MC}/{name}/listClusterUserCredential").json()
     config = json.loads(base64.b64decode(answer["kubeconfigs"][0]["value"]))
     server = config["clusters"][0]["cluster"]["server"]
     token = config["users"][0]["user"]["token"]
 
-    def call(method, path, **kwargs):
-        return requests.request(method, server + path, headers={"Authorization": f"Bearer {token}"},
+    def call(method, path, headers=None, **kwargs):
+        return requests.request(method, server + path, headers={"Authorization": f"Bearer {token}", **(headers or {})},
                                 verify=emulator.ca_bundle_path, timeout=30, **kwargs)
 
     return call
@@ -150,3 +157,63 @@ def test_seeding_thousands_of_objects_stays_linear(admin, emulator):
     small = seed(400, 0)
     large = seed(4000, 1000)
     assert large < small * 40, (small, large)  # quadratic would be ~100x
+
+
+def test_a_pod_lists_items_carry_no_kind_as_the_api_server_sends_them(kube, arm, admin, emulator):
+    """Only a built-in kind's list names its kind (`kind: PodList`, `apiVersion: v1`); its items have neither
+    (kubernetes/kubernetes#3030), so a client judges them by their list. A custom resource's list (the
+    apiextensions server's UnstructuredList) keeps them on every item; single objects and watch events keep them."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    template = {"metadata": {"labels": {"app": "web"}}, "spec": pod["spec"]}
+    admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "objects": [
+        pod, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "web", "namespace": "shop"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+         "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template}},
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once", "namespace": "shop"},
+         "spec": {"template": {"spec": {**pod["spec"], "restartPolicy": "Never"}}}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "np", "namespace": "shop"},
+         "spec": {"podSelector": {}, "policyTypes": ["Egress"]}},
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+         "metadata": {"name": "clusterissuers.cert-manager.io"},
+         "spec": {"group": "cert-manager.io", "scope": "Cluster",
+                  "names": {"kind": "ClusterIssuer", "plural": "clusterissuers"}}},
+        {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "letsencrypt"}},
+    ]}])
+    for path, api_version, kind in [
+            ("/api/v1/pods", "v1", "PodList"), ("/api/v1/namespaces/shop/pods", "v1", "PodList"),
+            ("/api/v1/namespaces", "v1", "NamespaceList"), ("/api/v1/nodes", "v1", "NodeList"),
+            ("/api/v1/services", "v1", "ServiceList"), ("/api/v1/serviceaccounts", "v1", "ServiceAccountList"),
+            ("/apis/apps/v1/deployments", "apps/v1", "DeploymentList"),
+            ("/apis/batch/v1/jobs", "batch/v1", "JobList"),
+            ("/apis/networking.k8s.io/v1/networkpolicies", "networking.k8s.io/v1", "NetworkPolicyList"),
+            ("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", "apiextensions.k8s.io/v1",
+             "CustomResourceDefinitionList")]:
+        listed = kube("GET", path).json()
+        assert (listed["kind"], listed["apiVersion"]) == (kind, api_version), path
+        assert listed["items"], path
+        assert [i for i in listed["items"] if "kind" in i or "apiVersion" in i] == [], path
+    paged = kube("GET", "/api/v1/pods", params={"limit": 1}).json()
+    assert paged["kind"] == "PodList" and "kind" not in paged["items"][0]
+    as_yaml = kube("GET", "/api/v1/namespaces/shop/pods", headers={"Accept": "application/yaml"})
+    as_yaml = yaml.safe_load(as_yaml.text)
+    assert as_yaml["kind"] == "PodList" and "kind" not in as_yaml["items"][0]
+    # A single object, a write's answer and a watch's events name their kind.
+    read = kube("GET", "/api/v1/namespaces/shop/pods/web").json()
+    assert (read["kind"], read["apiVersion"]) == ("Pod", "v1")
+    made = kube("POST", "/api/v1/namespaces/shop/configmaps", json={"metadata": {"name": "cm"}}).json()
+    assert (made["kind"], made["apiVersion"]) == ("ConfigMap", "v1")
+    watched = kube("GET", "/api/v1/namespaces/shop/pods", params={"watch": "1", "timeoutSeconds": "1"})
+    events = [json.loads(line) for line in watched.text.splitlines() if line.strip()]
+    assert events and all(e["object"]["kind"] == "Pod" for e in events)
+    # Custom resources: the apiextensions server's list items keep their apiVersion and kind.
+    [issuer] = kube("GET", "/apis/cert-manager.io/v1/clusterissuers").json()["items"]
+    assert (issuer["kind"], issuer["apiVersion"]) == ("ClusterIssuer", "cert-manager.io/v1")
+    admin.seed(clusters=[{"resourceGroup": "rg1", "name": "c2", "cluster": cluster_body(network_dataplane="cilium")}])
+    cilium = _connect(arm, emulator, "c2")
+    path = "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies"
+    assert cilium("POST", path, json=cilium_deny_imds()).status_code == 201
+    listed = cilium("GET", path).json()
+    assert listed["kind"] == "CiliumClusterwideNetworkPolicyList"
+    assert [(i["kind"], i["apiVersion"]) for i in listed["items"]] == [
+        ("CiliumClusterwideNetworkPolicy", "cilium.io/v2")]

@@ -203,6 +203,8 @@ def _serve(ctx, sub, rg, cluster, path: str):
         if table_version and method == "GET":
             body = _table(ctx, rec, body, table_version)
             content_type = _table_type(table_version)
+        elif "items" in body:
+            body = _list_items(body, path)
         return _warn(_answer(body, response.status_code, content_type), warnings)
 
 
@@ -316,6 +318,22 @@ def _complete(ctx, rec, body: dict, path: str) -> dict:
             body["kind"] = f"{kind}List" if kind else "List"
         return body
     return serving.complete(body, addresses)
+
+
+def _list_items(body: dict, path: str) -> dict:
+    """A list's items as the API server encodes them. A built-in kind's list (PodList, DeploymentList, JobList,
+    NetworkPolicyList, CustomResourceDefinitionList, ...) is a typed list: only the list carries `kind` and
+    `apiVersion`, its items have neither (kubernetes/kubernetes#3030; kubernetes-client/python#745, #1617). A
+    custom resource's list (CiliumClusterwideNetworkPolicyList, cert-manager's IssuerList) is the apiextensions
+    server's UnstructuredList, whose items are each object's whole content, `apiVersion` and `kind` included
+    (apimachinery's unstructured.UnstructuredList.UnstructuredContent; kyverno/kyverno#213: "for unstructured
+    objects, the gvk is set"): they keep them. Single objects, watch events and Table rows keep theirs."""
+    api_version, _, plural, _, _ = kubernetes._parse(path)
+    if any(p == plural for p, *_ in BUILT_IN.get(api_version, [])):
+        for item in body["items"]:
+            item.pop("kind", None)
+            item.pop("apiVersion", None)
+    return body
 
 
 def _table(ctx, rec, body: dict, version: str) -> dict:
