@@ -147,9 +147,35 @@ def groups_of(name: str) -> list:
     return groups
 
 
+PROVIDERS = re.compile(r"^/subscriptions/[^/]+/providers(/(?P<ns>[^/]+)(/(?P<action>register|unregister))?)?$", re.I)
+
+
+def providers_of(name: str) -> dict:
+    """The subscription's resource providers as the recording first read them (in a list of them, or one), in the
+    service's order and spelling, unless the recording had registered or unregistered them before: their states
+    before its first request."""
+    states, changed = {}, set()
+    for interaction in load(name):
+        request, response = interaction["request"], interaction["response"]
+        match = PROVIDERS.match(urlsplit(request["uri"]).path)
+        body = _json(response["body"].get("string"))
+        if not match or response["status"]["code"] != 200 or not isinstance(body, dict):
+            continue
+        if match.group("action"):
+            changed.add(match.group("ns").lower())
+            continue
+        for item in body.get("value", []) if match.group("ns") is None else [body]:
+            namespace, state = item.get("namespace"), item.get("registrationState")
+            if namespace and state and namespace.lower() not in changed | {n.lower() for n in states}:
+                states[namespace] = state
+    return states
+
+
 def prepare(name: str, admin) -> None:
-    """The emulator as the recording's world was: its groups, its region's versions."""
-    admin.seed(resourceGroups=groups_of(name))
+    """The emulator as the recording's world was: its groups, its providers' registrations, its region's
+    versions."""
+    providers = providers_of(name)
+    admin.seed(resourceGroups=groups_of(name), **({"providers": providers} if providers else {}))
     _, versions = era(name)
     if versions:
         admin.config(kubernetes_versions=versions)

@@ -12,6 +12,7 @@ from tests.conformance.replay import names, prepare, replay
 FIXED = {
     "test_aks_create_and_update_outbound_ips",
     "test_aks_create_node_provisioning_profile",
+    "test_aks_create_with_azuremonitormetrics",
     "test_aks_create_with_blue_green_upgrade_nodepool",
     "test_aks_create_with_custom_headers",
     "test_aks_create_with_enable_acns",
@@ -35,11 +36,10 @@ FIXED = {
 KNOWN = {
     "test_aks_abort": 5,
     "test_aks_approuting_enable_with_internal_nginx_then_disable": 5,
-    "test_aks_automatic_sku": 17,
+    "test_aks_automatic_sku": 14,
     "test_aks_availability_zones": 1,
     "test_aks_create_private_cluster_public_fqdn": 5,
     "test_aks_create_with_app_routing_enabled": 2,
-    "test_aks_create_with_azuremonitormetrics": 3,
     "test_aks_create_with_ephemeral_disk": 1,
     "test_aks_create_with_fips": 1,
     "test_aks_create_with_ingress_appgw_addon": 2,

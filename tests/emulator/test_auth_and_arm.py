@@ -139,6 +139,21 @@ def test_providers(resources, admin):
         resources.providers.get("Microsoft.Nope")
 
 
+def test_the_providers_list_answers_only_the_properties_select_names(resources, arm, admin):
+    """The Azure CLI's `az aks create --enable-azure-monitor-metrics` lists the registrations with
+    `$select=namespace,registrationstate`: the service answers those properties alone, whatever their case."""
+    admin.seed(providers={"microsoft.insights": "Registered"})
+    r = arm("GET", f"{SUBS}/providers", api="2021-04-01", params={"$select": "namespace,registrationstate"})
+    assert r.status_code == 200
+    assert {tuple(p) for p in r.json()["value"]} == {("namespace", "registrationState")}
+    assert {"namespace": "microsoft.insights", "registrationState": "Registered"} in r.json()["value"]
+    assert r.json()["value"][-1]["namespace"] == "microsoft.insights"  # as seeded: the seed's order and spelling
+    listed = list(resources.providers.list(params={"$select": "namespace"}))
+    assert {p.namespace for p in listed} >= {"Microsoft.ContainerService", "microsoft.insights"}
+    assert {(p.id, p.registration_state) for p in listed} == {(None, None)}
+    assert all(p.id for p in resources.providers.list())  # no $select: every property
+
+
 def test_an_unregistered_namespace_is_409_and_the_sdk_registers_it(aks, rg, arm, admin):
     """ARM's front door refuses a namespace the subscription is not registered for; azure-mgmt-core's
     pipeline then registers it and retries (it waits 10 s between checks: the one slow test here)."""

@@ -155,10 +155,12 @@ class FeaturesBackend:
             return rec.render()
 
     def seed_provider(self, sub: str, namespace: str, state: str) -> None:
+        """The namespace as the seed spells it (the service lists `microsoft.insights` in lower case), listed after
+        the providers seeded before it, so that a seed can give a subscription's providers in the service's order."""
         with self.store.tx():
             sub = self.resources.check_subscription(sub)
-            self.providers.setdefault(provider_key(sub, namespace), Provider(
-                subscription=sub, namespace=namespace, state=state)).set(state)
+            self.providers.pop(provider_key(sub, namespace), None)
+            self.providers[provider_key(sub, namespace)] = Provider(subscription=sub, namespace=namespace, state=state)
             self.store.changed()
 
     # ---- features -------------------------------------------------------------------------------

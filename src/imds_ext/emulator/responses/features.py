@@ -4,8 +4,16 @@ from __future__ import annotations
 from imds_ext.emulator.responses import json_response, listing
 
 
+def _selected(body: dict, select: str) -> dict:
+    """The properties `$select` names (comma-separated, case-insensitive: the Azure CLI asks for
+    `namespace,registrationstate`), as the service answers the providers list; no `$select`, every property."""
+    names = {name.strip().lower() for name in select.split(",") if name.strip()}
+    return {key: value for key, value in body.items() if key.lower() in names} if names else body
+
+
 def list_providers(ctx, sub):
-    return json_response(listing(ctx.backend.features.list_providers(sub)))
+    select = ctx.request.args.get("$select", "")
+    return json_response(listing([_selected(p, select) for p in ctx.backend.features.list_providers(sub)]))
 
 
 def get_provider(ctx, sub, ns):
