@@ -34,6 +34,24 @@ def test_enable_plan_reimages_linux_pools_only():
     assert plan.changes_cluster
 
 
+def test_the_plan_counts_the_nodes_of_a_virtual_machines_pool():
+    # AKS answers a VirtualMachines pool (and a managed system pool) without `count`: its nodes are in
+    # virtualMachinesProfile and virtualMachineNodesStatus (test_aks_migrate_vmas_to_vms, 2025-07-14).
+    wire = copy.deepcopy(WIRE)
+    wire["properties"]["agentPoolProfiles"] = [
+        {"name": "vms", "osType": "Linux", "mode": "System", "type": "VirtualMachines", "nodeImageVersion": "img-1",
+         "virtualMachinesProfile": {"scale": {"manual": [{"size": "Standard_D8d_v4", "count": 3},
+                                                         {"size": "Standard_D4s_v3", "count": 1}]}},
+         "virtualMachineNodesStatus": [{"size": "Standard_D8d_v4", "count": 3}, {"size": "Standard_D4s_v3",
+                                                                                 "count": 1}]},
+        {"name": "sys", "osType": "Linux", "mode": "ManagedSystem", "type": "VirtualMachines"}]  # not built yet
+    plan = planning.make_plan(wire, "rg", "c", enable=True)
+    assert [p.count for p in plan.reimage] == [4, None]
+    text = plan.describe()
+    assert "vms (Linux, System, 4 node(s)" in text and "sys (Linux, ManagedSystem, nodes not known yet" in text
+    assert "2 node pool(s), 4 or more node(s)" in text
+
+
 def test_plan_for_the_state_already_there_changes_nothing():
     assert not planning.make_plan(WIRE, "rg", "c", enable=False).changes_cluster
 

@@ -85,6 +85,16 @@ def test_addon_keys_match_case_insensitively(key):
     assert "--addons monitoring" in result.blockers[0].fix
 
 
+def test_the_monitoring_addon_is_one_blocker_though_aks_also_shows_it_as_container_insights():
+    # A real cluster with the monitoring add-on answers it twice (test_aks_automatic_sku, 2025-08-26).
+    workspace = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w"
+    oms = {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": workspace}}
+    mc = cluster(addonProfiles={"omsagent": oms}, azureMonitorProfile={"containerInsights": {
+        "enabled": True, "logAnalyticsWorkspaceResourceId": workspace}})
+    result = preflight.check_enable(mc, READY, "rg", "c")
+    assert codes(result) == ["IncompatibleAddon"] and "--addons monitoring" in result.blockers[0].fix
+
+
 def test_disabled_addon_does_not_block():
     mc = cluster(addonProfiles={"azurepolicy": {"enabled": False}, "azureKeyvaultSecretsProvider": {"enabled": True}})
     assert preflight.check_enable(mc, READY, "rg", "c").ok

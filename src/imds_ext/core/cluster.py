@@ -6,7 +6,7 @@ SDK's models are such mappings over the JSON they were read from). Pure function
 from __future__ import annotations
 
 import re
-from typing import List, Mapping, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 from imds_ext.core import constants
 
@@ -23,9 +23,21 @@ def agent_pools(cluster: Mapping) -> List[Mapping]:
     return list(properties(cluster).get("agentPoolProfiles") or [])
 
 
+def node_count(pool: Mapping) -> Optional[int]:
+    """The nodes a pool runs, None when the cluster does not say. A VirtualMachines pool (a managed system pool too)
+    has no `count`: its nodes are per VM size, in virtualMachineNodesStatus once built, else in
+    virtualMachinesProfile.scale.manual."""
+    if isinstance(pool.get("count"), int):
+        return pool["count"]
+    sizes = pool.get("virtualMachineNodesStatus") or \
+        ((pool.get("virtualMachinesProfile") or {}).get("scale") or {}).get("manual")
+    counts = [s.get("count") for s in sizes or () if isinstance(s, Mapping)]
+    return sum(counts) if counts and all(isinstance(c, int) for c in counts) else None
+
+
 def pool_sizes(cluster: Mapping) -> dict:
-    """{pool: its node count}, for the pools whose count the cluster shows."""
-    return {p.get("name"): p.get("count") for p in agent_pools(cluster) if isinstance(p.get("count"), int)}
+    """{pool: its node count}, for the pools whose nodes the cluster shows."""
+    return {p.get("name"): node_count(p) for p in agent_pools(cluster) if node_count(p) is not None}
 
 
 def oidc_issuer_enabled(cluster: Mapping) -> bool:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import List, MutableMapping, Optional
 
 from imds_ext.core import constants, marker
-from imds_ext.core.cluster import agent_pools, oidc_issuer_enabled, pod_link_local_access
+from imds_ext.core.cluster import agent_pools, node_count, oidc_issuer_enabled, pod_link_local_access
 
 
 @dataclass(frozen=True)
@@ -13,8 +13,12 @@ class PoolPlan:
     name: str
     os_type: str
     mode: str
-    count: int
+    count: Optional[int]  # None: the cluster does not say yet (a managed system pool before it is built)
     node_image_version: Optional[str]
+
+    @property
+    def nodes(self) -> str:
+        return "nodes not known yet" if self.count is None else f"{self.count} node(s)"
 
     def to_dict(self):
         return {"name": self.name, "osType": self.os_type, "mode": self.mode, "count": self.count,
@@ -41,7 +45,7 @@ class Plan:
 
     @property
     def node_count(self) -> int:
-        return sum(p.count for p in self.reimage)
+        return sum(p.count or 0 for p in self.reimage)
 
     def to_dict(self):
         return {
@@ -59,9 +63,11 @@ class Plan:
         if self.enable_oidc_issuer:
             lines.append("The OIDC issuer will be enabled (this cannot be undone).")
         if self.reimage:
-            lines.append(f"Then {len(self.reimage)} node pool(s), {self.node_count} node(s), get a node-image-only "
-                         "upgrade so the nodes enforce it (nodes are reimaged, workloads are drained):")
-            lines += [f"  - {p.name} ({p.os_type}, {p.mode}, {p.count} node(s), image {p.node_image_version})"
+            unknown = " or more" if any(p.count is None for p in self.reimage) else ""
+            lines.append(f"Then {len(self.reimage)} node pool(s), {self.node_count}{unknown} node(s), get a "
+                         "node-image-only upgrade so the nodes enforce it (nodes are reimaged, workloads are "
+                         "drained):")
+            lines += [f"  - {p.name} ({p.os_type}, {p.mode}, {p.nodes}, image {p.node_image_version})"
                       for p in self.reimage]
         if self.skipped:
             lines.append("Not reimaged (IMDS restriction applies to Linux nodes only): "
@@ -74,7 +80,7 @@ class Plan:
 
 def pool_plan(pool) -> PoolPlan:
     return PoolPlan(pool.get("name", "?"), pool.get("osType") or "Linux", pool.get("mode") or "User",
-                    int(pool.get("count") or 0), pool.get("nodeImageVersion"))
+                    node_count(pool), pool.get("nodeImageVersion"))
 
 
 def make_plan(cluster, resource_group: str, name: str, enable: bool, enable_oidc_issuer: bool = False) -> Plan:

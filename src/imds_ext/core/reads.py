@@ -10,8 +10,9 @@ from azure.core.rest import HttpRequest
 
 from imds_ext.core import constants, marker, netpolicy_flow, plan as planning, preflight, scan
 from imds_ext.core.access import kube_client
-from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_restricted, oidc_issuer_enabled,
-                                   pod_link_local_access, provisioning_state, workload_identity_enabled)
+from imds_ext.core.cluster import (agent_pools, busy_pools, is_in_progress, is_restricted, node_count,
+                                   oidc_issuer_enabled, pod_link_local_access, provisioning_state,
+                                   workload_identity_enabled)
 from imds_ext.core.clients import ArmWork
 from imds_ext.core.errors import ImdsExtError, ResourceNotFound, service_message
 from imds_ext.core.headers import names_feature
@@ -123,7 +124,7 @@ class ClusterReads(ArmWork):
             "oidcIssuer": {"enabled": oidc_issuer_enabled(mc)},
             "workloadIdentity": {"enabled": workload_identity_enabled(mc)},
             "pools": [{"name": p.get("name"), "osType": p.get("osType") or "Linux", "type": p.get("type"),
-                       "mode": p.get("mode"), "count": p.get("count"),
+                       "mode": p.get("mode"), "count": node_count(p),
                        "nodeImageVersion": p.get("nodeImageVersion"),
                        "provisioningState": p.get("provisioningState")} for p in agent_pools(mc)],
             "extensions": [{"name": e.get("name"), "extensionType": (e.get("properties") or {}).get("extensionType")}

@@ -14,7 +14,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 from azure.core.polling.base_polling import OperationFailed
 
 from imds_ext.core import constants, marker, plan as planning, preflight, scan
-from imds_ext.core.cluster import agent_pools, pod_link_local_access, pool_sizes, provisioning_state
+from imds_ext.core.cluster import agent_pools, node_count, pod_link_local_access, pool_sizes, provisioning_state
 from imds_ext.core.clients import ArmClients
 from imds_ext.core.errors import (Cancelled, ConcurrentModification, ImdsExtError, Interrupted, PreflightFailed,
                                   ServiceIgnoredChange, Unfinished, service_message)
@@ -364,7 +364,7 @@ class ImdsRestrictionService(ClusterReads, ClusterCreation):
                 self.ui.warn(f"The node-image upgrade of pool '{pool}' of cluster '{cluster}' that was in progress "
                              "has finished; no other was started.")
                 return self._aks.agent_pools.get(resource_group, cluster, pool)
-            count = next((p.get("count") for p in agent_pools(mc) if (p.get("name") or "").lower() == pool.lower()),
+            count = next((node_count(p) for p in agent_pools(mc) if (p.get("name") or "").lower() == pool.lower()),
                          None)
             nodes = f"its {count} node(s)" if isinstance(count, int) else "its nodes"
             if not yes and not self.ui.confirm(
