@@ -147,6 +147,19 @@ def groups_of(name: str) -> list:
     return groups
 
 
+def default_minor(name: str) -> Optional[str]:
+    """The minor the recording's region gave a create that named no version (not always its newest)."""
+    for interaction in load(name):
+        request, response = interaction["request"], interaction["response"]
+        sent, answer = _json(request.get("body")), _json(response["body"].get("string"))
+        if request["method"] == "PUT" and response["status"]["code"] == 201 and isinstance(sent, dict) and \
+                isinstance(answer, dict) and not (sent.get("properties") or {}).get("kubernetesVersion") and \
+                re.search(r"/managedClusters/[^/]+$", urlsplit(request["uri"]).path, re.I):
+            version = (answer.get("properties") or {}).get("kubernetesVersion")
+            return ".".join(version.split(".")[:2]) if version else None
+    return None
+
+
 PROVIDERS = re.compile(r"^/subscriptions/[^/]+/providers(/(?P<ns>[^/]+)(/(?P<action>register|unregister))?)?$", re.I)
 
 
@@ -172,13 +185,15 @@ def providers_of(name: str) -> dict:
 
 
 def prepare(name: str, admin) -> None:
-    """The emulator as the recording's world was: its groups, its providers' registrations, its region's
-    versions."""
+    """The emulator as the recording's world was: its groups, its providers' registrations, its region's versions
+    and default."""
     providers = providers_of(name)
     admin.seed(resourceGroups=groups_of(name), **({"providers": providers} if providers else {}))
     _, versions = era(name)
     if versions:
-        admin.config(kubernetes_versions=versions)
+        minor = default_minor(name)
+        offered = {".".join(v.split(".")[:2]) for v in versions}
+        admin.config(kubernetes_versions=versions, default_kubernetes_version=minor if minor in offered else None)
 
 
 def compare(recorded, ours, rules: Rules, path: str = "") -> List[str]:

@@ -122,6 +122,62 @@ def test_an_addon_gets_its_identity_once_the_cluster_is_built(arm, rg, emulator)
     assert arm("GET", f"{MC}/c1").json()["properties"]["addonProfiles"]["azurepolicy"]["identity"] == identity
 
 
+def test_an_aks_automatic_cluster_comes_with_what_automatic_turns_on(arm, rg, emulator):
+    # test_aks_automatic_sku #8: `az aks create --sku automatic` sends none of it.
+    body = cluster_body(pools=[{"name": "nodepool1", "count": 3, "mode": "System", "vmSize": "",
+                                "nodeTaints": [], "securityProfile": {"sshAccess": "localuser"}}])
+    for key in ("networkProfile", "oidcIssuerProfile", "securityProfile"):
+        del body["properties"][key]
+    body.update(sku={"name": "Automatic", "tier": "Standard"}, kind="Automatic")
+    put = arm("PUT", f"{MC}/c1", json=body)
+    assert put.status_code == 201
+    props = put.json()["properties"]
+    pool = props["agentPoolProfiles"][0]
+    assert pool["osSKU"] == "AzureLinux" and pool["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+    assert pool["securityProfile"]["sshAccess"] == "Disabled" and sorted(pool["availabilityZones"]) == ["1", "2", "3"]
+    network = props["networkProfile"]
+    assert (network["networkPluginMode"], network["networkDataplane"], network["networkPolicy"]) == (
+        "overlay", "cilium", "cilium")
+    assert props["oidcIssuerProfile"]["enabled"] and props["securityProfile"]["workloadIdentity"]["enabled"]
+    assert props["securityProfile"]["imageCleaner"] == {"enabled": True, "intervalHours": 168}
+    assert props["aadProfile"]["managed"] and props["aadProfile"]["enableAzureRBAC"]
+    assert props["apiServerAccessProfile"]["enableVnetIntegration"] is True
+    assert props["nodeResourceGroupProfile"] == {"restrictionLevel": "ReadOnly"}
+    assert props["nodeProvisioningProfile"]["mode"] == "Auto" and props["autoUpgradeProfile"]["upgradeChannel"] == \
+        "stable"
+    assert set(props["addonProfiles"]) == {"azureKeyvaultSecretsProvider", "azurepolicy"}
+    assert props["workloadAutoScalerProfile"]["keda"] == {"enabled": True}
+    assert props["ingressProfile"]["webAppRouting"]["identity"] == {}  # made once the cluster is built
+    _settle(arm, emulator, put)
+    built = arm("GET", f"{MC}/c1").json()["properties"]
+    assert built["ingressProfile"]["webAppRouting"]["identity"]["resourceId"].endswith(
+        "/userAssignedIdentities/webapprouting-c1")
+    assert built["addonProfiles"]["azurepolicy"]["identity"]["resourceId"].endswith("/azurepolicy-c1")
+    plain = cluster_body()
+    plain["properties"]["agentPoolProfiles"][0]["nodeTaints"] = []
+    assert arm("PUT", f"{MC}/c2", json=plain).json()["properties"].get("ingressProfile") is None  # not Automatic
+
+
+def test_app_routing_loses_its_identity_when_turned_off(arm, rg, emulator):
+    body = cluster_body(ingressProfile={"webAppRouting": {"enabled": True}})
+    _settle(arm, emulator, arm("PUT", f"{MC}/c1", json=body))
+    routing = arm("GET", f"{MC}/c1").json()["properties"]["ingressProfile"]["webAppRouting"]
+    assert routing["nginx"] == {"defaultIngressControllerType": "AnnotationControlled"} and routing["identity"]
+    body["properties"]["ingressProfile"]["webAppRouting"]["enabled"] = False
+    put = arm("PUT", f"{MC}/c1", json=body)
+    assert put.json()["properties"]["ingressProfile"]["webAppRouting"]["identity"] == routing["identity"]
+    _settle(arm, emulator, put)
+    assert arm("GET", f"{MC}/c1").json()["properties"]["ingressProfile"]["webAppRouting"]["identity"] == {}
+
+
+def test_the_monitoring_addon_is_also_shown_as_container_insights(arm, rg):
+    workspace = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.OperationalInsights/workspaces/w1"
+    body = cluster_body(addonProfiles={"omsagent": {"enabled": True, "config": {
+        "logAnalyticsWorkspaceResourceID": workspace, "useAADAuth": "true"}}})
+    monitor = arm("PUT", f"{MC}/c1", json=body).json()["properties"]["azureMonitorProfile"]
+    assert monitor["containerInsights"] == {"enabled": True, "logAnalyticsWorkspaceResourceId": workspace}
+
+
 def test_default_pod_link_local_access_is_imds(arm, rg):
     body = cluster_body()
     del body["properties"]["networkProfile"]

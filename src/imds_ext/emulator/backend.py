@@ -29,12 +29,13 @@ class Config:
     registration_delay: float = 0.0  # seconds a feature or provider registration takes
     retry_after: Optional[int] = None  # Retry-After of long-running operations; None: derived from lro_delay
     kubernetes_versions: Optional[List[str]] = None  # the region's patch versions; None: the emulator's own
+    default_kubernetes_version: Optional[str] = None  # the minor a create without a version gets; None: the newest
     omit_retry_after: bool = False  # the faithful mode: no Retry-After, as the service sends none
 
     def to_json(self) -> dict:
         return {"lroDelaySeconds": self.lro_delay, "registrationDelaySeconds": self.registration_delay,
                 "retryAfterSeconds": self.retry_after, "kubernetesVersions": self.kubernetes_versions,
-                "omitRetryAfter": self.omit_retry_after}
+                "defaultKubernetesVersion": self.default_kubernetes_version, "omitRetryAfter": self.omit_retry_after}
 
 
 def is_delay(value) -> bool:
@@ -73,7 +74,9 @@ class Backend:
 
     def _versions(self) -> KubernetesVersions:
         given = self.config.kubernetes_versions
-        return KubernetesVersions(given, given[-1]) if given else KubernetesVersions()
+        if not given:
+            return KubernetesVersions()
+        return KubernetesVersions(given, self.config.default_kubernetes_version or given[-1])
 
     def reset(self) -> None:
         """Back to the start: default resources and the delays the emulator was started with."""
@@ -84,9 +87,10 @@ class Backend:
             self.store.persist()
 
     def configure(self, lro_delay=None, registration_delay=None, retry_after=..., kubernetes_versions=...,
-                  omit_retry_after=None) -> dict:
+                  omit_retry_after=None, default_kubernetes_version=...) -> dict:
         """Change the delays; `retry_after` None means "derive from lro_delay", ... means unchanged; likewise the
-        region's Kubernetes versions (a list of patch versions, e.g. those of the era a recording comes from)."""
+        region's Kubernetes versions (a list of patch versions, e.g. those of the era a recording comes from) and
+        the default minor among them (None: the newest)."""
         with self.store.lock:
             if omit_retry_after is not None:
                 if not isinstance(omit_retry_after, bool):
@@ -99,6 +103,12 @@ class Backend:
                     raise EmulatorError(400, "InvalidConfiguration", "kubernetesVersions must be a list of patch "
                                         "versions such as [\"1.32.5\", \"1.33.1\"], or null.")
                 self.config.kubernetes_versions = kubernetes_versions
+            if default_kubernetes_version is not ...:
+                offered = {".".join(v.split(".")[:2]) for v in self.config.kubernetes_versions or ()}
+                if default_kubernetes_version is not None and default_kubernetes_version not in offered:
+                    raise EmulatorError(400, "InvalidConfiguration", "defaultKubernetesVersion must be the minor of "
+                                        "one of kubernetesVersions (such as \"1.32\"), or null.")
+                self.config.default_kubernetes_version = default_kubernetes_version
             if retry_after is not ...:
                 self.config.retry_after = None if retry_after is None else int(_seconds("retryAfterSeconds",
                                                                                         retry_after))

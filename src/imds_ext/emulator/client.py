@@ -48,15 +48,19 @@ class AdminClient:
         return {pool: v["podLinkLocalAccess"] for pool, v in self.nodes(resource_group, cluster)["pools"].items()}
 
     def config(self, lro_delay: Optional[float] = None, registration_delay: Optional[float] = None,
-               retry_after=..., kubernetes_versions=..., omit_retry_after: Optional[bool] = None) -> dict:
+               retry_after=..., kubernetes_versions=..., omit_retry_after: Optional[bool] = None,
+               default_kubernetes_version=...) -> dict:
         """Set what is given; `retry_after` None derives Retry-After from the operation delay again;
-        `kubernetes_versions` None goes back to the emulator's own list."""
+        `kubernetes_versions` None goes back to the emulator's own list; `default_kubernetes_version` (a minor of
+        that list) is what a create without a version gets, None the newest."""
         body = {k: v for k, v in (("lroDelaySeconds", lro_delay), ("registrationDelaySeconds", registration_delay))
                 if v is not None}
         if retry_after is not ...:
             body["retryAfterSeconds"] = retry_after
         if kubernetes_versions is not ...:
             body["kubernetesVersions"] = kubernetes_versions
+        if default_kubernetes_version is not ...:
+            body["defaultKubernetesVersion"] = default_kubernetes_version
         if omit_retry_after is not None:
             body["omitRetryAfter"] = omit_retry_after
         return self._call("PUT", "/config", body)

@@ -37,7 +37,7 @@ def get_config(ctx):
 def put_config(ctx):
     body = json_body(ctx)
     known = {"lroDelaySeconds", "registrationDelaySeconds", "retryAfterSeconds", "kubernetesVersions",
-             "omitRetryAfter"}
+             "defaultKubernetesVersion", "omitRetryAfter"}
     if not isinstance(body, dict) or set(body) - known:
         raise EmulatorError(400, "InvalidConfiguration", f"The configuration must be a JSON object with some of "
                             f"{sorted(known)}.")
@@ -45,6 +45,7 @@ def put_config(ctx):
                                                registration_delay=body.get("registrationDelaySeconds"),
                                                retry_after=body.get("retryAfterSeconds", ...),
                                                kubernetes_versions=body.get("kubernetesVersions", ...),
+                                               default_kubernetes_version=body.get("defaultKubernetesVersion", ...),
                                                omit_retry_after=body.get("omitRetryAfter")))
 
 

@@ -119,9 +119,13 @@ class ContainerServiceBackend:
         rec.properties["provisioningState"] = "Succeeded"
         for pool in rec.pools:
             pool["provisioningState"] = "Succeeded"
+            self._built(pool)
         defaults.effective_outbound_ips(rec.subscription, rec.properties)
         bodies.kubelet_identity(rec.resource, rec.subscription)
+        bodies.user_assigned_identities(rec.resource)
+        bodies.private_link_ids(rec.resource)
         bodies.addon_identities(rec.resource, rec.subscription)
+        bodies.web_app_routing_identity(rec.resource, rec.subscription)
         return None
 
     def _delete_done(self, op: Operation) -> Optional[str]:
@@ -133,7 +137,14 @@ class ContainerServiceBackend:
         if pool is None:
             return CANCELED
         pool["provisioningState"] = "Succeeded"
+        self._built(pool)
         return None
+
+    @staticmethod
+    def _built(pool: dict) -> None:
+        defaults.pool_built(pool)
+        if str(pool.get("mode")).lower() == "managedsystem":
+            pool.setdefault("nodeImageVersion", LATEST_NODE_IMAGE)
 
     def _pool_delete_done(self, op: Operation) -> Optional[str]:
         rec, pool = self._target(op)
@@ -301,7 +312,7 @@ class ContainerServiceBackend:
             bodies.fill_pool(new, old, rec.properties["kubernetesVersion"], rec.properties["currentKubernetesVersion"],
                              "Updating" if old else "Creating", False, rec.properties["networkProfile"],
                              self.versions())
-            if old and new["count"] != old.get("count", new["count"]):
+            if old and new.get("count") != old.get("count", new.get("count")):
                 # A new node count is answered `Scaling` (test_aks_create_with_custom_headers, `az aks nodepool
                 # scale`). A pool PUT with a new version is in no recording (test_aks_upgrade_nodepool's `az aks
                 # nodepool upgrade` found the pool upgraded already): `Updating`.
@@ -413,4 +424,5 @@ class ContainerServiceBackend:
             found = self._pool(rec, rg, pool)
             return self.versions().pool_upgrade_profile(f"{rec.resource['id']}/agentPools/{found['name']}",
                                                         found["currentOrchestratorVersion"],
-                                                        found.get("osType") or "Linux")
+                                                        found.get("osType") or "Linux",
+                                                        rec.properties["currentKubernetesVersion"])

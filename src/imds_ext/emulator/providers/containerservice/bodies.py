@@ -114,6 +114,13 @@ def fill_pool(pool: dict, old: Optional[dict], cluster_version: str, cluster_pat
             pool.pop(key, None)
     pool["orchestratorVersion"], pool["currentOrchestratorVersion"] = _pool_versions(
         pool, old, cluster_version, cluster_patch, seeding, table)
+    mode = defaults.pool_kind(pool, old)
+    if mode == "machines":
+        defaults.pool_shape(pool, mode)  # nothing of a pool's own: its machines have them
+        pool.setdefault("powerState", {"code": "Running"})
+        pool["provisioningState"] = state
+        pool["eTag"] = new_etag()
+        return pool
     for key, value in (("count", 3), ("vmSize", DEFAULT_VM_SIZE), ("type", "VirtualMachineScaleSets"),
                        ("mode", "System")):
         if pool.get(key) in (None, ""):  # a count of 0 is a count (user pools scale to zero)
@@ -126,6 +133,12 @@ def fill_pool(pool: dict, old: Optional[dict], cluster_version: str, cluster_pat
         latest = LATEST_WINDOWS_NODE_IMAGE if pool["osType"] == "Windows" else LATEST_NODE_IMAGE
         pool["nodeImageVersion"] = (old or {}).get("nodeImageVersion") or (
             PREVIOUS_NODE_IMAGE if seeding and pool["osType"] == "Linux" else latest)
+    if (mode == "managedsystem" and not (old or {}).get("nodeImageVersion") and not seeding) or \
+            pool["type"] == "AvailabilitySet":
+        del pool["nodeImageVersion"]  # a managed system pool's until built; an availability set's never
+    defaults.pool_shape(pool, mode)
+    if seeding:
+        defaults.pool_built(pool)
     pool["eTag"] = new_etag()
     return pool
 
@@ -174,6 +187,19 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
         # such create of the corpus: test_aks_create_with_enable_acns, test_aks_create_with_transit_encryption_type,
         # test_aks_create_node_provisioning_profile; one whose data plane the service chose has none).
         props["windowsProfile"] = {"adminUsername": "azureuser", "enableCSIProxy": True}
+    if not existing and str((new.get("sku") or {}).get("name") or "").lower() == "automatic":
+        defaults.automatic(props)
+    availability_sets = any(isinstance(p, dict) and p.get("type") == "AvailabilitySet"
+                            for p in props.get("agentPoolProfiles") or old_props.get("agentPoolProfiles") or [])
+    minor = tuple(int(x) for x in props["currentKubernetesVersion"].split(".")[:2])
+    if not existing and (availability_sets or minor < (1, 30)) and not (
+            props.get("networkProfile") or {}).get("networkPlugin"):
+        props["networkProfile"] = dict(props.get("networkProfile") or {})
+        # The default plugin is kubenet before Kubernetes 1.30, Azure CNI Overlay since: on one day of 2024-09 a
+        # create at 1.29 got kubenet (test_aks_create_with_app_routing_enabled), one at 1.30.3 overlay (test_aks_
+        # approuting_enable_with_internal_nginx_then_disable); and kubenet on availability sets (test_aks_migrate_
+        # vmas_to_vms, 1.32).
+        props["networkProfile"]["networkPlugin"] = "kubenet"
     _network(props, old_props, existing is not None, api_version, seeding)
     # Agent pools: omitted on update means unchanged.
     old_pools = {p["name"].lower(): p for p in old_props.get("agentPoolProfiles", [])}
@@ -183,7 +209,14 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
         fill_pool(pool, old_pools.get(pool["name"].lower()), props["kubernetesVersion"],
                   props["currentKubernetesVersion"], state, seeding, props["networkProfile"], table)
     _oidc_issuer(props, old_props, new["location"], seeding)
+    sent_channel = (props.get("autoUpgradeProfile") or {}).get("nodeOSUpgradeChannel")
     defaults.cluster(props, new.get("identity"))
+    if not sent_channel and ((not existing and availability_sets) or (
+            existing and not (old_props.get("autoUpgradeProfile") or {}).get("nodeOSUpgradeChannel"))):
+        # No node OS channel for availability sets, and none added to a cluster that had none
+        # (test_aks_migrate_vmas_to_vms #2, #23).
+        props["autoUpgradeProfile"].pop("nodeOSUpgradeChannel", None)
+    defaults.web_app_routing(props, old_props)
     if new.get("sku") is None:
         new["sku"] = (existing or {}).get("sku") or {"name": "Base", "tier": "Free"}
     if new.get("kind") is None:
@@ -196,12 +229,16 @@ def build_cluster(sub: str, rg: str, name: str, body: dict, api_version: str, ex
     props.update(given)
     _identities(new, props, existing, old_props)
     _addon_identities(props, old_props)
+    _application_gateway(props, sub)
     head = {"id": cluster_id(sub, rg, existing["name"] if existing else name), "location": new["location"],
             "name": existing["name"] if existing else name, "type": CLUSTER_TYPE}
     new = {**head, **{k: v for k, v in new.items() if k not in head}}
     if seeding:  # a seeded cluster is built already
         kubelet_identity(new, sub)
+        user_assigned_identities(new)
+        private_link_ids(new)
         addon_identities(new, sub)
+        web_app_routing_identity(new, sub)
     new["eTag"] = new_etag()
     return new
 
@@ -258,8 +295,11 @@ def _operation_states(props: dict, old_props: dict, old_pools: dict) -> None:
     upgrades and scales, in no recording, is answered `Upgrading`, the emulator's choice."""
     upgraded = [p for p in props["agentPoolProfiles"] if (old_pools.get(p["name"].lower()) or {}).get(
         "currentOrchestratorVersion", p["currentOrchestratorVersion"]) != p["currentOrchestratorVersion"]]
-    scaled = [p for p in props["agentPoolProfiles"] if (old_pools.get(p["name"].lower()) or {}).get(
-        "count", p["count"]) != p["count"]]
+    # A scale changes a pool's count (a VirtualMachines pool's sizes); a change of type is no scale (test_aks_
+    # migrate_vmas_to_vms: an availability set migrated to VirtualMachines, same nodes, is answered Updating).
+    scaled = [p for p in props["agentPoolProfiles"] if p["name"].lower() in old_pools and
+              old_pools[p["name"].lower()].get("type") == p.get("type") and
+              defaults.scale_of(old_pools[p["name"].lower()]) != defaults.scale_of(p)]
     if props["currentKubernetesVersion"] != old_props.get("currentKubernetesVersion") or upgraded:
         state, pools = "Upgrading", upgraded
     elif scaled:
@@ -279,12 +319,61 @@ def _server_set(props: dict, old_props: dict, sub: str, rg: str, name: str, loca
     props["fqdn"] = old_props.get("fqdn") or f"{dns_prefix}-{suffix}.hcp.{location}.azmk8s.io"
     props["azurePortalFQDN"] = old_props.get("azurePortalFQDN") or (
         f"{dns_prefix}-{suffix}.portal.hcp.{location}.azmk8s.io")
+    access = props.get("apiServerAccessProfile")
+    if isinstance(access, dict) and access.get("enablePrivateCluster"):
+        _private_cluster(props, old_props, access, f"{dns_prefix}-{suffix}", location)
+    else:
+        props.pop("privateFQDN", None)
+        props.pop("privateLinkResources", None)
     props["nodeResourceGroup"] = old_props.get("nodeResourceGroup") or props.get("nodeResourceGroup") or (
         f"MC_{rg}_{name}_{location}")
     props["provisioningState"] = state
     props["powerState"] = {"code": "Running"}
-    props["maxAgentPools"] = 100
+    # A cluster on availability sets has its one pool (test_aks_migrate_vmas_to_vms: 1, then 100 once migrated).
+    props["maxAgentPools"] = 1 if any(p.get("type") == "AvailabilitySet" for p in props["agentPoolProfiles"]) else 100
     props["resourceUID"] = old_props.get("resourceUID") or uuid.uuid4().hex[:24]
+
+
+# A private cluster's API server is reached through this private link resource (test_aks_create_private_cluster_
+# public_fqdn, 2024-02-01); it has an id once the cluster is built.
+PRIVATE_LINK = {"name": "management", "type": "Microsoft.ContainerService/managedClusters/privateLinkResources",
+                "groupId": "management", "requiredMembers": ["management"]}
+
+
+def _private_cluster(props: dict, old_props: dict, access: dict, host: str, location: str) -> None:
+    """A private cluster: the system private DNS zone, a private FQDN in the privatelink zone, and a public FQDN too
+    unless turned off (test_aks_create_private_cluster_public_fqdn: on by default, `fqdn` gone once off)."""
+    old_access = old_props.get("apiServerAccessProfile") or {}
+    if not access.get("privateDNSZone"):
+        access["privateDNSZone"] = old_access.get("privateDNSZone") or "system"
+    if access.get("enablePrivateClusterPublicFQDN") is None:
+        access["enablePrivateClusterPublicFQDN"] = old_access.get("enablePrivateClusterPublicFQDN", True)
+    props["privateFQDN"] = old_props.get("privateFQDN") or props.get("privateFQDN") or (
+        f"{host}.{uuid.uuid4()}.privatelink.{location}.azmk8s.io")
+    if not access["enablePrivateClusterPublicFQDN"]:
+        props.pop("fqdn", None)
+    props["privateLinkResources"] = [dict(PRIVATE_LINK)]
+
+
+def _application_gateway(props: dict, sub: str) -> None:
+    """The Application Gateway the AGIC add-on drives: the one named, else the one it makes in the node resource
+    group, named as the PUT says or `applicationgateway` (test_aks_create_with_ingress_appgw_addon, 2025-06-25: a
+    subnet CIDR only; the create's first answer has it already)."""
+    addon = next((v for k, v in (props.get("addonProfiles") or {}).items()
+                  if k.lower() == "ingressapplicationgateway" and isinstance(v, dict) and v.get("enabled")), None)
+    if addon is None:
+        return
+    config = addon["config"] = dict(addon.get("config") or {})
+    name = config.get("applicationGatewayName") or "applicationgateway"
+    config.setdefault("effectiveApplicationGatewayId", config.get("applicationGatewayId") or (
+        f"/subscriptions/{sub}/resourceGroups/{props['nodeResourceGroup']}/providers/Microsoft.Network/"
+        f"applicationGateways/{name}"))
+
+
+def private_link_ids(resource: dict) -> None:
+    """The private link resources' ids, once the cluster's operation has succeeded."""
+    for link in resource["properties"].get("privateLinkResources") or []:
+        link.setdefault("id", f"{resource['id']}/privateLinkResources/{link['name']}")
 
 
 def _identities(new: dict, props: dict, existing: Optional[dict], old_props: dict) -> None:
@@ -296,6 +385,15 @@ def _identities(new: dict, props: dict, existing: Optional[dict], old_props: dic
         old_identity = (existing or {}).get("identity") or {}
         identity["principalId"] = old_identity.get("principalId") or str(uuid.uuid4())
         identity["tenantId"] = WELL_KNOWN_TENANT_ID
+    assigned, old_assigned = identity.get("userAssignedIdentities"), ((existing or {}).get("identity") or {}).get(
+        "userAssignedIdentities") or {}
+    if isinstance(assigned, dict):
+        # A user-assigned identity's ids are Entra's: kept when a PUT sends the identity empty, as az does (test_aks_
+        # migrate_vmas_to_vms #23).
+        known = {k.lower(): v for k, v in old_assigned.items() if isinstance(v, dict) and v.get("clientId")}
+        for key in assigned:
+            if key.lower() in known:
+                assigned[key] = copy.deepcopy(known[key.lower()])
     kubelet = (old_props.get("identityProfile") or {}).get("kubeletidentity")
     if kubelet:
         profile = props.get("identityProfile")
@@ -334,6 +432,31 @@ def addon_identities(resource: dict, sub: str) -> None:
                 "resourceId": f"/subscriptions/{sub}/resourcegroups/{props['nodeResourceGroup']}/providers/"
                               f"Microsoft.ManagedIdentity/userAssignedIdentities/{name.lower()}-{resource['name']}",
                 "clientId": str(uuid.uuid4()), "objectId": str(uuid.uuid4())}
+
+
+def web_app_routing_identity(resource: dict, sub: str) -> None:
+    """App routing's identity, webapprouting-<cluster> in the node resource group, once the operation has succeeded;
+    none ({}) once it is turned off (test_aks_approuting_enable_with_internal_nginx_then_disable #26, #35)."""
+    props = resource["properties"]
+    routing = (props.get("ingressProfile") or {}).get("webAppRouting")
+    if not isinstance(routing, dict):
+        return
+    if not routing.get("enabled"):
+        routing["identity"] = {}
+    elif not routing.get("identity"):
+        routing["identity"] = {
+            "resourceId": f"/subscriptions/{sub}/resourcegroups/{props['nodeResourceGroup']}/providers/"
+                          f"Microsoft.ManagedIdentity/userAssignedIdentities/webapprouting-{resource['name']}",
+            "clientId": str(uuid.uuid4()), "objectId": str(uuid.uuid4())}
+
+
+def user_assigned_identities(resource: dict) -> None:
+    """The client and principal ids of the cluster's user-assigned identities, which a create's first answer shows
+    empty and a read once built shows filled (test_aks_migrate_vmas_to_vms #2, #21)."""
+    assigned = (resource.get("identity") or {}).get("userAssignedIdentities")
+    for key, value in (assigned or {}).items() if isinstance(assigned, dict) else ():
+        if not isinstance(value, dict) or not value.get("clientId"):
+            assigned[key] = {"clientId": str(uuid.uuid4()), "principalId": str(uuid.uuid4())}
 
 
 def kubelet_identity(resource: dict, sub: str) -> None:

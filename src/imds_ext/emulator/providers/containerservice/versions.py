@@ -89,12 +89,15 @@ class KubernetesVersions:
                     "componentsByReleases": _components(sorted({_minor(v) for v in [current, *later]}, key=_key))},
                     "agentPoolProfiles": None}}
 
-    def pool_upgrade_profile(self, pool_id: str, current: str, os_type: str) -> dict:
+    def pool_upgrade_profile(self, pool_id: str, current: str, os_type: str, control_plane: str) -> dict:
+        """A pool upgrades up to its control plane's version, never past it (test_aks_get_upgrades: a pool on its
+        cluster's version lists none, though the region offers newer ones)."""
         windows = os_type.lower() == "windows"
+        upgrades = [v for v in self.upgrades(current) if _key(v) <= _key(control_plane)]
         return {"id": f"{pool_id}/upgradeProfiles/default", "name": "default",
                 "type": "Microsoft.ContainerService/managedClusters/agentPools/upgradeProfiles",
                 "properties": {"kubernetesVersion": current, "osType": "Windows" if windows else "Linux",
-                               "upgrades": [{"kubernetesVersion": v} for v in self.upgrades(current)] or None,
+                               "upgrades": [{"kubernetesVersion": v} for v in upgrades] or None,
                                "latestNodeImageVersion": LATEST_WINDOWS_NODE_IMAGE if windows else LATEST_NODE_IMAGE,
                                "componentsByReleases": _components([_minor(current)])}}
 

@@ -8,6 +8,7 @@ import hashlib
 import uuid
 from typing import List, Optional, Sequence, Tuple
 
+from imds_ext.emulator.providers.containerservice.defaults import node_count
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster
 from imds_ext.emulator.providers.containerservice.rules import pod_link_local_access as rules_setting
 from imds_ext.emulator.providers.kubernetes.workloads import ClusterFacts
@@ -77,7 +78,7 @@ def derive_nodes(rec: ManagedCluster, upgrades: Sequence, facts: ClusterFacts,
     out: List[Tuple[Node, Optional[dict]]] = []
     for pool in rec.pools:
         digits = int(hashlib.sha256(f"{rec.resource['id']}/{pool['name']}".encode()).hexdigest(), 16) % 10 ** 8
-        count = int(pool.get("count") or 0)
+        count = node_count(pool)
         before = rec.enforced.get(pool["name"].lower(), "IMDS")
         op = upgrading.get(pool["name"].lower())
         done = 0
