@@ -10,6 +10,7 @@ import pytest
 from tests.conformance.replay import names, prepare, replay
 
 FIXED = {
+    "test_aks_abort",
     "test_aks_approuting_enable_with_internal_nginx_then_disable",
     "test_aks_automatic_sku",
     "test_aks_availability_zones",
@@ -51,7 +52,6 @@ FIXED = {
 }
 # recording: requests (in scope, polls and other providers' the emulator serves) whose answer still differs
 KNOWN = {
-    "test_aks_abort": 5,
     "test_aks_create_private_cluster_public_fqdn": 1,
     "test_aks_deployment_safeguards_basic": 14,
     "test_aks_deployment_safeguards_with_pss": 17,

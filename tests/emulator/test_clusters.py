@@ -178,6 +178,36 @@ def test_the_monitoring_addon_is_also_shown_as_container_insights(arm, rg):
     assert monitor["containerInsights"] == {"enabled": True, "logAnalyticsWorkspaceResourceId": workspace}
 
 
+def test_operation_abort_cancels_what_runs_and_leaves_it_canceled(aks, arm, rg, admin, emulator):
+    # test_aks_abort (2024-02-01): `az aks operation-abort` during a create.
+    admin.config(lro_delay=3600)
+    put = arm("PUT", f"{MC}/c1", json=cluster_body())
+    create_status = put.headers["Azure-AsyncOperation"].replace(emulator.arm_endpoint, "")
+    aks.managed_clusters.begin_abort_latest_operation(rg, "c1").result()
+    mc = aks.managed_clusters.get(rg, "c1")
+    assert mc.provisioning_state == "Canceled"
+    assert {p.provisioning_state for p in mc.agent_pool_profiles} == {"Canceled"}
+    assert arm("GET", create_status, api=None).json()["status"] == "Canceled"
+    assert not (mc.identity_profile or {})  # what the create would have done is not done
+    with pytest.raises(HttpResponseError) as e:  # nothing left to abort
+        aks.managed_clusters.begin_abort_latest_operation(rg, "c1").result()
+    assert e.value.status_code == 409 and e.value.error.code == "OperationNotAllowed"
+    admin.config(lro_delay=0)
+    aks.managed_clusters.begin_create_or_update(rg, "c1", cluster_body()).result()  # a canceled cluster updates
+    assert aks.managed_clusters.get(rg, "c1").provisioning_state == "Succeeded"
+
+
+def test_a_node_pool_operation_abort_cancels_that_pool_only(aks, rg, admin):
+    aks.managed_clusters.begin_create_or_update(rg, "c1", cluster_body()).result()
+    admin.config(lro_delay=3600)
+    aks.agent_pools.begin_upgrade_node_image_version(rg, "c1", "userpool")
+    aks.agent_pools.begin_abort_latest_operation(rg, "c1", "userpool").result()
+    assert aks.agent_pools.get(rg, "c1", "userpool").provisioning_state == "Canceled"
+    mc = aks.managed_clusters.get(rg, "c1")
+    assert mc.provisioning_state == "Succeeded" and aks.agent_pools.get(rg, "c1", "nodepool1").provisioning_state == \
+        "Succeeded"
+
+
 def test_default_pod_link_local_access_is_imds(arm, rg):
     body = cluster_body()
     del body["properties"]["networkProfile"]

@@ -71,13 +71,15 @@ class OperationEngine:
         self._handlers[kind] = (on_success, on_failure)
 
     def start(self, kind: str, title: str, resource: str, location: str, api_version: str,
-              child: Optional[str] = None, failure: Optional[dict] = None, *, subscription: str) -> Operation:
+              child: Optional[str] = None, failure: Optional[dict] = None, *, subscription: str,
+              delay: Optional[float] = None) -> Operation:
+        """A new operation, due after the configured delay (or `delay` seconds)."""
         if kind not in self._handlers:
             raise ValueError(f"no handlers for operations of kind {kind!r}")
         now = self.store.clock()
         op = Operation(id=str(uuid.uuid4()), kind=kind, title=title, resource=resource,
-                       subscription=subscription.lower(), location=location,
-                       api_version=api_version, start=now, due=now + self.delay(), child=child, failure=failure)
+                       subscription=subscription.lower(), location=location, api_version=api_version, start=now,
+                       due=now + (self.delay() if delay is None else delay), child=child, failure=failure)
         self.rows[op.id] = op
         self._forget_old()
         self.store.changed()
@@ -105,6 +107,11 @@ class OperationEngine:
             op.status = on_failure(op) or FAILED
         else:
             op.status = on_success(op) or SUCCEEDED
+        self.store.changed()
+
+    def cancel(self, op: Operation) -> None:
+        """End a running operation as Canceled, without its completion (what it would have done is not done)."""
+        op.status, op.end = CANCELED, self.store.clock()
         self.store.changed()
 
     def _forget_old(self) -> None:

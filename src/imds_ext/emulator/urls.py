@@ -86,6 +86,8 @@ _TABLE = [
     ("PUT", POOL, aks.put_pool, "arm", AKS_POOLS),
     ("DELETE", POOL, aks.delete_pool, "arm", AKS_POOLS),
     ("POST", rf"{POOL}/upgradeNodeImageVersion", aks.upgrade_node_image, "arm", AKS_POOLS),
+    ("POST", rf"{MC}/abort", aks.abort_cluster, "arm", AKS_CLUSTERS),
+    ("POST", rf"{POOL}/abort", aks.abort_pool, "arm", AKS_POOLS),
     ("GET", rf"{MC}/upgradeProfiles/default", aks.cluster_upgrade_profile, "arm", AKS_CLUSTERS),
     ("POST", rf"{MC}/listClusterUserCredential", aks.list_user_credentials, "arm", AKS_CLUSTERS),
     ("GET", rf"{MC}/operations/(?P<op_id>{SEG})", aks.cluster_operation, "arm", AKS_CLUSTERS),

@@ -102,13 +102,13 @@ def retry_after(ctx: Ctx) -> dict:
     return {"Retry-After": str(seconds)}
 
 
-def lro_response(ctx: Ctx, status: int, body, op: dict, with_location: bool) -> Response:
+def lro_response(ctx: Ctx, status: int, body, op: dict, with_location: bool, status_url: bool = True) -> Response:
     """201/200/202 of an AKS long-running operation: Azure-AsyncOperation (+ Location) and Retry-After, under the
-    subscription of the request that started it (the operation's)."""
+    subscription of the request that started it (the operation's); a finished one's 204 has the Location only."""
     base = (f"{ctx.base}/subscriptions/{op.subscription}/providers/Microsoft.ContainerService/"
             f"locations/{op.location}")
     headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={OPERATION_API_VERSION}",
-               **retry_after(ctx)}
+               **retry_after(ctx)} if status_url else {}
     if with_location:
         headers["Location"] = f"{base}/operationresults/{op.id}?api-version={OPERATION_API_VERSION}"
     return json_response(body, status, headers)

@@ -86,6 +86,16 @@ def upgrade_node_image(ctx, sub, rg, cluster, pool):
     return lro_response(ctx, 202, body, op, with_location=True)
 
 
+def abort_cluster(ctx, sub, rg, cluster):
+    body, op = ctx.backend.container_service.abort(sub, rg, cluster, None, ctx.api_version, failure=ctx.failure)
+    return lro_response(ctx, 202, body, op, with_location=True)
+
+
+def abort_pool(ctx, sub, rg, cluster, pool):
+    body, op = ctx.backend.container_service.abort(sub, rg, cluster, pool, ctx.api_version, failure=ctx.failure)
+    return lro_response(ctx, 202, body, op, with_location=True)
+
+
 def operation_status(ctx, sub, location, op_id):
     op = ctx.backend.container_service.operation(sub, op_id)
     headers = retry_after(ctx) if op.status == IN_PROGRESS else None
@@ -99,6 +109,10 @@ def operation_result(ctx, sub, location, op_id):
     if op.status != SUCCEEDED:
         return json_response(op.status_body(), 200)
     status, body = ctx.backend.container_service.operation_result(op)
+    if status == 204:
+        # A finished operation without a result still names its result URL (test_aks_abort #7, the Deployment
+        # Safeguards deletes).
+        return lro_response(ctx, 204, None, op, with_location=True, status_url=False)
     return json_response(body, status)
 
 

@@ -39,7 +39,7 @@ class ContainerServiceBackend:
         resources.on_group_deleted(self._drop_group)
         for kind, on_success in (("cluster.put", self._put_done), ("cluster.delete", self._delete_done),
                                  ("pool.put", self._pool_put_done), ("pool.delete", self._pool_delete_done),
-                                 ("pool.upgrade", self._pool_upgrade_done)):
+                                 ("pool.upgrade", self._pool_upgrade_done), ("abort", self._abort_done)):
             operations.handle(kind, on_success, self._failed)
 
     def on_cluster_dropped(self, callback: Callable[[str], None]) -> None:
@@ -145,6 +145,20 @@ class ContainerServiceBackend:
         defaults.pool_built(pool)
         if str(pool.get("mode")).lower() == "managedsystem":
             pool.setdefault("nodeImageVersion", LATEST_NODE_IMAGE)
+
+    def _abort_done(self, op: Operation) -> Optional[str]:
+        """The aborted operation is over: the cluster (or the pool) and the pools it held are Canceled
+        (test_aks_abort, 2024-02-01: an aborted create reads Canceled, cluster and pool)."""
+        rec, pool = self._target(op)
+        if rec is None:
+            return None
+        held = [pool] if pool is not None else rec.pools
+        if pool is None:
+            rec.properties["provisioningState"] = "Canceled"
+        for profile in held:
+            if profile.get("provisioningState") not in ("Succeeded", "Failed"):
+                profile["provisioningState"] = "Canceled"
+        return None
 
     def _pool_delete_done(self, op: Operation) -> Optional[str]:
         rec, pool = self._target(op)
@@ -362,6 +376,31 @@ class ContainerServiceBackend:
             return rec.render_pool(found), op
 
     # ---- credentials ----------------------------------------------------------------------------
+    def abort(self, sub: str, rg: str, cluster: str, pool: Optional[str], api_version: str,
+              failure: Optional[dict] = None):
+        """`az aks operation-abort` (`az aks nodepool operation-abort` with `pool`): the running operation of the
+        cluster (or of the pool) ends Canceled at once, without what it would have done; the abort is an operation
+        of its own, which leaves them Canceled. Answered with the resource as it is (test_aks_abort: the abort of a
+        create answers Creating, and the cluster reads Canceled once the abort has succeeded). Nothing to abort is a
+        409 OperationNotAllowed (the code is ours: no recording shows the service's)."""
+        with self.store.tx():
+            rec = self.cluster(sub, rg, cluster)
+            found = self._pool(rec, rg, pool) if pool else None
+            running = [op for op in self.operations.running(rec.key) if op.kind != "abort" and (
+                found is None or (op.child or "").lower() == found["name"].lower())]
+            if not running:
+                on = f"agent pool '{found['name']}'" if found else f"managed cluster '{rec.name}'"
+                raise EmulatorError(409, "OperationNotAllowed", f"There is no operation in progress on the {on} to "
+                                    "abort.", AKS)
+            answer = rec.render_pool(found) if found else rec.render(api_version)
+            for op in running:
+                self.operations.cancel(op)
+            # The abort itself took 5 s in the recording; the emulator's operations run faster: it is due at once.
+            op = self.operations.start("abort", "abort operation", rec.key, rec.location, api_version,
+                                       child=found and found["name"], failure=failure, subscription=rec.subscription,
+                                       delay=0.0)
+            return answer, op
+
     def credentials(self, sub: str, rg: str, name: str, admin: bool, base: str, ca_pem: str) -> dict:
         """The kubeconfig of a user (Microsoft Entra when the cluster has it) or of the local admin account."""
         with self.store.tx():
@@ -403,7 +442,7 @@ class ContainerServiceBackend:
         """(status, body) for the `operationresults` URL of a finished operation."""
         with self.store.tx():
             rec, pool = self._target(op)
-            if op.kind.endswith(".delete") or rec is None:
+            if op.kind.endswith(".delete") or op.kind == "abort" or rec is None:
                 return 204, None
             if op.child:
                 return (200, rec.render_pool(pool)) if pool else (204, None)
