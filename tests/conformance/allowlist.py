@@ -161,6 +161,9 @@ ALLOWED = [
     *_allow(MISSING, "the abort's answer showed the service's internal add-ons (image-cleaner, keda, with "
             "addonv2 configs) that no other answer of the corpus shows", r"^properties\.addonProfiles$",
             recordings=("test_aks_abort",)),
+    *_allow(EXTRA, "the hosted system profile and the cluster's enableFIPS answered since 2025-11 (test_aks_"
+            "deployment_safeguards_basic, 2025-11-05; test_aks_managed_namespace, 2025-10-29, lacks them)",
+            r"^properties\.hostedSystemProfile$", r"^properties\.enableFIPS$", before=date(2025, 11, 1)),
     *_allow(MISSING, "the node resource group's restriction level was answered when unset until mid-2024; since, "
             "only when set (test_aks_automatic_sku)", r"^properties\.nodeResourceGroupProfile$",
             before=date(2024, 9, 1)),

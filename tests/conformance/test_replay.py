@@ -53,8 +53,8 @@ FIXED = {
 # recording: requests (in scope, polls and other providers' the emulator serves) whose answer still differs
 KNOWN = {
     "test_aks_create_private_cluster_public_fqdn": 1,
-    "test_aks_deployment_safeguards_basic": 14,
-    "test_aks_deployment_safeguards_with_pss": 17,
+    "test_aks_deployment_safeguards_basic": 12,
+    "test_aks_deployment_safeguards_with_pss": 15,
     "test_aks_managed_namespace": 7,
 }
 

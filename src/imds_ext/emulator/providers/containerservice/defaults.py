@@ -27,6 +27,9 @@ _CLUSTER = {
     "autoUpgradeProfile": {"nodeOSUpgradeChannel": "NodeImage"}, "workloadAutoScalerProfile": {},
     "oidcIssuerProfile": {"enabled": False}, "metricsProfile": {"costAnalysis": {"enabled": False}},
     "bootstrapProfile": {"artifactSource": "Direct"},
+    # Answered since 2025-11 (test_aks_deployment_safeguards_basic, 2025-11-05, and _with_pss, the newest; the
+    # 2025-10-29 recording lacks them).
+    "hostedSystemProfile": {"enabled": False}, "enableFIPS": False,
     # Every 2025 answer has these (newest: test_aks_deployment_safeguards_with_pss, 2025-11-06, with
     # secure-tls-bootstrap since test_aks_nodepool_create_machines_pool, 2025-09-02); a create's first answer too.
     "controlPlanePluginProfiles": {plugin: {"enableV2": True} for plugin in (
