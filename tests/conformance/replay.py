@@ -255,7 +255,11 @@ def _exchange(request, recorded, path, query, operations, rules, arm) -> List[st
     rest = {k: v for k, v in query.items() if k != "api-version"}  # a page's skip token, say
     response = arm(request["method"], path, api=query.get("api-version"), headers=headers, json=body,
                    **({"params": rest} if rest else {}))
-    if response.status_code != recorded["status"]["code"]:
+    # A result read while the service's operation still ran (202), answered with its end (200, 204): the emulator's
+    # clock runs faster (allowlist.TRANSITIONAL); its headers are compared, the running operation's body is not.
+    later = bool(op) and op.group(1) == "operationresults" and recorded["status"]["code"] == 202 and \
+        response.status_code in (200, 204)
+    if response.status_code != recorded["status"]["code"] and not later:
         return [f"status {recorded['status']['code']} != {response.status_code} {response.text[:200]}"]
     out = []
     recorded_headers = {k.lower(): v[0] for k, v in recorded["headers"].items()}
@@ -266,6 +270,8 @@ def _exchange(request, recorded, path, query, operations, rules, arm) -> List[st
         elif header in ours:
             operations[urlsplit(recorded_headers[header]).path.rsplit("/", 1)[1]] = \
                 urlsplit(ours[header]).path.rsplit("/", 1)[1]
+    if later:
+        return out
     expected = _json(recorded["body"].get("string"))
     got = _json(response.text) if response.content else None
     if op and op.group(1) == "operations":

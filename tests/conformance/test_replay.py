@@ -29,6 +29,8 @@ FIXED = {
     "test_aks_create_with_transit_encryption_type",
     "test_aks_create_with_windows",
     "test_aks_create_with_workload_identity_enabled",
+    "test_aks_deployment_safeguards_basic",
+    "test_aks_deployment_safeguards_with_pss",
     "test_aks_enable_imds_restriction",
     "test_aks_get_upgrades",
     "test_aks_migrate_vmas_to_vms",
@@ -53,8 +55,6 @@ FIXED = {
 # recording: requests (in scope, polls and other providers' the emulator serves) whose answer still differs
 KNOWN = {
     "test_aks_create_private_cluster_public_fqdn": 1,
-    "test_aks_deployment_safeguards_basic": 12,
-    "test_aks_deployment_safeguards_with_pss": 15,
     "test_aks_managed_namespace": 7,
 }
 

@@ -22,6 +22,7 @@ SUB = rf"/subscriptions/(?P<sub>{SEG})"
 RG = rf"{SUB}/resourcegroups/(?P<rg>{SEG})"
 MC = rf"{RG}/providers/Microsoft\.ContainerService/managedClusters/(?P<cluster>{SEG})"
 POOL = rf"{MC}/agentPools/(?P<pool>{SEG})"
+SAFEGUARDS = rf"{MC}/providers/Microsoft\.ContainerService/deploymentSafeguards"
 OPS = rf"{SUB}/providers/Microsoft\.ContainerService/locations/(?P<location>{SEG})"
 FEAT = rf"{SUB}/providers/Microsoft\.Features"
 EXT = rf"{MC}/providers/Microsoft\.KubernetesConfiguration/extensions"
@@ -32,6 +33,7 @@ ANY = ("any", None)
 AKS_CLUSTERS = ("aks", "managedClusters")
 AKS_POOLS = ("aks", "managedClusters/agentPools")
 AKS_OPS = ("aks-operation", "locations/operations")
+AKS_SAFEGUARDS = ("aks", "deploymentSafeguards")
 EXTENSIONS = ("extensions", "extensions")
 
 
@@ -93,6 +95,10 @@ _TABLE = [
     ("GET", rf"{MC}/operations/(?P<op_id>{SEG})", aks.cluster_operation, "arm", AKS_CLUSTERS),
     ("POST", rf"{MC}/listClusterAdminCredential", aks.list_admin_credentials, "arm", AKS_CLUSTERS),
     ("GET", rf"{POOL}/upgradeProfiles/default", aks.pool_upgrade_profile, "arm", AKS_POOLS),
+    ("GET", SAFEGUARDS, aks.list_safeguards, "arm", AKS_SAFEGUARDS),
+    ("GET", rf"{SAFEGUARDS}/default", aks.get_safeguards, "arm", AKS_SAFEGUARDS),
+    ("PUT", rf"{SAFEGUARDS}/default", aks.put_safeguards, "arm", AKS_SAFEGUARDS),
+    ("DELETE", rf"{SAFEGUARDS}/default", aks.delete_safeguards, "arm", AKS_SAFEGUARDS),
     ("GET", rf"{OPS}/operations/(?P<op_id>{SEG})", aks.operation_status, "arm", AKS_OPS),
     ("GET", rf"{OPS}/operationresults/(?P<op_id>{SEG})", aks.operation_result, "arm", AKS_OPS),
     ("GET", rf"{OPS}/kubernetesVersions", aks.kubernetes_versions, "arm", AKS_CLUSTERS),

@@ -1,4 +1,5 @@
-"""Microsoft.ContainerService: managed clusters, agent pools, node-image upgrades, operations, versions."""
+"""Microsoft.ContainerService: managed clusters, agent pools, node-image upgrades, Deployment Safeguards, operations,
+versions."""
 from __future__ import annotations
 
 from imds_ext.emulator.constants import CUSTOM_FEATURES_HEADER
@@ -96,6 +97,34 @@ def abort_pool(ctx, sub, rg, cluster, pool):
     return lro_response(ctx, 202, body, op, with_location=True)
 
 
+def get_safeguards(ctx, sub, rg, cluster):
+    return json_response(ctx.backend.container_service.safeguards.get(sub, rg, cluster))
+
+
+def list_safeguards(ctx, sub, rg, cluster):
+    return json_response(listing(ctx.backend.container_service.safeguards.list(sub, rg, cluster)))
+
+
+def put_safeguards(ctx, sub, rg, cluster):
+    status, body, op = ctx.backend.container_service.safeguards.put(
+        sub, rg, cluster, json_body(ctx), ctx.api_version, failure=ctx.failure, **precondition_headers(ctx))
+    return lro_response(ctx, status, body, op, with_location=False)
+
+
+def delete_safeguards(ctx, sub, rg, cluster):
+    """202 with a Location only, no Azure-AsyncOperation (both recordings' deletes)."""
+    op = ctx.backend.container_service.safeguards.delete(sub, rg, cluster, ctx.api_version,
+                                                         if_match=ctx.request.headers.get("If-Match"),
+                                                         failure=ctx.failure)
+    return json_response(None, 204) if op is None else _location_only(ctx, 202, None, op)
+
+
+def _location_only(ctx, status, body, op):
+    response = lro_response(ctx, status, body, op, with_location=True, status_url=False)
+    response.headers.update(retry_after(ctx))
+    return response
+
+
 def operation_status(ctx, sub, location, op_id):
     op = ctx.backend.container_service.operation(sub, op_id)
     headers = retry_after(ctx) if op.status == IN_PROGRESS else None
@@ -105,6 +134,9 @@ def operation_status(ctx, sub, location, op_id):
 def operation_result(ctx, sub, location, op_id):
     op = ctx.backend.container_service.operation(sub, op_id)
     if op.status == IN_PROGRESS:
+        progress = ctx.backend.container_service.operation_progress(op)
+        if progress is not None:  # a Deployment Safeguards operation: its progress, and the Location only
+            return _location_only(ctx, 202, progress, op)
         return lro_response(ctx, 202, None, op, with_location=True)
     if op.status != SUCCEEDED:
         return json_response(op.status_body(), 200)

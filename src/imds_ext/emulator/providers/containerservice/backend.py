@@ -15,6 +15,7 @@ from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, o
 from imds_ext.emulator.providers.containerservice import apiversions, bodies, defaults, kubeconfig, rules
 from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
+from imds_ext.emulator.providers.containerservice.safeguards import DeploymentSafeguards
 from imds_ext.emulator.providers.features import FeaturesBackend
 from imds_ext.emulator.providers.resources import ResourcesBackend
 from imds_ext.emulator.store import Store
@@ -41,6 +42,7 @@ class ContainerServiceBackend:
                                  ("pool.put", self._pool_put_done), ("pool.delete", self._pool_delete_done),
                                  ("pool.upgrade", self._pool_upgrade_done), ("abort", self._abort_done)):
             operations.handle(kind, on_success, self._failed)
+        self.safeguards = DeploymentSafeguards(store, operations, self)  # each cluster's, gone with it
 
     def on_cluster_dropped(self, callback: Callable[[str], None]) -> None:
         """`callback(cluster_key)` runs when a cluster is gone, so its child resources go with it."""
@@ -438,8 +440,15 @@ class ContainerServiceBackend:
                                     "not be found.", AKS)
             return {"id": f"{rec.resource['id']}/operations/{found.id}", **found.status_body()}
 
+    def operation_progress(self, op: Operation) -> Optional[dict]:
+        """The body of the `operationresults` URL of a running operation: the progress of a Deployment Safeguards
+        operation (safeguards.py), none for the others."""
+        return self.safeguards.progress(op) if self.safeguards.owns(op) else None
+
     def operation_result(self, op: Operation):
         """(status, body) for the `operationresults` URL of a finished operation."""
+        if self.safeguards.owns(op):
+            return self.safeguards.result(op)
         with self.store.tx():
             rec, pool = self._target(op)
             if op.kind.endswith(".delete") or op.kind == "abort" or rec is None:
