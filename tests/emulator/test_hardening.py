@@ -179,6 +179,21 @@ def test_a_state_file_with_wrong_inner_types_is_refused_at_start(tmp_path):
     assert json.loads(path.read_text()) == state
 
 
+def test_a_state_file_written_before_deployment_safeguards_were_modelled_still_loads(tmp_path):
+    path = tmp_path / "state.json"
+    with Emulator(state_file=str(path)) as emu:
+        emu.backend.seed({"resourceGroups": [{"name": "rg", "location": "westus2"}]})
+    state = json.loads(path.read_text())
+    del state["deploymentSafeguards"]  # as an emulator of the previous release wrote it
+    path.write_text(json.dumps(state))
+    with Emulator(state_file=str(path)) as emu:
+        assert [g["name"] for g in emu.backend.resources.list_groups(SUB)] == ["rg"]
+    del state["clusters"]  # a table every version-3 file has is still required
+    path.write_text(json.dumps(state))
+    with pytest.raises(StateFileError):
+        Emulator(state_file=str(path))
+
+
 def test_a_state_file_in_a_missing_folder_is_refused_at_start(tmp_path):
     with pytest.raises(StateFileError) as e:
         Emulator(state_file=str(tmp_path / "missing" / "state.json"))

@@ -33,15 +33,19 @@ class Store:
         self.clock = clock
         self.state_file = state_file
         self._tables: Dict[str, Tuple[Type[Record], dict]] = {}
+        self._added_later: set = set()
         self._advancers: List[Callable[[float], None]] = []
         self._dirty = False
         self._depth = 0
 
     # ---- set-up (by the back ends, before load) ---------------------------------------------------
-    def table(self, name: str, record_type: Type[Record]) -> dict:
-        """A table of records by key; the same dict object for the store's whole life."""
+    def table(self, name: str, record_type: Type[Record], since_file: bool = True) -> dict:
+        """A table of records by key; the same dict object for the store's whole life. `since_file` False: a table
+        added after state files of this version were written, which such a file lacks and loads empty."""
         rows: dict = {}
         self._tables[name] = (record_type, rows)
+        if not since_file:
+            self._added_later.add(name)
         return rows
 
     def on_advance(self, advance: Callable[[float], None]) -> None:
@@ -106,7 +110,8 @@ class Store:
         except ValueError as e:
             raise StateFileError(f"The emulator state file '{path}' is not valid JSON ({e}). "
                                  "Fix or remove it; it was left untouched.") from e
-        if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not set(self._tables) <= set(state):
+        required = set(self._tables) - self._added_later
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not required <= set(state):
             raise StateFileError(f"The emulator state file '{path}' is not an emulator state file of version "
                                  f"{STATE_VERSION} (missing keys or wrong version). It was left untouched.")
         self._replace(self._records(state, f"The emulator state file '{path}'"))
@@ -116,7 +121,7 @@ class Store:
         """The tables of a state document as records; StateFileError naming the field that does not fit."""
         loaded = {}
         for name, (record_type, _) in self._tables.items():
-            rows = state[name]
+            rows = state.get(name, {})  # a table added later: the file predates it
             if not isinstance(rows, dict):
                 raise StateFileError(f"{where}: '{name}' must be an object. It was left untouched.")
             try:

@@ -89,7 +89,7 @@ class DeploymentSafeguards:
         self.store = store
         self.operations = operations
         self.clusters = clusters
-        self.rows: Dict[str, Safeguards] = store.table("deploymentSafeguards", Safeguards)
+        self.rows: Dict[str, Safeguards] = store.table("deploymentSafeguards", Safeguards, since_file=False)
         operations.handle(PUT, self._put_done, self._failed)
         operations.handle(DELETE, self._delete_done, self._failed)
         clusters.on_cluster_dropped(self._drop_cluster)
