@@ -164,6 +164,8 @@ ALLOWED = [
     *_allow(EXTRA, "the hosted system profile and the cluster's enableFIPS answered since 2025-11 (test_aks_"
             "deployment_safeguards_basic, 2025-11-05; test_aks_managed_namespace, 2025-10-29, lacks them)",
             r"^properties\.hostedSystemProfile$", r"^properties\.enableFIPS$", before=date(2025, 11, 1)),
+    *_allow(VALUE, "the private link service behind a private cluster's API server is the service's own "
+            "infrastructure, named by it", r"\.privateLinkServiceID$"),
     *_allow(MISSING, "the node resource group's restriction level was answered when unset until mid-2024; since, "
             "only when set (test_aks_automatic_sku)", r"^properties\.nodeResourceGroupProfile$",
             before=date(2024, 9, 1)),

@@ -16,6 +16,7 @@ FIXED = {
     "test_aks_availability_zones",
     "test_aks_create_and_update_outbound_ips",
     "test_aks_create_node_provisioning_profile",
+    "test_aks_create_private_cluster_public_fqdn",
     "test_aks_create_with_app_routing_enabled",
     "test_aks_create_with_azuremonitormetrics",
     "test_aks_create_with_blue_green_upgrade_nodepool",
@@ -54,7 +55,6 @@ FIXED = {
 }
 # recording: requests (in scope, polls and other providers' the emulator serves) whose answer still differs
 KNOWN = {
-    "test_aks_create_private_cluster_public_fqdn": 1,
     "test_aks_managed_namespace": 7,
 }
 

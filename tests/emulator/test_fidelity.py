@@ -103,8 +103,14 @@ def test_a_private_cluster_has_a_private_fqdn_and_its_private_link(arm, rg, admi
     built = arm("GET", f"{MC}/c1").json()["properties"]
     assert built["privateLinkResources"][0]["id"].endswith("/managedClusters/c1/privateLinkResources/management")
     body["properties"]["apiServerAccessProfile"]["enablePrivateClusterPublicFQDN"] = False
-    off = arm("PUT", f"{MC}/c1", json=body).json()["properties"]
+    update = arm("PUT", f"{MC}/c1", json=body)
+    off = update.json()["properties"]
     assert "fqdn" not in off and off["privateFQDN"] == built["privateFQDN"]
+    link = off["privateLinkResources"][0]  # an update answers the service behind the link, not the link's id
+    assert "id" not in link and "/Microsoft.Network/privateLinkServices/" in link["privateLinkServiceID"]
+    _settle(arm, emulator, update)
+    link = arm("GET", f"{MC}/c1").json()["properties"]["privateLinkResources"][0]
+    assert link["id"] and "privateLinkServiceID" not in link
 
 
 def test_the_application_gateway_addon_names_the_gateway_it_drives(arm, rg, admin):
