@@ -3,7 +3,7 @@ import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from tests.support.clusters import cluster_body
+from tests.support.clusters import cluster_body, settle
 from tests.support.constants import CUSTOM_FEATURES, PREVIEW_API, SUB
 
 MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters"
@@ -73,18 +73,12 @@ def test_ga_api_version_drops_pod_link_local_access(aks, aks_ga, rg, admin):
     assert aks.managed_clusters.get(rg, "c1").network_profile["podLinkLocalAccess"] == "None"
 
 
-def _settle(arm, emulator, response):
-    """Poll the operation a write started until it is over (the emulator's operations finish on a poll)."""
-    url = response.headers["Azure-AsyncOperation"].replace(emulator.arm_endpoint, "")
-    assert arm("GET", url, api=None).json()["status"] == "Succeeded"
-
-
 def test_an_older_api_version_shows_its_own_fields_and_its_put_keeps_the_newer_ones(arm, rg, admin, emulator):
     # test_aks_automatic_sku #43-#45: az's monitoring code reads and writes the cluster at 2023-01-01.
     body = cluster_body(restricted=True, securityProfile={"workloadIdentity": {"enabled": True},
                                                           "imageCleaner": {"enabled": True, "intervalHours": 168}})
     body["sku"] = {"name": "Base", "tier": "Standard"}
-    _settle(arm, emulator, arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM_FEATURES))
+    settle(arm, emulator, arm("PUT", f"{MC}/c1", json=body, headers=CUSTOM_FEATURES))
     old = arm("GET", f"{MC}/c1", api="2023-01-01").json()
     network = old["properties"]["networkProfile"]
     assert network["networkPlugin"] == "azure" and not {"networkPluginMode", "podCidr", "podCidrs",
@@ -95,7 +89,7 @@ def test_an_older_api_version_shows_its_own_fields_and_its_put_keeps_the_newer_o
     old["properties"]["networkProfile"]["podLinkLocalAccess"] = "IMDS"  # not a 2023-01-01 field: dropped
     put = arm("PUT", f"{MC}/c1", api="2023-01-01", json=old)
     assert put.status_code == 200 and put.json()["sku"]["tier"] == "Paid"
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     now = arm("GET", f"{MC}/c1").json()
     network = now["properties"]["networkProfile"]
     assert network["networkPluginMode"] == "overlay" and network["podCidr"] and network["networkPolicy"] == "none"
@@ -110,7 +104,7 @@ def test_an_addon_gets_its_identity_once_the_cluster_is_built(arm, rg, emulator)
                                        "azureKeyvaultSecretsProvider": {"enabled": False}})
     put = arm("PUT", f"{MC}/c1", json=body)
     assert "identity" not in put.json()["properties"]["addonProfiles"]["azurepolicy"]
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     addons = arm("GET", f"{MC}/c1").json()["properties"]["addonProfiles"]
     identity = addons["azurepolicy"]["identity"]
     assert identity["resourceId"].endswith("/resourcegroups/MC_rg1_c1_westus2/providers/"
@@ -148,7 +142,7 @@ def test_an_aks_automatic_cluster_comes_with_what_automatic_turns_on(arm, rg, em
     assert set(props["addonProfiles"]) == {"azureKeyvaultSecretsProvider", "azurepolicy"}
     assert props["workloadAutoScalerProfile"]["keda"] == {"enabled": True}
     assert props["ingressProfile"]["webAppRouting"]["identity"] == {}  # made once the cluster is built
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     built = arm("GET", f"{MC}/c1").json()["properties"]
     assert built["ingressProfile"]["webAppRouting"]["identity"]["resourceId"].endswith(
         "/userAssignedIdentities/webapprouting-c1")
@@ -160,13 +154,13 @@ def test_an_aks_automatic_cluster_comes_with_what_automatic_turns_on(arm, rg, em
 
 def test_app_routing_loses_its_identity_when_turned_off(arm, rg, emulator):
     body = cluster_body(ingressProfile={"webAppRouting": {"enabled": True}})
-    _settle(arm, emulator, arm("PUT", f"{MC}/c1", json=body))
+    settle(arm, emulator, arm("PUT", f"{MC}/c1", json=body))
     routing = arm("GET", f"{MC}/c1").json()["properties"]["ingressProfile"]["webAppRouting"]
     assert routing["nginx"] == {"defaultIngressControllerType": "AnnotationControlled"} and routing["identity"]
     body["properties"]["ingressProfile"]["webAppRouting"]["enabled"] = False
     put = arm("PUT", f"{MC}/c1", json=body)
     assert put.json()["properties"]["ingressProfile"]["webAppRouting"]["identity"] == routing["identity"]
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     assert arm("GET", f"{MC}/c1").json()["properties"]["ingressProfile"]["webAppRouting"]["identity"] == {}
 
 

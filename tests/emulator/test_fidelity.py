@@ -8,7 +8,7 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
 
-from tests.support.clusters import cluster_body, pool
+from tests.support.clusters import cluster_body, pool, settle
 from tests.support.constants import SUB
 
 MC = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters"
@@ -99,7 +99,7 @@ def test_a_private_cluster_has_a_private_fqdn_and_its_private_link(arm, rg, admi
     link_type = "Microsoft.ContainerService/managedClusters/privateLinkResources"
     assert props["privateLinkResources"] == [{"name": "management", "groupId": "management",
                                               "requiredMembers": ["management"], "type": link_type}]
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     built = arm("GET", f"{MC}/c1").json()["properties"]
     assert built["privateLinkResources"][0]["id"].endswith("/managedClusters/c1/privateLinkResources/management")
     body["properties"]["apiServerAccessProfile"]["enablePrivateClusterPublicFQDN"] = False
@@ -108,7 +108,7 @@ def test_a_private_cluster_has_a_private_fqdn_and_its_private_link(arm, rg, admi
     assert "fqdn" not in off and off["privateFQDN"] == built["privateFQDN"]
     link = off["privateLinkResources"][0]  # an update answers the service behind the link, not the link's id
     assert "id" not in link and "/Microsoft.Network/privateLinkServices/" in link["privateLinkServiceID"]
-    _settle(arm, emulator, update)
+    settle(arm, emulator, update)
     link = arm("GET", f"{MC}/c1").json()["properties"]["privateLinkResources"][0]
     assert link["id"] and "privateLinkServiceID" not in link
 
@@ -138,11 +138,6 @@ def test_a_windows_pool_has_its_own_security_and_windows_profiles(arm, rg, admin
     assert win["windowsProfile"] == {} and win["upgradeSettings"] == {}  # ..._ossku_windowsannual, 2024-04-23
 
 
-def _settle(arm, emulator, response):
-    url = response.headers["Azure-AsyncOperation"].replace(emulator.arm_endpoint, "")
-    assert arm("GET", url, api=None).json()["status"] == "Succeeded"
-
-
 def test_a_managed_system_pool_is_sized_by_aks(arm, rg, emulator):
     # test_aks_update_with_managed_system_pool (2025-07-09): the PUT names only the pool's mode.
     body = cluster_body(pools=[{"name": "nodepool1", "mode": "ManagedSystem"}])
@@ -151,7 +146,7 @@ def test_a_managed_system_pool_is_sized_by_aks(arm, rg, emulator):
     assert pool["type"] == "VirtualMachines" and pool["osDiskType"] == "Ephemeral"
     assert not {"count", "vmSize", "osDiskSizeGB", "enableAutoScaling", "virtualMachinesProfile",
                 "nodeImageVersion"} & set(pool)
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     pool = arm("GET", f"{MC}/c1").json()["properties"]["agentPoolProfiles"][0]
     assert pool["virtualMachinesProfile"] == {"scale": {"manual": [{"size": "Standard_D4s_v3", "count": 1}]}}
     assert pool["virtualMachineNodesStatus"] == [{"size": "Standard_D4s_v3", "count": 1}] and pool["nodeImageVersion"]
@@ -171,7 +166,7 @@ def test_an_availability_set_cluster_migrates_to_virtual_machines(arm, rg, emula
     assert props["networkProfile"]["networkPlugin"] == "kubenet" and props["maxAgentPools"] == 1
     assert "nodeOSUpgradeChannel" not in props["autoUpgradeProfile"]
     assert pool["upgradeSettings"] == {} and "nodeImageVersion" not in pool and pool["maxPods"] == 110
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     current = arm("GET", f"{MC}/c1").json()
     migrated = current["properties"]["agentPoolProfiles"][0]
     for key in ("count", "vmSize", "nodeImageVersion", "eTag", "provisioningState", "currentOrchestratorVersion"):
@@ -184,14 +179,14 @@ def test_an_availability_set_cluster_migrates_to_virtual_machines(arm, rg, emula
     assert props["provisioningState"] == "Updating" and props["maxAgentPools"] == 100
     assert pool["virtualMachinesProfile"] == {"scale": {"manual": [{"size": "Standard_D8d_v4", "count": 3}]}}
     assert "count" not in pool and "vmSize" not in pool and pool["upgradeSettings"]["maxSurge"] == "10%"
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     pool = arm("GET", f"{MC}/c1").json()["properties"]["agentPoolProfiles"][0]
     assert pool["virtualMachineNodesStatus"] == [{"size": "Standard_D8d_v4", "count": 3}]
 
 
 def test_a_machines_pool_answers_only_its_own_fields(arm, rg, emulator):
     # test_aks_nodepool_create_machines_pool (2025-09-02): az sends a VMSS pool's fields; the pool has none.
-    _settle(arm, emulator, arm("PUT", f"{MC}/c1", json=cluster_body()))
+    settle(arm, emulator, arm("PUT", f"{MC}/c1", json=cluster_body()))
     r = arm("PUT", f"{MC}/c1/agentPools/m1", json={"properties": {**pool("m1"), "mode": "Machines",
                                                                    "upgradeSettings": {}}})
     assert r.status_code in (200, 201), r.text
@@ -207,7 +202,7 @@ def test_a_user_assigned_identity_gets_its_ids_once_built(arm, rg, emulator):
     body["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {uami: {}}}
     put = arm("PUT", f"{MC}/c1", json=body)
     assert put.json()["identity"]["userAssignedIdentities"][uami] == {}
-    _settle(arm, emulator, put)
+    settle(arm, emulator, put)
     ids = arm("GET", f"{MC}/c1").json()["identity"]["userAssignedIdentities"][uami]
     assert ids["clientId"] and ids["principalId"]
     again = arm("PUT", f"{MC}/c1", json=body)  # az sends it empty again: the ids stay

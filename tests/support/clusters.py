@@ -54,3 +54,9 @@ def seed_cluster(admin, rg: str = RG, name: str = "c1", *, feature: str = "Regis
         **({"kubernetes": [{"resourceGroup": rg, "cluster": name, "objects": list(objects)}]} if objects else {}))
     admin.clear_requests()
     return name
+
+
+def settle(arm, emulator, response) -> None:
+    """Poll the operation a raw ARM write started until it is over (the emulator's operations finish on a poll)."""
+    url = response.headers["Azure-AsyncOperation"].replace(emulator.arm_endpoint, "")
+    assert arm("GET", url, api=None).json()["status"] == "Succeeded"
