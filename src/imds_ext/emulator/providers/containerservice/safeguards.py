@@ -10,27 +10,23 @@ test_aks_deployment_safeguards_basic (2025-11-05) and test_aks_deployment_safegu
   the Location) while it runs, then 204 (with the Location);
 - the list holds the one resource, or none.
 
-Kept one record per cluster, keyed by the cluster's key; a cluster's safeguards go with it (on_cluster_dropped).
+Kept one record per cluster, keyed by the cluster's key; a cluster's safeguards go with it (children.py).
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
 import uuid
-from typing import TYPE_CHECKING, Dict, Optional
+from typing import Optional
 
 from imds_ext.emulator import conditions, validation
-from imds_ext.emulator.errors import AKS, EmulatorError, bad_request, resource_not_found
-from imds_ext.emulator.operations import CANCELED, IN_PROGRESS, Operation, OperationEngine, utc_iso
+from imds_ext.emulator.errors import EmulatorError, bad_request, resource_not_found
+from imds_ext.emulator.operations import IN_PROGRESS, Operation, utc_iso
+from imds_ext.emulator.providers.containerservice.children import ClusterChildren
 from imds_ext.emulator.records import Record
-from imds_ext.emulator.store import Store
-
-if TYPE_CHECKING:  # the back end passes itself in; no import cycle at run time
-    from imds_ext.emulator.providers.containerservice.backend import ContainerServiceBackend
 
 SAFEGUARDS_TYPE = "Microsoft.ContainerService/deploymentSafeguards"
 NAME = "default"
-PUT, DELETE = "safeguards.put", "safeguards.delete"
 LEVELS = ("Warn", "Enforce")
 POD_SECURITY_LEVELS = ("Privileged", "Baseline", "Restricted")
 DEFAULT_POD_SECURITY_LEVEL = "Privileged"  # a PUT of level alone reads Privileged (both recordings)
@@ -82,21 +78,11 @@ def _invalid(message: str, target: Optional[str]) -> EmulatorError:
     return bad_request("InvalidParameter", message, target=target or "properties")
 
 
-class DeploymentSafeguards:
-    """The Deployment Safeguards of each cluster. Callers outside hold no transaction: each method takes one."""
+class DeploymentSafeguards(ClusterChildren):
+    """The Deployment Safeguards of each cluster."""
 
-    def __init__(self, store: Store, operations: OperationEngine, clusters: "ContainerServiceBackend"):
-        self.store = store
-        self.operations = operations
-        self.clusters = clusters
-        self.rows: Dict[str, Safeguards] = store.table("deploymentSafeguards", Safeguards, since_file=False)
-        operations.handle(PUT, self._put_done, self._failed)
-        operations.handle(DELETE, self._delete_done, self._failed)
-        clusters.on_cluster_dropped(self._drop_cluster)
-
-    def _drop_cluster(self, cluster_key: str) -> None:
-        for key in [k for k, rec in self.rows.items() if rec.cluster == cluster_key]:
-            del self.rows[key]
+    TABLE, RECORD, NOUN = "deploymentSafeguards", Safeguards, "deployment safeguards"
+    PUT, DELETE = "safeguards.put", "safeguards.delete"
 
     def _found(self, sub: str, rg: str, cluster: str) -> Safeguards:
         rec = self.clusters.cluster(sub, rg, cluster)
@@ -105,13 +91,6 @@ class DeploymentSafeguards:
             raise resource_not_found(f"Microsoft.ContainerService/managedClusters/{rec.name}/providers/"
                                      f"{SAFEGUARDS_TYPE}", NAME, rg)
         return found
-
-    def _busy(self, key: str) -> None:
-        for op in self.operations.running(key):
-            raise EmulatorError(409, "OperationNotAllowed", f"Operation is not allowed because there's an in "
-                                f"progress {op.title} operation (operation ID: {op.id}) on the deployment safeguards "
-                                f"started on UTC {utc_iso(op.start)[:19]}Z. Please wait for it to finish before "
-                                "starting a new operation.", AKS)
 
     # ---- the API ------------------------------------------------------------------------------
     def get(self, sub: str, rg: str, cluster: str) -> dict:
@@ -141,7 +120,7 @@ class DeploymentSafeguards:
                 props["excludedNamespaces"] = list(sent["excludedNamespaces"])
             self.rows[key] = new = Safeguards(cluster=rec.key, cluster_id=rec.resource["id"], properties=props,
                                               etag=conditions.new_etag())
-            op = self.operations.start(PUT, "update deployment safeguards" if existing else
+            op = self.operations.start(self.PUT, "update deployment safeguards" if existing else
                                        "create deployment safeguards", key, rec.location, api_version,
                                        failure=failure, subscription=rec.subscription)
             return (200 if existing else 201), new.render(), op
@@ -154,17 +133,7 @@ class DeploymentSafeguards:
             found = self.rows.get(f"{rec.key}/deploymentsafeguards/{NAME}")
             if found is None:
                 return None
-            conditions.check(found.etag, if_match, None, "deployment safeguards", NAME)
-            self._busy(found.key)
-            found.properties["provisioningState"] = "Deleting"
-            self.store.changed()
-            return self.operations.start(DELETE, "delete deployment safeguards", found.key, rec.location,
-                                         api_version, failure=failure, subscription=rec.subscription)
-
-    # ---- its operations -----------------------------------------------------------------------
-    @staticmethod
-    def owns(op: Operation) -> bool:
-        return op.kind in (PUT, DELETE)
+            return self._start_delete(found, rec, api_version, if_match, failure, NAME)
 
     @staticmethod
     def progress(op: Operation) -> Optional[dict]:
@@ -173,30 +142,3 @@ class DeploymentSafeguards:
             return None
         return {"name": op.id, "status": op.status, "startTime": utc_iso(op.start), "progress": {"currentStep": ""},
                 "leasedUntil": utc_iso(op.start + LEASE_SECONDS), "etag": str(uuid.uuid5(_ETAGS, op.id))}
-
-    def result(self, op: Operation):
-        """(status, body) of the `operationresults` URL of a finished operation: the resource, or 204."""
-        with self.store.tx():
-            found = self.rows.get(op.resource)
-            if op.kind == DELETE or found is None:
-                return 204, None
-            return 200, found.render()
-
-    def _put_done(self, op: Operation) -> Optional[str]:
-        found = self.rows.get(op.resource)
-        if found is None:
-            return CANCELED
-        found.properties["provisioningState"] = "Succeeded"
-        found.etag = conditions.new_etag()  # a read after the operation has another eTag than the PUT's answer
-        return None
-
-    def _delete_done(self, op: Operation) -> Optional[str]:
-        self.rows.pop(op.resource, None)
-        return None
-
-    def _failed(self, op: Operation) -> Optional[str]:
-        found = self.rows.get(op.resource)
-        if found is None:
-            return CANCELED
-        found.properties["provisioningState"] = "Failed"
-        return None
