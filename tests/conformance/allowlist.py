@@ -12,7 +12,11 @@ its pattern matches (dotted, list items as `[]`), always with its reason:
 
 `before` limits an entry to recordings made before that day: where recordings of different dates disagree, the
 newest service behaviour wins (docs/emulator.md), and the older recordings are excused for what changed since.
-`recordings` limits an entry to the recordings named.
+`recordings` limits an entry to the recordings named; `requests`, to the requests whose path it matches.
+
+Apart from the entries: a subscription-wide list shows what other users of the recording's subscription had; its
+items in resource groups the recording never names are not the recording's, and are left out of the comparison
+(`foreign`).
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ class Allowed:
     reason: str
     before: Optional[date] = None
     recordings: Tuple[str, ...] = ()
+    requests: Optional[str] = None  # a regex on the request's path
 
     def applies(self, recording: str, recorded_on: date) -> bool:
         return (self.before is None or recorded_on < self.before) and (
@@ -41,8 +46,8 @@ class Allowed:
 POOL = r"(^properties\.agentPoolProfiles\[\]|^properties|^value\[\]\.properties)"
 
 
-def _allow(kind, reason, *patterns, before=None, recordings=()):
-    return [Allowed(p, kind, reason, before, tuple(recordings)) for p in patterns]
+def _allow(kind, reason, *patterns, before=None, recordings=(), requests=None):
+    return [Allowed(p, kind, reason, before, tuple(recordings), requests) for p in patterns]
 
 
 ALLOWED = [
@@ -50,8 +55,8 @@ ALLOWED = [
     *_allow(VALUE, "resource ids carry the recording's sanitized names and the emulator's own casing",
             r"^id$", r"\.id$", r"\.resourceId$", r"^properties\.agentPoolProfiles\[\]\.capacityReservationGroupID$"),
     *_allow(VALUE, "FQDNs are made of a random suffix and the region's DNS zone",
-            r"^properties\.(fqdn|azurePortalFQDN|privateFQDN)$", r"^properties\.dnsPrefix$",
-            r"^properties\.fqdnSubdomain$"),
+            r"^properties\.(fqdn|azurePortalFQDN|privateFQDN)$", r"^(value\[\]\.)?properties\.portalFqdn$",
+            r"^properties\.dnsPrefix$", r"^properties\.fqdnSubdomain$"),
     *_allow(VALUE, "made at random per cluster or identity: UIDs, principal, client and object ids, tenants",
             r"^properties\.resourceUID$", r"^identity\.(principalId|tenantId)$",
             r"^properties\.servicePrincipalProfile\.clientId$", r"\.(clientId|objectId|principalId)$",
@@ -66,12 +71,21 @@ ALLOWED = [
             r"^properties\.windowsProfile\.adminUsername$"),
     *_allow(VALUE, "the region a suite ran in (the emulator serves any region name)", r"^location$"),
     *_allow(VALUE, "times of the recording's run", r"(startTime|endTime|createdAt|lastModifiedAt)$",
-            r"^systemData\."),
+            r"(^|\.)systemData\.", r"(^|\.)(createdTime|changedTime)$"),
+    *_allow(VALUE, "a kubeconfig names the cluster, its group and tenant as they really were (the recording's "
+            "sanitizer does not reach inside base64), and the server and CA are the emulator's own",
+            r"^kubeconfigs\[\]\.value\.(current-context|clusters\[\]\.name|contexts\[\]\.name|users\[\]\.name)$",
+            r"^kubeconfigs\[\]\.value\.contexts\[\]\.context\.(cluster|user)$",
+            r"^kubeconfigs\[\]\.value\.clusters\[\]\.cluster\.(server|certificate-authority-data)$",
+            r"^kubeconfigs\[\]\.value\.users\[\]\.user\.exec\.args\.--tenant-id$"),
     *_allow(VALUE, "error messages are the service's wording, not public; their codes are compared",
             r"^(error\.)?message$", r"^(error\.)?details$"),
     *_allow(VALUE, "the public IPs the load balancer (or NAT gateway) made carry random names",
             r"^properties\.networkProfile\.(loadBalancerProfile|natGatewayProfile)\.effectiveOutboundIPs\[\]"),
     *_allow(VALUE, "a page's link holds the server's own address and an opaque skip token", r"^nextLink$"),
+    *_allow(MISSING, "ARM's generic resource list pages over its partitions: a page, then empty pages each with a "
+            "link, until the last (test_aks_managed_namespace #25-#35); the emulator has one partition and answers "
+            "every resource on the first page", r"^nextLink$", requests=r"/resources$"),
     # ---- the service's catalogue, not modelled ---------------------------------------------------------------------
     *_allow(MISSING, "a resource provider's first-party applications and their role definitions (Microsoft.Monitor, "
             "Microsoft.Dashboard: the provider GET #20 and the registers #30, #31) are Azure's, not the emulator's",
@@ -177,13 +191,30 @@ TRANSITIONAL = {"Creating", "Updating", "UpgradingNodeImageVersion", "Deleting",
                 "Stopping", "Canceling"}
 
 
+def foreign(body, groups) -> object:
+    """A list answer without the items in resource groups outside `groups` (lower-case names): other users' of the
+    recording's subscription (test_aks_managed_namespace #36 lists three other teams' namespaces)."""
+    if not (isinstance(body, dict) and isinstance(body.get("value"), list)):
+        return body
+    kept = [item for item in body["value"] if not isinstance(item, dict) or not isinstance(item.get("id"), str)
+            or (m := re.search(r"/resourcegroups/([^/]+)", item["id"], re.I)) is None or m.group(1).lower() in groups]
+    return dict(body, value=kept)
+
+
 class Rules:
     """The entries that apply to one recording, with the lookup the comparison makes at each path."""
 
-    def __init__(self, recording: str, recorded_on: date):
-        self.entries = [e for e in ALLOWED if e.applies(recording, recorded_on)]
+    def __init__(self, recording: str, recorded_on: date, entries=None):
+        self.entries = [e for e in ALLOWED if e.applies(recording, recorded_on)] if entries is None else entries
         self._compiled = [(re.compile(e.pattern), e) for e in self.entries]
         self.used = set()
+
+    def at(self, request_path: str) -> "Rules":
+        """The entries that apply to one request of the recording."""
+        view = Rules("", date.min, [e for e in self.entries
+                                    if e.requests is None or re.search(e.requests, request_path, re.I)])
+        view.used = self.used
+        return view
 
     def kinds(self, path: str) -> set:
         found = {e for regex, e in self._compiled if regex.search(path)}

@@ -13,6 +13,7 @@ the emulator does not serve are not sent.
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import email.utils
 import json
@@ -20,12 +21,12 @@ import os
 import re
 from datetime import date
 from typing import List, Optional
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
 from imds_ext.emulator import urls
-from tests.conformance.allowlist import ANY, EXTRA, MISSING, TRANSITIONAL, VALUE, Rules
+from tests.conformance.allowlist import ANY, EXTRA, MISSING, TRANSITIONAL, VALUE, Rules, foreign
 
 HERE = os.path.dirname(__file__)
 FOLDERS = (os.path.join(HERE, "..", "emulator", "recordings"), os.path.join(HERE, "recordings", "corpus"))
@@ -230,6 +231,7 @@ def compare(recorded, ours, rules: Rules, path: str = "") -> List[str]:
 def replay(name: str, arm) -> List[Outcome]:
     """Send every request the emulator serves, as recorded; one Outcome per recorded request."""
     rules = Rules(name, recorded_on(name))
+    groups = {g["name"].lower() for g in groups_of(name)}
     outcomes, operations = [], {}
     for number, interaction in enumerate(load(name)):
         request, recorded = interaction["request"], interaction["response"]
@@ -239,12 +241,12 @@ def replay(name: str, arm) -> List[Outcome]:
         outcomes.append(outcome)
         if kind == NOT_SERVED:
             continue
-        outcome.differences = _exchange(request, recorded, path, url.query, operations, rules, arm)
+        outcome.differences = _exchange(request, recorded, path, url.query, operations, rules, groups, arm)
     return outcomes
 
 
-def _exchange(request, recorded, path, query, operations, rules, arm) -> List[str]:
-    query = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+def _exchange(request, recorded, path, query, operations, rules, groups, arm) -> List[str]:
+    query = dict(parse_qsl(query))  # decoded: the client sends them encoded again
     op = re.search(r"/(operations|operationresults)/([^/]+)$", path)
     if op:
         if op.group(2) not in operations:
@@ -282,4 +284,23 @@ def _exchange(request, recorded, path, query, operations, rules, arm) -> List[st
         return out
     if expected is None:
         return out + ([f"(body): extra {response.text[:100]}"] if got not in (None, "") else [])
-    return out + compare(expected, got, rules)
+    return out + compare(_decoded(foreign(expected, groups)), _decoded(got), rules.at(path))
+
+
+def _decoded(body):
+    """A credential answer with its kubeconfigs read (base64 YAML), so that what they hold is compared too; an exec
+    plugin's arguments as {flag: value}, so that each is compared by its name."""
+    if not (isinstance(body, dict) and isinstance(body.get("kubeconfigs"), list)):
+        return body
+    kubeconfigs = []
+    for item in body["kubeconfigs"]:
+        if isinstance(item, dict) and isinstance(item.get("value"), str):
+            config = yaml.safe_load(base64.b64decode(item["value"]))
+            for user in config.get("users") or []:
+                plugin = (user.get("user") or {}).get("exec")
+                if isinstance(plugin, dict) and isinstance(plugin.get("args"), list):
+                    args = plugin["args"]
+                    plugin["args"] = {"command": args[0], **dict(zip(args[1::2], args[2::2], strict=False))}
+            item = dict(item, value=config)
+        kubeconfigs.append(item)
+    return dict(body, kubeconfigs=kubeconfigs)

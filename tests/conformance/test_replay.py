@@ -34,6 +34,7 @@ FIXED = {
     "test_aks_deployment_safeguards_with_pss",
     "test_aks_enable_imds_restriction",
     "test_aks_get_upgrades",
+    "test_aks_managed_namespace",
     "test_aks_migrate_vmas_to_vms",
     "test_aks_nodepool_add_with_ossku_azurelinuxosguard",
     "test_aks_nodepool_add_with_ossku_flatcar",
@@ -54,9 +55,7 @@ FIXED = {
     "test_aks_upgrade_nodepool",
 }
 # recording: requests (in scope, polls and other providers' the emulator serves) whose answer still differs
-KNOWN = {
-    "test_aks_managed_namespace": 7,
-}
+KNOWN = {}
 
 
 def test_every_recording_is_fixed_or_known():

@@ -11,7 +11,7 @@ from imds_ext.emulator import urls
 from imds_ext.emulator.admin import Faults, RequestLog
 from imds_ext.emulator.auth import TokenError, TokenService
 from imds_ext.emulator.constants import (
-    AKS_API_VERSIONS, AKS_OPERATION_API_VERSIONS, EXTENSIONS_API_RANGE, parse_version,
+    AKS_API_VERSIONS, AKS_NAMESPACE_API_VERSIONS, AKS_OPERATION_API_VERSIONS, EXTENSIONS_API_RANGE, parse_version,
 )
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.responses import Ctx, json_response, render_error
@@ -21,6 +21,7 @@ _LOOPBACK = ("127.", "::1", "::ffff:127.")
 SOCKET_ENVIRON_KEY = "imds_emulator.socket"  # the connection's socket, set by the server's WSGI gateway
 # api-version rule (urls.py) -> the resource provider namespace the subscription must be registered for
 NAMESPACE_OF_RULE = {"aks": "Microsoft.ContainerService", "aks-operation": "Microsoft.ContainerService",
+                     "aks-namespaces": "Microsoft.ContainerService",
                      "extensions": "Microsoft.KubernetesConfiguration"}
 
 
@@ -38,6 +39,8 @@ def check_api_version(rule, value) -> None:
                             "supported versions have the format 'YYYY-MM-DD' or 'YYYY-MM-DD-preview'.")
     if kind == "aks":
         known = AKS_API_VERSIONS
+    elif kind == "aks-namespaces":
+        known = AKS_NAMESPACE_API_VERSIONS
     elif kind == "aks-operation":
         known = AKS_OPERATION_API_VERSIONS
     elif kind == "extensions":

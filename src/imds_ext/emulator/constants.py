@@ -52,6 +52,10 @@ def _monthly(first: tuple, last: tuple, day: int, suffix: str = ""):
 AKS_GA_API_VERSIONS = tuple(_monthly((2023, 1), (2026, 8), 1))
 AKS_PREVIEW_API_VERSIONS = tuple(_monthly((2023, 1), (2026, 8), 2, "-preview"))
 AKS_API_VERSIONS = frozenset(AKS_GA_API_VERSIONS + AKS_PREVIEW_API_VERSIONS)
+# Managed namespaces (managedClusters/managedNamespaces): in previews from 2025-03-02-preview, GA from 2025-09-01
+# (the resource's template reference on learn.microsoft.com lists its versions).
+AKS_NAMESPACE_API_VERSIONS = frozenset(v for v in AKS_API_VERSIONS if v >= ("2025-03-02" if v.endswith("-preview")
+                                                                             else "2025-09-01"))
 # Operation-status URLs: what AKS puts in Azure-AsyncOperation (2025-03-01) and what older az used.
 AKS_OPERATION_API_VERSIONS = AKS_API_VERSIONS | {"2016-03-30", "2017-08-31"}
 # `networkProfile.podLinkLocalAccess` exists in previews from this one on, in no GA version.

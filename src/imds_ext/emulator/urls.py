@@ -22,6 +22,7 @@ SUB = rf"/subscriptions/(?P<sub>{SEG})"
 RG = rf"{SUB}/resourcegroups/(?P<rg>{SEG})"
 MC = rf"{RG}/providers/Microsoft\.ContainerService/managedClusters/(?P<cluster>{SEG})"
 POOL = rf"{MC}/agentPools/(?P<pool>{SEG})"
+NAMESPACE = rf"{MC}/managedNamespaces/(?P<namespace>{SEG})"
 SAFEGUARDS = rf"{MC}/providers/Microsoft\.ContainerService/deploymentSafeguards"
 OPS = rf"{SUB}/providers/Microsoft\.ContainerService/locations/(?P<location>{SEG})"
 FEAT = rf"{SUB}/providers/Microsoft\.Features"
@@ -34,6 +35,7 @@ AKS_CLUSTERS = ("aks", "managedClusters")
 AKS_POOLS = ("aks", "managedClusters/agentPools")
 AKS_OPS = ("aks-operation", "locations/operations")
 AKS_SAFEGUARDS = ("aks", "deploymentSafeguards")
+AKS_NAMESPACES = ("aks-namespaces", "managedClusters/managedNamespaces")
 EXTENSIONS = ("extensions", "extensions")
 
 
@@ -65,6 +67,9 @@ _TABLE = [
     ("GET", RG, resources.get_resource_group, "arm", ANY),
     ("HEAD", RG, resources.head_resource_group, "arm", ANY),
     ("DELETE", RG, resources.delete_resource_group, "arm", ANY),
+    # the generic resource list (az resource list; az aks namespace list without a cluster)
+    ("GET", rf"{SUB}/resources", resources.list_resources, "arm", ANY),
+    ("GET", rf"{RG}/resources", resources.list_resources, "arm", ANY),
     # Microsoft.Features
     ("GET", rf"{FEAT}/features", features.list_all_features, "arm", ANY),
     ("GET", rf"{FEAT}/providers/(?P<ns>{SEG})/features", features.list_provider_features, "arm", ANY),
@@ -99,6 +104,11 @@ _TABLE = [
     ("GET", rf"{SAFEGUARDS}/default", aks.get_safeguards, "arm", AKS_SAFEGUARDS),
     ("PUT", rf"{SAFEGUARDS}/default", aks.put_safeguards, "arm", AKS_SAFEGUARDS),
     ("DELETE", rf"{SAFEGUARDS}/default", aks.delete_safeguards, "arm", AKS_SAFEGUARDS),
+    ("GET", rf"{MC}/managedNamespaces", aks.list_namespaces, "arm", AKS_NAMESPACES),
+    ("GET", NAMESPACE, aks.get_namespace, "arm", AKS_NAMESPACES),
+    ("PUT", NAMESPACE, aks.put_namespace, "arm", AKS_NAMESPACES),
+    ("DELETE", NAMESPACE, aks.delete_namespace, "arm", AKS_NAMESPACES),
+    ("POST", rf"{NAMESPACE}/listCredential", aks.list_namespace_credential, "arm", AKS_NAMESPACES),
     ("GET", rf"{OPS}/operations/(?P<op_id>{SEG})", aks.operation_status, "arm", AKS_OPS),
     ("GET", rf"{OPS}/operationresults/(?P<op_id>{SEG})", aks.operation_result, "arm", AKS_OPS),
     ("GET", rf"{OPS}/kubernetesVersions", aks.kubernetes_versions, "arm", AKS_CLUSTERS),

@@ -1,11 +1,14 @@
-"""Microsoft.Resources: the subscriptions and tenant of the well-known identity, and resource groups.
+"""Microsoft.Resources: the subscriptions and tenant of the well-known identity, resource groups, and the generic
+list of a subscription's (or a group's) resources.
 
 The well-known subscription always exists; the seed document declares more. All are visible to the well-known
-principal, and each has its own resource groups (keyed `subscription/group`)."""
+principal, and each has its own resource groups (keyed `subscription/group`). The tracked resources of the other
+rooms (clusters, managed namespaces) reach the generic list through `on_listing`."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, List, Optional
+import re
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from imds_ext.emulator.constants import (
     SUBSCRIPTION_DISPLAY_NAME, TENANT_DISPLAY_NAME, TENANT_DOMAIN, WELL_KNOWN_SUBSCRIPTION_ID, WELL_KNOWN_TENANT_ID,
@@ -70,6 +73,7 @@ class ResourcesBackend:
         self.groups: Dict[str, ResourceGroup] = store.table("resourceGroups", ResourceGroup)
         self._on_group_deleted: List[Callable[[str, str], None]] = []
         self._on_subscription_added: List[Callable[[str], None]] = []
+        self._listers: List[Callable[[str], Iterable[dict]]] = []
 
     def on_group_deleted(self, callback: Callable[[str, str], None]) -> None:
         """`callback(subscription, group_name)` runs inside the delete, so the resources in the group go with it."""
@@ -79,6 +83,12 @@ class ResourcesBackend:
         """`callback(subscription)` runs when a subscription is created, so that it starts with the registrations
         every subscription has (Microsoft.Features plugs itself in here)."""
         self._on_subscription_added.append(callback)
+
+    def on_listing(self, lister: Callable[[str], Iterable[dict]]) -> None:
+        """`lister(subscription)` gives a room's tracked resources as the generic list shows them (id, name, type,
+        location, tags, ..., and createdTime, changedTime, provisioningState for `$expand`); it runs inside the
+        list's transaction."""
+        self._listers.append(lister)
 
     def initial_state(self) -> None:
         """The start state: the well-known subscription alone."""
@@ -180,3 +190,87 @@ class ResourcesBackend:
                 callback(rec.subscription, rec.name)
             del self.groups[group_key(rec.subscription, rec.name)]
             self.store.changed()
+
+    # ---- the generic resource list ----------------------------------------------------------------
+    def list_resources(self, sub: str, group: Optional[str], filter_text: Optional[str], expand: Optional[str],
+                       top: Optional[int], skip_token: Optional[str]):
+        """(a page of the resources, the skip token of the next page or None). The page holds `top` resources (all
+        of them without `$top`); a skip token the emulator did not make reads as the list's end (the service's own,
+        in a replayed recording, page over partitions the emulator does not have)."""
+        terms = parse_filter(filter_text)
+        wanted = {e.strip().lower() for e in (expand or "").split(",") if e.strip()}
+        unknown = wanted - {e.lower() for e in EXPANDABLE}
+        if unknown:
+            raise EmulatorError(400, "InvalidExpandQueryString", f"The $expand '{expand}' is not supported: it may "
+                                f"name {', '.join(EXPANDABLE)}.")
+        if top is not None and not 1 <= top <= MAX_TOP:
+            raise EmulatorError(400, "InvalidTopInQueryString", f"The $top {top} is out of range: 1 to {MAX_TOP}.")
+        with self.store.tx():
+            sub = self.check_subscription(sub)
+            if group is not None:
+                group = self.group(sub, group).name
+                terms = [*terms, ("resourcegroup", group)]
+            found = sorted((r for lister in self._listers for r in lister(sub) if _matches(r, terms)),
+                           key=lambda r: r["id"].lower())
+        start = 0
+        if skip_token is not None:
+            start = int(skip_token[1:]) if re.fullmatch(r"o\d{1,9}", skip_token) else len(found)
+        end = len(found) if top is None else start + top
+        page = [{k: v for k, v in r.items() if k not in EXPANDABLE or k.lower() in wanted} for r in found[start:end]]
+        return page, (f"o{end}" if end < len(found) else None)
+
+
+# ---- the generic resource list (GET /subscriptions/{s}[/resourceGroups/{g}]/resources) -------------------------
+# The `$filter` terms ARM's resource list takes that the emulator evaluates: `field eq 'value'` joined by `and`
+# (ARM's reference for Resources - List; `az resource list` sends these). A filter beyond them is refused, not
+# ignored: a list that silently ignored it would show resources the caller filtered out.
+FILTER_FIELDS = {"resourcetype": "type", "resourcegroup": None, "name": "name", "location": "location",
+                 "tagname": None, "tagvalue": None}
+EXPANDABLE = ("createdTime", "changedTime", "provisioningState")
+_TERM = re.compile(r"\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*", re.I)
+MAX_TOP = 1000
+
+
+def _bad_filter(text: str, why: str) -> EmulatorError:
+    return EmulatorError(400, "InvalidFilterInQueryString", f"The $filter '{text}' is not supported: {why}. The "
+                         "emulator evaluates resourceType, resourceGroup, name, location, tagName and tagValue "
+                         "with 'eq', joined by 'and'.")
+
+
+def parse_filter(text: Optional[str]) -> List[Tuple[str, str]]:
+    """[(field, value)], fields lower case, from a `$filter`; ARM's 400 for what the emulator cannot evaluate."""
+    if not text or not text.strip():
+        return []
+    terms = []
+    for part in re.split(r"\s+and\s+", text.strip(), flags=re.I):
+        m = _TERM.fullmatch(part)
+        if m is None or m.group(1).lower() not in FILTER_FIELDS:
+            raise _bad_filter(text, f"'{part.strip()}' is not a term it evaluates")
+        terms.append((m.group(1).lower(), m.group(2).replace("''", "'")))
+    fields = [f for f, _ in terms]
+    if "tagvalue" in fields and "tagname" not in fields:
+        raise _bad_filter(text, "tagValue needs a tagName")
+    return terms
+
+
+def _group_of(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    return parts[4] if len(parts) > 4 and parts[3].lower() == "resourcegroups" else ""
+
+
+def _matches(resource: dict, terms: List[Tuple[str, str]]) -> bool:
+    tags = resource.get("tags") or {}
+    tag = next((v for f, v in terms if f == "tagname"), None)
+    for field, value in terms:
+        if field == "resourcegroup":
+            if _group_of(resource["id"]).lower() != value.lower():
+                return False
+        elif field == "tagname":
+            if not any(k.lower() == value.lower() for k in tags):
+                return False
+        elif field == "tagvalue":
+            if not any(k.lower() == tag.lower() and v == value for k, v in tags.items()):
+                return False
+        elif str(resource.get(FILTER_FIELDS[field], "")).lower() != value.lower():
+            return False
+    return True

@@ -1,5 +1,5 @@
-"""Microsoft.ContainerService: managed clusters, agent pools, node-image upgrades, Deployment Safeguards, operations,
-versions."""
+"""Microsoft.ContainerService: managed clusters, agent pools, node-image upgrades, Deployment Safeguards, managed
+namespaces, operations, versions."""
 from __future__ import annotations
 
 from imds_ext.emulator.constants import CUSTOM_FEATURES_HEADER
@@ -63,6 +63,39 @@ def list_pools(ctx, sub, rg, cluster):
         body["nextLink"] = (f"{ctx.base}{ctx.request.path}?%24skipToken={following}&api-version={ctx.api_version}"
                             f"&skipToken={following}")
     return json_response(body)
+
+
+def list_namespaces(ctx, sub, rg, cluster):
+    """A page of the managed namespaces; the next page's link puts the skip token last (#23 of the recording)."""
+    token = ctx.request.args.get("$skiptoken") or ctx.request.args.get("$skipToken")
+    found, following = ctx.backend.container_service.namespaces.list(sub, rg, cluster, token)
+    body = listing(found)
+    if following is not None:
+        body["nextLink"] = f"{ctx.base}{ctx.request.path}?api-version={ctx.api_version}&%24skiptoken={following}"
+    return json_response(body)
+
+
+def get_namespace(ctx, sub, rg, cluster, namespace):
+    return json_response(ctx.backend.container_service.namespaces.get(sub, rg, cluster, namespace))
+
+
+def put_namespace(ctx, sub, rg, cluster, namespace):
+    status, body, op = ctx.backend.container_service.namespaces.put(
+        sub, rg, cluster, namespace, json_body(ctx), ctx.api_version, failure=ctx.failure,
+        **precondition_headers(ctx))
+    return lro_response(ctx, status, body, op, with_location=True)
+
+
+def delete_namespace(ctx, sub, rg, cluster, namespace):
+    op = ctx.backend.container_service.namespaces.delete(sub, rg, cluster, namespace, ctx.api_version,
+                                                         if_match=ctx.request.headers.get("If-Match"),
+                                                         failure=ctx.failure)
+    return json_response(None, 204) if op is None else lro_response(ctx, 202, None, op, with_location=True)
+
+
+def list_namespace_credential(ctx, sub, rg, cluster, namespace):
+    return json_response(ctx.backend.container_service.namespaces.credentials(sub, rg, cluster, namespace,
+                                                                              base=ctx.base, ca_pem=ctx.app.ca_pem()))
 
 
 def get_pool(ctx, sub, rg, cluster, pool):

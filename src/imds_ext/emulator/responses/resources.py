@@ -1,5 +1,7 @@
-"""Microsoft.Resources: subscriptions, tenants (az login) and resource groups."""
+"""Microsoft.Resources: subscriptions, tenants (az login), resource groups and the generic resource list."""
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.responses import json_body, json_response, listing
@@ -42,3 +44,20 @@ def head_resource_group(ctx, sub, rg):
 def delete_resource_group(ctx, sub, rg):
     ctx.backend.resources.delete_group(sub, rg)
     return json_response(None, 200)
+
+
+def list_resources(ctx, sub, rg=None):
+    """A page of the generic resource list; the next page's link repeats the query with the skip token last, as
+    ARM's does (test_aks_managed_namespace #25)."""
+    args = ctx.request.args
+    top = args.get("$top")
+    if top is not None and not top.strip().isdigit():
+        raise EmulatorError(400, "InvalidTopInQueryString", f"The $top '{top}' is not a whole number.")
+    page, following = ctx.backend.resources.list_resources(sub, rg, args.get("$filter"), args.get("$expand"),
+                                                           None if top is None else int(top),
+                                                           args.get("$skiptoken") or args.get("$skipToken"))
+    body = listing(page)
+    if following is not None:
+        query = [(k, v) for k, v in args.items(multi=True) if k.lower() != "$skiptoken"] + [("$skiptoken", following)]
+        body["nextLink"] = f"{ctx.base}{ctx.request.path}?{urlencode(query)}"
+    return json_response(body)

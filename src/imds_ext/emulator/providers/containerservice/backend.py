@@ -15,6 +15,7 @@ from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, o
 from imds_ext.emulator.providers.containerservice import apiversions, bodies, defaults, kubeconfig, rules
 from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
+from imds_ext.emulator.providers.containerservice.namespaces import ManagedNamespaces
 from imds_ext.emulator.providers.containerservice.safeguards import DeploymentSafeguards
 from imds_ext.emulator.providers.features import FeaturesBackend
 from imds_ext.emulator.providers.resources import ResourcesBackend
@@ -43,6 +44,13 @@ class ContainerServiceBackend:
                                  ("pool.upgrade", self._pool_upgrade_done), ("abort", self._abort_done)):
             operations.handle(kind, on_success, self._failed)
         self.safeguards = DeploymentSafeguards(store, operations, self)  # each cluster's, gone with it
+        self.namespaces = ManagedNamespaces(store, operations, self)  # likewise
+        resources.on_listing(self._generic)
+
+    def _generic(self, sub: str) -> List[dict]:
+        """The subscription's clusters and managed namespaces, as ARM's generic resource list shows them."""
+        return [rec.generic() for rec in self.clusters.values() if rec.subscription == sub] + \
+            self.namespaces.generic(sub)
 
     def on_cluster_dropped(self, callback: Callable[[str], None]) -> None:
         """`callback(cluster_key)` runs when a cluster is gone, so its child resources go with it."""
@@ -227,8 +235,10 @@ class ContainerServiceBackend:
             self._enforce_rules(new, existing, sub, key, custom_features)
             pools = {p["name"].lower() for p in new["properties"]["agentPoolProfiles"]}
             enforced = {k: v for k, v in (existing.enforced if existing else {}).items() if k in pools}
+            now = self.store.clock()
             rec = ManagedCluster(subscription=sub, resource_group=existing.resource_group if existing else group.name,
-                                 resource=new, enforced=enforced)
+                                 resource=new, enforced=enforced, created=existing.created if existing else now,
+                                 changed=now)
             for pool in pools - set(enforced):  # new pools' nodes enforce the setting of their birth
                 rec.reimaged(pool)
             self.clusters[key] = rec
@@ -256,6 +266,7 @@ class ContainerServiceBackend:
             self._busy(rec.key)
             rec.resource["tags"] = dict(body["tags"])
             rec.resource["eTag"] = conditions.new_etag()
+            rec.changed = self.store.clock()
             rec.properties["provisioningState"] = "Updating"
             op = self._start(rec, "cluster.put", "update managed cluster", api_version, failure=failure)
             return rec.render(api_version), op
@@ -283,7 +294,9 @@ class ContainerServiceBackend:
             resource = bodies.build_cluster(sub, group.name, name, body, LATEST_PREVIEW, None, self.versions(),
                                             seeding=True)
             defaults.effective_outbound_ips(sub, resource["properties"])  # a seeded cluster is built already
-            rec = ManagedCluster(subscription=sub, resource_group=group.name, resource=resource, enforced={})
+            now = self.store.clock()
+            rec = ManagedCluster(subscription=sub, resource_group=group.name, resource=resource, enforced={},
+                                 created=now, changed=now)
             given = {k.lower(): v for k, v in (enforced or {}).items()}
             for pool in rec.pools:
                 rec.reimaged(pool["name"])
@@ -447,8 +460,9 @@ class ContainerServiceBackend:
 
     def operation_result(self, op: Operation):
         """(status, body) for the `operationresults` URL of a finished operation."""
-        if self.safeguards.owns(op):
-            return self.safeguards.result(op)
+        for child in (self.safeguards, self.namespaces):
+            if child.owns(op):
+                return child.result(op)
         with self.store.tx():
             rec, pool = self._target(op)
             if op.kind.endswith(".delete") or op.kind == "abort" or rec is None:

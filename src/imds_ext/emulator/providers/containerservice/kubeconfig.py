@@ -8,10 +8,12 @@ import json
 
 from imds_ext.emulator.constants import WELL_KNOWN_TENANT_ID
 
-# The Microsoft Entra application of the AKS API server and the Azure CLI's client id: the audience and client
-# every AKS-managed Entra cluster uses (docs/aks-kubernetes.md).
+# The Microsoft Entra applications of the AKS API server and of its public client: the audience and client every
+# AKS-managed Entra cluster's kubeconfig names (test_aks_managed_namespace #37; docs/aks-kubernetes.md).
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
-AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+AKS_CLIENT_APP_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
+INSTALL_HINT = ("\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+                "To learn more, please go to https://aka.ms/aks/kubelogin\n")
 
 
 def kubeconfig(cluster: dict, server: str, ca_pem: str, user: str, token: str, entra: bool) -> dict:
@@ -20,9 +22,8 @@ def kubeconfig(cluster: dict, server: str, ca_pem: str, user: str, token: str, e
         credential = {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin",
             "args": ["get-token", "--environment", "AzurePublicCloud", "--server-id", AKS_SERVER_APP_ID,
-                     "--client-id", AZURE_CLI_CLIENT_ID, "--tenant-id", WELL_KNOWN_TENANT_ID, "--login", "devicecode"],
-            "env": None, "installHint": "kubelogin is not installed which is required to connect to AAD enabled "
-                                        "cluster. To learn more, please go to https://aka.ms/aks/kubelogin",
+                     "--client-id", AKS_CLIENT_APP_ID, "--tenant-id", WELL_KNOWN_TENANT_ID, "--login", "devicecode"],
+            "env": None, "installHint": INSTALL_HINT,
             "provideClusterInfo": False}}
     else:
         credential = {"token": token}

@@ -14,6 +14,7 @@ from imds_ext.emulator.constants import (
     CONTAINER_SERVICE, POD_LINK_LOCAL_ACCESS, UNRESTRICTED, supports_pod_link_local_access,
 )
 from imds_ext.emulator.providers.containerservice import apiversions, rules
+from imds_ext.emulator.operations import utc_iso
 from imds_ext.emulator.records import Record
 
 CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters"
@@ -37,6 +38,8 @@ class ManagedCluster(Record):
     resource: dict  # the cluster as the service returns it at the newest preview api-version
     enforced: Dict[str, str]  # pool name (lower case) -> podLinkLocalAccess its nodes enforce
     tokens: Dict[str, str] = dataclasses.field(default_factory=dict)  # static tokens of the local accounts
+    created: Optional[float] = None  # when it was created and last written (the generic list's createdTime and
+    changed: Optional[float] = None  # changedTime); None in a state file from before they were kept
 
     @property
     def key(self) -> str:
@@ -67,6 +70,17 @@ class ManagedCluster(Record):
 
     def render(self, api_version: str) -> dict:
         return render_cluster(self.resource, api_version)
+
+    def generic(self) -> dict:
+        """The cluster as ARM's generic resource list shows it: the envelope without its properties."""
+        r = self.resource
+        out = {"id": r["id"], "name": r["name"], "type": CLUSTER_TYPE, "location": r["location"],
+               **{k: copy.deepcopy(r[k]) for k in ("tags", "sku", "kind", "identity") if r.get(k)},
+               "provisioningState": self.properties.get("provisioningState")}
+        for key, when in (("createdTime", self.created), ("changedTime", self.changed)):
+            if when is not None:
+                out[key] = utc_iso(when)
+        return out
 
     def render_pool(self, pool: dict) -> dict:
         props = {k: copy.deepcopy(v) for k, v in pool.items() if k not in ("name", "eTag")}
