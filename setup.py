@@ -69,7 +69,8 @@ setup(
     extras_require={
         "standalone": STANDALONE,
         "test": STANDALONE + ["pytest>=7", "pyyaml>=6", "build>=1.0", "ruff>=0.5", "hypothesis>=6",
-                          "kubernetes>=31"],  # the official client, against the emulated API servers
+                          "kubernetes>=31",  # the official client, against the emulated API servers
+                          "openapi-spec-validator>=0.7"],  # the OpenAPI documents they publish
     },
     entry_points={"console_scripts": ["az-imds=imds_ext.launcher:main"]},
     classifiers=[

@@ -288,12 +288,14 @@ def _discovery(ctx, rec, path: str) -> Optional[dict]:
 
 
 def _openapi(ctx, rec, path: str) -> dict:
-    """`/openapi/v3` and each group version's document (providers/kubernetes/openapi.py); `/openapi/v2` is not
-    served (kubectl reads v3 first)."""
+    """`/openapi/v3`, each group version's document, and all of them as `/openapi/v2`
+    (providers/kubernetes/openapi.py)."""
     parts = [p for p in path.split("/") if p]
     discovery = _discovery_of(ctx, rec)
     documents = {gv: openapi.document(gv, discovery.resources(gv) or [], gv in BUILT_IN)
                  for gv in ["v1", *discovery.group_versions()]}
+    if parts == ["openapi", "v2"]:
+        return openapi.swagger(documents)
     if parts == ["openapi", "v3"]:
         prefix = quote(ctx.request.path[:len(ctx.request.path.rstrip("/")) - len(path)])
         return openapi.index(documents, prefix)

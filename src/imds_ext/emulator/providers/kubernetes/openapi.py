@@ -1,5 +1,6 @@
 """The OpenAPI v3 the API server publishes (`/openapi/v3`, `/openapi/v3/<group-version>`), reduced to what
-`kubectl apply` needs, and the patch metadata the server's own strategic merge (patch.py) and server-side apply
+`kubectl apply` needs, the same as one OpenAPI v2 (Swagger 2.0) document (`/openapi/v2`, which clients from before
+v3 read), and the patch metadata the server's own strategic merge (patch.py) and server-side apply
 (apply.py: list types and map keys, atomic objects) read from it.
 
 What kubectl reads (Kubernetes API reference; kubectl's apply and validation): each group version's paths, whose
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Dict, Iterable, List, Optional
 
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -274,7 +276,10 @@ def document(api_version: str, resources: List[dict], built_in: bool) -> dict:
         for verb, where, method, content_types, queries in wanted:
             if verb in verbs:
                 action = {"create": "post", "update": "put"}.get(verb, verb)
-                paths.setdefault(where, {})[method] = _operation(kind, gvk, body, action, content_types, queries)
+                operations = paths.setdefault(where, {"parameters": [
+                    {"name": n, "in": "path", "required": True, "schema": {**STR, "uniqueItems": True}}
+                    for n in re.findall(r"{(\w+)}", where)]})
+                operations[method] = _operation(kind, gvk, body, action, content_types, queries)
     schemas = {}
     pending = sorted(used)
     while pending:  # the components used, and those they refer to
@@ -291,7 +296,7 @@ def _operation(kind: str, gvk: dict, body: dict, action: str, content_types, que
     """One operation of a path: its action and kind (what kubectl matches), its query parameters, the media types
     of its request body."""
     op = {"operationId": f"{action}{kind}", "x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk,
-          "parameters": [{"name": q, "in": "query", "schema": STR, "uniqueItems": True} for q in queries],
+          "parameters": [{"name": q, "in": "query", "schema": {**STR, "uniqueItems": True}} for q in queries],
           "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": body}}}}}
     if content_types:
         op["requestBody"] = {"required": True, "content": {
@@ -316,3 +321,48 @@ def index(documents: Dict[str, dict], prefix: str) -> dict:
         paths[path_of(api_version)] = {"serverRelativeURL": f"{prefix}/openapi/v3/{path_of(api_version)}"
                                                              f"?hash={digest}"}
     return {"paths": paths}
+
+
+_V2_REF = "#/definitions/"
+
+
+def _v2_schema(node):
+    """A v3 schema as v2 writes it: references under `definitions`, a reference alone (v2 ignores what stands
+    beside a `$ref`, so the v3 `allOf` wrapper is unwrapped)."""
+    if isinstance(node, dict):
+        if "allOf" in node and len(node["allOf"]) == 1 and "$ref" in node["allOf"][0]:
+            return _v2_schema(node["allOf"][0])
+        return {k: (_V2_REF + v[len(_REF):] if k == "$ref" else _v2_schema(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_v2_schema(v) for v in node]
+    return node
+
+
+def _v2_operation(op: dict) -> dict:
+    out = {k: v for k, v in op.items() if k not in ("parameters", "requestBody", "responses")}
+    out["parameters"] = [{"name": p["name"], "in": p["in"], "type": "string", "uniqueItems": True}
+                         for p in op.get("parameters", [])]
+    if "requestBody" in op:
+        content = op["requestBody"]["content"]
+        out["consumes"] = list(content)
+        out["parameters"].insert(0, {"name": "body", "in": "body", "required": True, "schema": _v2_schema(
+            content.get("application/json", {"schema": OPEN})["schema"])})
+    out["produces"] = ["application/json", "application/yaml"]
+    out["responses"] = {code: {"description": r["description"], "schema": _v2_schema(
+        r["content"]["application/json"]["schema"])} for code, r in op["responses"].items()}
+    return out
+
+
+def swagger(documents: Dict[str, dict]) -> dict:
+    """`/openapi/v2`: every group version's paths and schemas in one Swagger 2.0 document, as the API server
+    publishes it beside v3."""
+    paths, definitions = {}, {}
+    for document in documents.values():
+        for where, operations in document["paths"].items():
+            paths[where] = {method: _v2_operation(op) for method, op in operations.items() if method != "parameters"}
+            paths[where]["parameters"] = [{"name": p["name"], "in": p["in"], "required": p["required"],
+                                           "type": "string", "uniqueItems": True} for p in operations["parameters"]]
+        for name, schema in document["components"]["schemas"].items():
+            definitions[name] = _v2_schema(schema)
+    return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "unversioned"},
+            "paths": dict(sorted(paths.items())), "definitions": dict(sorted(definitions.items()))}
