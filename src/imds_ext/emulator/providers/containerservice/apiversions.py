@@ -17,7 +17,8 @@ from __future__ import annotations
 import copy
 from typing import Optional
 
-from imds_ext.emulator.providers.containerservice import api_2023_01_01
+from imds_ext.emulator.constants import POD_LINK_LOCAL_ACCESS, UNRESTRICTED, supports_pod_link_local_access
+from imds_ext.emulator.providers.containerservice import api_2023_01_01, paths
 
 FIELDS = {api_2023_01_01.API_VERSION: copy.deepcopy(api_2023_01_01.MANAGED_CLUSTER)}
 # Where the service answers beyond its specification: 2023-01-01 shows the API server's VNet integration, which
@@ -42,7 +43,19 @@ def fields(api_version: str) -> Optional[dict]:
 
 
 def show(resource: dict, api_version: str) -> dict:
-    """The cluster as `api_version` shows it (a copy)."""
+    """The cluster as `api_version` shows it (a copy): the fields it has, and podLinkLocalAccess only in the
+    previews that have the field (Unrestricted when unset)."""
+    out = _fields_of(resource, api_version)
+    network = out.get("properties", {}).get("networkProfile")
+    if isinstance(network, dict):
+        if supports_pod_link_local_access(api_version):
+            network.setdefault(POD_LINK_LOCAL_ACCESS, UNRESTRICTED)
+        else:
+            network.pop(POD_LINK_LOCAL_ACCESS, None)
+    return out
+
+
+def _fields_of(resource: dict, api_version: str) -> dict:
     tree = fields(api_version)
     out = copy.deepcopy(resource)
     if tree is None:
@@ -52,19 +65,13 @@ def show(resource: dict, api_version: str) -> dict:
             out["properties"]["networkProfile"].pop(key, None)
     out = _project(out, tree)
     for path, stored, shown in SHOWN.get(api_version.lower(), ()):
-        parent = _parent(out, path)
+        parent = paths.parent(out, path)
         if parent is not None and parent.get(path[-1]) == stored:
             if shown is None:
                 del parent[path[-1]]
             else:
                 parent[path[-1]] = shown
     return out
-
-
-def _parent(body: dict, path: tuple) -> Optional[dict]:
-    for key in path[:-1]:
-        body = body.get(key) if isinstance(body, dict) else None
-    return body if isinstance(body, dict) else None
 
 
 def _overlay(resource: Optional[dict]) -> bool:
@@ -86,7 +93,7 @@ def keep_unexpressed(body, stored: Optional[dict], api_version: str):
                 if key in stored["properties"]["networkProfile"]:
                     network.setdefault(key, copy.deepcopy(stored["properties"]["networkProfile"][key]))
     for path, value, shown in SHOWN.get(api_version.lower(), ()):
-        parent, before = _parent(out, path), _parent(stored or {}, path)
+        parent, before = paths.parent(out, path), paths.parent(stored or {}, path)
         if parent is not None and before is not None and before.get(path[-1]) == value and \
                 parent.get(path[-1]) == shown:
             parent[path[-1]] = value

@@ -14,7 +14,7 @@ from imds_ext.emulator.errors import AKS, EmulatorError, bad_request, resource_n
 from imds_ext.emulator.operations import CANCELED, Operation, OperationEngine, operation_not_found, utc_iso
 from imds_ext.emulator.providers.containerservice import apiversions, bodies, defaults, kubeconfig, rules
 from imds_ext.emulator.providers.containerservice.versions import KubernetesVersions
-from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key, render_cluster
+from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key
 from imds_ext.emulator.providers.containerservice.namespaces import ManagedNamespaces
 from imds_ext.emulator.providers.containerservice.safeguards import DeploymentSafeguards
 from imds_ext.emulator.providers.features import FeaturesBackend
@@ -469,7 +469,7 @@ class ContainerServiceBackend:
                 return 204, None
             if op.child:
                 return (200, rec.render_pool(pool)) if pool else (204, None)
-            return 200, render_cluster(rec.resource, op.api_version)
+            return 200, apiversions.show(rec.resource, op.api_version)
 
     def kubernetes_versions(self) -> dict:
         return self.versions().document()

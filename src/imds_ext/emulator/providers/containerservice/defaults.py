@@ -7,6 +7,7 @@ import uuid
 from typing import Optional
 
 from imds_ext.emulator.constants import DEFAULT_VM_SIZE, WELL_KNOWN_TENANT_ID
+from imds_ext.emulator.providers.containerservice import paths
 
 _POOL = {
     "kubeletDiskType": "OS", "workloadRuntime": "OCIContainer", "osDiskType": "Managed", "scaleDownMode": "Delete",
@@ -317,26 +318,16 @@ def web_app_routing(properties: dict, old_properties: dict) -> None:
     routing["identity"] = copy.deepcopy(old) if old else {}
 
 
-def _value(properties: dict, path):
-    for key in path:
-        properties = properties.get(key) if isinstance(properties, dict) else None
-    return properties
-
-
 def _drop(properties: dict, path, only_empty: bool) -> None:
-    *parents, key = path
-    for parent in parents:
-        properties = properties.get(parent)
-        if not isinstance(properties, dict):
-            return
-    if key in properties and (not only_empty or properties[key] in ([], {})):
-        del properties[key]
+    holder = paths.parent(properties, path)
+    if holder is not None and path[-1] in holder and (not only_empty or holder[path[-1]] in ([], {})):
+        del holder[path[-1]]
 
 
 def cluster(properties: dict, identity: Optional[dict]) -> dict:
     fill(properties, _CLUSTER)
     for path in _FALSE_LEFT_OUT_OF_CLUSTERS:
-        if _value(properties, path) is False:
+        if paths.get(properties, path) is False:
             _drop(properties, path, only_empty=False)
     if properties.get("apiServerAccessProfile") == {}:
         del properties["apiServerAccessProfile"]

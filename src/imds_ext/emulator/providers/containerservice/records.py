@@ -10,9 +10,7 @@ import copy
 import dataclasses
 from typing import Dict, List, Optional
 
-from imds_ext.emulator.constants import (
-    CONTAINER_SERVICE, POD_LINK_LOCAL_ACCESS, UNRESTRICTED, supports_pod_link_local_access,
-)
+from imds_ext.emulator.constants import CONTAINER_SERVICE, UNRESTRICTED
 from imds_ext.emulator.providers.containerservice import apiversions, rules
 from imds_ext.emulator.operations import utc_iso
 from imds_ext.emulator.records import Record
@@ -69,7 +67,7 @@ class ManagedCluster(Record):
         self.enforced[pool_name.lower()] = rules.pod_link_local_access(self.resource)
 
     def render(self, api_version: str) -> dict:
-        return render_cluster(self.resource, api_version)
+        return apiversions.show(self.resource, api_version)
 
     def generic(self) -> dict:
         """The cluster as ARM's generic resource list shows it: the envelope without its properties."""
@@ -99,16 +97,3 @@ class ManagedCluster(Record):
                              "provisioningState": p.get("provisioningState")} for p in self.pools}
         return {"cluster": self.name, "podLinkLocalAccess": rules.pod_link_local_access(self.resource),
                 "pools": pools}
-
-
-def render_cluster(resource: dict, api_version: str) -> dict:
-    """The cluster as `api_version` shows it: the fields it has (apiversions), podLinkLocalAccess only in the previews
-    that have the field."""
-    out = apiversions.show(resource, api_version)
-    network = out.get("properties", {}).get("networkProfile")
-    if isinstance(network, dict):
-        if supports_pod_link_local_access(api_version):
-            network.setdefault(POD_LINK_LOCAL_ACCESS, UNRESTRICTED)
-        else:
-            network.pop(POD_LINK_LOCAL_ACCESS, None)
-    return out

@@ -9,6 +9,7 @@ from typing import Iterable, List
 
 from imds_ext.emulator.constants import FEATURE_ID, POD_LINK_LOCAL_ACCESS, RESTRICTED, UNRESTRICTED
 from imds_ext.emulator.errors import bad_request
+from imds_ext.emulator.providers.containerservice import paths
 
 # addonProfiles keys (matched case-insensitively) -> the name the docs use.
 INCOMPATIBLE_ADDONS = {
@@ -40,20 +41,12 @@ BLOCKED = "IMDSRestrictionNotSupported"
 FEATURE_NOT_REGISTERED = "FeatureNotRegistered"
 
 
-def _get(d, path: Iterable[str]):
-    for key in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(key)
-    return d
-
-
 def _props(cluster: dict) -> dict:
     return cluster.get("properties") or {}
 
 
 def pod_link_local_access(cluster: dict) -> str:
-    return _get(_props(cluster), ("networkProfile", POD_LINK_LOCAL_ACCESS)) or UNRESTRICTED
+    return paths.get(_props(cluster), ("networkProfile", POD_LINK_LOCAL_ACCESS)) or UNRESTRICTED
 
 
 def is_restricted(cluster: dict) -> bool:
@@ -61,7 +54,7 @@ def is_restricted(cluster: dict) -> bool:
 
 
 def oidc_enabled(cluster: dict) -> bool:
-    return _get(_props(cluster), ("oidcIssuerProfile", "enabled")) is True
+    return paths.get(_props(cluster), ("oidcIssuerProfile", "enabled")) is True
 
 
 def _blocker(code: str, message: str, target: str) -> dict:
@@ -76,7 +69,7 @@ def addon_blockers(cluster: dict) -> List[dict]:
             out.append(_blocker("IncompatibleAddon", f"the add-on '{key}' ({name}) is enabled",
                                 f"properties.addonProfiles.{key}"))
     for path, name in INCOMPATIBLE_PROFILES:
-        if _get(_props(cluster), path) is True:
+        if paths.get(_props(cluster), path) is True:
             out.append(_blocker("IncompatibleAddon", f"{name} is enabled ({'.'.join(path)})",
                                 "properties." + ".".join(path)))
     return out
@@ -99,7 +92,7 @@ def pool_blockers(pools: Iterable[dict]) -> List[dict]:
 def extension_blockers(extensions: Iterable[dict]) -> List[dict]:
     out = []
     for ext in extensions:
-        ext_type = str(_get(ext, ("properties", "extensionType")) or "")
+        ext_type = str(paths.get(ext, ("properties", "extensionType")) or "")
         name = INCOMPATIBLE_EXTENSION_TYPES.get(ext_type.lower())
         if name:
             out.append(_blocker("IncompatibleExtension",
