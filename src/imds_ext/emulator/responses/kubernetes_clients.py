@@ -5,9 +5,8 @@ it, around the resource handler of responses/kubernetes.py:
   system:public-info-viewer role has them; a token given must be valid), with or without a trailing slash;
 - discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`, providers/kubernetes/
   discovery.py), as plain `application/json`: a client asking for aggregated discovery first falls back to it;
-- content negotiation: JSON (and, as JSON is YAML, `application/yaml`); server-side printing (the
-  `as=Table;g=meta.k8s.io` media type, providers/kubernetes/tables.py); an Accept the emulator cannot answer
-  (protobuf, CBOR only) is a 406 and a request body it cannot read a 415, as from an API server without that codec;
+- content negotiation and the bodies it reads (responses/kubernetes_media.py); server-side printing
+  (providers/kubernetes/tables.py);
 - objects completed as the API server and kubelet serve them (providers/kubernetes/serving.py);
 - PATCH (merge, strategic merge, JSON patch: providers/kubernetes/patch.py) and PUT of stored objects;
 - server-side apply (`application/apply-patch+yaml`, YAML or JSON; providers/kubernetes/apply.py), which creates
@@ -27,20 +26,15 @@ from datetime import datetime, timezone
 from typing import List, Optional, Tuple
 from urllib.parse import quote
 
-import yaml
 from werkzeug.wrappers import Response
 
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.kubernetes import (
-    KubernetesStatus, apply, openapi, patch, protobuf, reviews, serving, status_error, tables, workloads,
+    KubernetesStatus, apply, openapi, patch, reviews, serving, status_error, tables, workloads,
 )
 from imds_ext.emulator.providers.kubernetes.discovery import BUILT_IN, Discovery
-from imds_ext.emulator.responses import json_body, json_response, kubernetes, kubernetes_watch
-from imds_ext.emulator.validation import MAX_BODY_BYTES
+from imds_ext.emulator.responses import json_body, kubernetes, kubernetes_media as media, kubernetes_watch
 
-JSON = "application/json"
-YAML = "application/yaml"
-PROTOBUF = "application/vnd.kubernetes.protobuf"
 HEALTH = ("/healthz", "/livez", "/readyz")
 HEALTH_CHECKS = ("ping", "log", "etcd", "poststarthook/start-apiserver-admission-initializer")
 REVIEWS = {"/apis/authorization.k8s.io/v1/selfsubjectaccessreviews": "SelfSubjectAccessReview",
@@ -51,7 +45,6 @@ GRACE_SECONDS = 30
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
            406: "NotAcceptable", 409: "Conflict", 410: "Expired", 413: "RequestEntityTooLarge",
            415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests"}
-PATCH_TYPES = (*patch.TYPES, apply.APPLY)
 FLAGS = {v: True for v in ("1", "t", "T", "true", "True", "TRUE")} | {
     v: False for v in ("0", "f", "F", "false", "False", "FALSE")}  # what Go's ParseBool reads
 
@@ -64,77 +57,6 @@ def _as_status(e: EmulatorError) -> KubernetesStatus:
     if isinstance(e, KubernetesStatus):
         return e
     return status_error(e.status, REASONS.get(e.status, "InternalError"), e.message)
-
-
-# ---- content negotiation -------------------------------------------------------------------------
-def _media_ranges(header: Optional[str]) -> List[Tuple[str, dict]]:
-    ranges = []
-    for part in (header or "*/*").split(","):
-        media, *params = [p.strip() for p in part.split(";")]
-        ranges.append((media.lower(), dict(p.split("=", 1) for p in params if "=" in p)))
-    return ranges
-
-
-def negotiate(accept: Optional[str], resource: bool) -> Tuple[str, Optional[str]]:
-    """(content type of the answer, Table version or None) for `accept`; a 406 when nothing in it is served.
-    `resource`: a resource read, where server-side printing applies."""
-    for media, params in _media_ranges(accept):
-        if media not in (JSON, YAML, "application/*", "*/*"):
-            continue
-        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
-            if resource:
-                return JSON, params["v"]
-            continue
-        if params.get("as"):  # aggregated discovery, PartialObjectMetadata: not served
-            continue
-        return (YAML if media == YAML else JSON), None
-    raise status_error(406, "NotAcceptable", f"only the following media types are accepted: {JSON}, {YAML}")
-
-
-class _YamlLoader(yaml.SafeLoader):
-    """YAML as the API server reads it (sigs.k8s.io/yaml): an unquoted date stays a string."""
-
-
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-
-
-def _check_body_type(ctx, method: str) -> Optional[str]:
-    """The patch type of a PATCH. An applied configuration (YAML, or JSON, which is YAML) and a protobuf body of a
-    kind providers/kubernetes/protobuf.py decodes are read as their JSON object from here on; any other body the
-    emulator cannot read (CBOR, protobuf of other kinds) is a 415."""
-    media = (ctx.request.mimetype or "").lower()
-    if method == "PATCH":
-        if media not in PATCH_TYPES:
-            raise status_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                               f"accepted media types include: {', '.join(PATCH_TYPES)}")
-        if media == apply.APPLY and (ctx.request.content_length or 0) <= MAX_BODY_BYTES:  # else json_body's 413
-            try:
-                decoded = json.dumps(yaml.load(ctx.request.get_data(cache=True) or b"", Loader=_YamlLoader))
-            except (yaml.YAMLError, TypeError, ValueError) as e:  # TypeError: a YAML type JSON has not (binary)
-                raise status_error(400, "BadRequest", f"error decoding YAML: {e}") from None
-            ctx.request._cached_data = decoded.encode()
-        return media
-    unreadable = status_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                              f"accepted media types include: {JSON}, {YAML}, {PROTOBUF} (of "
-                              f"{', '.join(protobuf.SCHEMAS)})")
-    if media == PROTOBUF:
-        try:
-            decoded = protobuf.object_of(ctx.request.get_data(cache=True))
-        except protobuf.ProtobufError:
-            raise unreadable from None
-        # The resource handler reads the body through json_body: it reads this JSON in place of the protobuf.
-        ctx.request._cached_data = json.dumps(decoded).encode()
-    elif media and media not in (JSON, YAML) and ctx.request.content_length:
-        raise unreadable
-    return None
-
-
-def _answer(body, status: int = 200, content_type: str = JSON) -> Response:
-    response = json_response(body, status)
-    response.headers["Content-Type"] = content_type
-    return response
 
 
 # ---- access ----------------------------------------------------------------------------------------
@@ -168,33 +90,33 @@ def _serve(ctx, sub, rg, cluster, path: str):
             return _public(ctx, rec, path)
     parts = path.split("/")[1:]
     resource = parts[:2] == ["api", "v1"] and len(parts) >= 3 or parts[:1] == ["apis"] and len(parts) >= 4
-    content_type, table_version = negotiate(ctx.request.headers.get("Accept"), resource)
+    content_type, table_version = media.negotiate(ctx.request.headers.get("Accept"), resource)
     with store.tx():
         rec, user = authenticate(ctx, sub, rg, cluster)
         document = (_openapi(ctx, rec, path) if parts[:1] == ["openapi"] else _discovery(ctx, rec, path)) \
             if method == "GET" else None
         if document is not None:
-            return _answer(document, content_type=content_type)
+            return media.answer(document, content_type=content_type)
         if method == "GET" and ctx.request.args.get("watch") not in (None, "", "0", "false"):
             return _watch(ctx, sub, rg, cluster, path, table_version)
         if method == "GET" and "/watch/" in path:  # the deprecated /api/v1/watch/... form
             return _watch(ctx, sub, rg, cluster, path.replace("/watch/", "/", 1), table_version)
-        patch_type = _check_body_type(ctx, method)
+        patch_type = media.body_type(ctx, method)
         if method == "POST" and path in REVIEWS:
-            return _answer(_review(ctx, rec, user, REVIEWS[path]), 201, content_type)
+            return media.answer(_review(ctx, rec, user, REVIEWS[path]), 201, content_type)
         _check_patch_options(ctx, method, patch_type)
         warnings = _field_validation(ctx, rec, path, patch_type) if method in ("POST", "PUT", "PATCH") and \
             resource else []
         if patch_type == apply.APPLY:
-            return _warn(_answer(*_server_side_apply(ctx, rec, user, path), content_type), warnings)
+            return _warn(media.answer(*_server_side_apply(ctx, rec, user, path), content_type), warnings)
         if method in ("PATCH", "PUT"):
-            return _warn(_answer(_change(ctx, rec, user, path, patch_type), 200, content_type), warnings)
+            return _warn(media.answer(_change(ctx, rec, user, path, patch_type), 200, content_type), warnings)
         if method == "DELETE":
             return _delete(ctx, sub, rg, cluster, rec, user, path, content_type)
         if method == "POST" and resource:
             _record_create(ctx, rec, path)
         response = kubernetes.api(ctx, sub, rg, cluster, path)
-        if response.mimetype != JSON or response.status_code >= 300:
+        if response.mimetype != media.JSON or response.status_code >= 300:
             return response
         body = json.loads(response.get_data())
         if method == "POST" and response.status_code == 201 and body.get("kind") == "Pod":
@@ -205,7 +127,7 @@ def _serve(ctx, sub, rg, cluster, path: str):
             content_type = _table_type(table_version)
         elif "items" in body:
             body = _list_items(body, path)
-        return _warn(_answer(body, response.status_code, content_type), warnings)
+        return _warn(media.answer(body, response.status_code, content_type), warnings)
 
 
 def _kind(ctx, rec, path: str) -> Tuple[str, str]:
@@ -241,14 +163,14 @@ def _warn(response: Response, warnings: List[str]) -> Response:
 
 
 def _table_type(version: str) -> str:
-    return f"{JSON};as=Table;v={version};g=meta.k8s.io"
+    return f"{media.JSON};as=Table;v={version};g=meta.k8s.io"
 
 
 def _public(ctx, rec, path: str) -> Response:
     if path == "/version":
         version = rec.properties.get("currentKubernetesVersion", "")
         major, minor = (version.split(".") + ["", ""])[:2]
-        return _answer({"major": major, "minor": minor, "gitVersion": f"v{version}",
+        return media.answer({"major": major, "minor": minor, "gitVersion": f"v{version}",
                         "gitCommit": "0" * 40, "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
                         "goVersion": "go1.24.4", "compiler": "gc", "platform": "linux/amd64"})
     check = path.split("/")[2] if path.count("/") >= 2 else None
@@ -505,7 +427,7 @@ def _delete(ctx, sub, rg, cluster, rec, user, path: str, content_type: str) -> R
         backend.authorize(rec, user, "delete", api_version, plural, namespace)
         before = _complete(ctx, rec, backend.get(rec, api_version, plural, namespace, name), path)
     response = kubernetes.api(ctx, sub, rg, cluster, path)
-    if response.status_code >= 300 or response.mimetype != JSON:
+    if response.status_code >= 300 or response.mimetype != media.JSON:
         return response
     answer = json.loads(response.get_data())
     if before is not None and answer.get("kind") == "Status":  # gone already: the object as it was deleted
@@ -522,7 +444,7 @@ def _delete(ctx, sub, rg, cluster, rec, user, path: str, content_type: str) -> R
         answer["details"] = {"name": name, "group": group, "kind": plural, **answer.get("details", {})}
     else:
         answer = _complete(ctx, rec, answer, path)
-    return _answer(answer, 200, content_type)
+    return media.answer(answer, 200, content_type)
 
 
 def _review(ctx, rec, user, kind: str) -> dict:
@@ -565,6 +487,6 @@ def _watch(ctx, sub, rg, cluster, path: str, table_version: Optional[str]) -> Re
         return tables.table(obj.get("kind", ""), [obj], {"resourceVersion": obj["metadata"].get("resourceVersion")},
                             ctx.backend.store.clock(), args.get("includeObject", "Metadata"), table_version)
 
-    content_type = _table_type(table_version) if table_version else JSON
+    content_type = _table_type(table_version) if table_version else media.JSON
     return kubernetes_watch.stream(snapshot, render, kubernetes_watch.duration(args.get("timeoutSeconds")),
                                    args.get("resourceVersion") in (None, "", "0"), content_type)
