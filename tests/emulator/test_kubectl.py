@@ -100,6 +100,22 @@ def test_a_namespace_and_a_pod_from_create_to_delete(kubectl):
     assert "NotFound" in kubectl("get", "ns", "demo", ok=False).stderr
 
 
+def test_kubectl_wait_sees_a_running_pod_ready_and_gives_up_on_a_pending_one_at_its_timeout(kubectl):
+    kubectl("run", "web", "--image=nginx:1.27", "-n", "shop")
+    assert kubectl("wait", "--for=condition=Ready", "pod/web", "-n", "shop", "--timeout=20s").stdout.strip() == \
+        "pod/web condition met"
+    conditions = json.loads(kubectl("get", "pod", "web", "-n", "shop", "-o", "jsonpath={.status.conditions}").stdout)
+    assert [(c["type"], c["status"]) for c in conditions] == [
+        ("PodReadyToStartContainers", "True"), ("Initialized", "True"), ("Ready", "True"), ("ContainersReady", "True"),
+        ("PodScheduled", "True")]
+    # p0 was seeded without a node: it never becomes ready, and kubectl stops at its own timeout (it used to wait
+    # for a watch whose headers the emulator held back, until the request timed out and was retried).
+    pending = kubectl("wait", "--for=condition=Ready", "pod/p0", "-n", "shop", "--timeout=2s", ok=False)
+    assert pending.returncode == 1 and "timed out waiting for the condition on pods/p0" in pending.stderr
+    rollout = kubectl("rollout", "status", "deploy/web", "-n", "shop", "--timeout=2s", ok=False)
+    assert rollout.returncode == 1 and "timed out waiting for the condition" in rollout.stderr
+
+
 def test_auth_can_i_follows_the_modelled_rbac(kubectl, admin):
     assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
     admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "facts": {

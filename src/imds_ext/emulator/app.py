@@ -56,6 +56,17 @@ def check_api_version(rule, value) -> None:
                             f"'{newest}, ...'.")
 
 
+def _headers_at_once(start_response):
+    """start_response that sends the headers at once (WSGI's write callable), where the server would hold them
+    until the first body chunk: a client waits for them before it reads any event, and a quiet watch has none for
+    a while (client-go gives up on a request whose headers do not come within its timeout)."""
+    def start(status, headers, exc_info=None):
+        write = start_response(status, headers, exc_info)
+        write(b"")
+        return write
+    return start
+
+
 class EmulatorApp:
     def __init__(self, backend, base_url_getter, ca_pem=lambda: ""):
         self.backend = backend
@@ -76,6 +87,8 @@ class EmulatorApp:
             raise
         if logged:
             self.log.add(request, response.status_code)
+        if response.is_streamed:  # a watch: its headers now, as the API server flushes them when the watch starts
+            return response(environ, _headers_at_once(start_response))
         return response(environ, start_response)
 
     def _apply_fault(self, request: Request, ctx: Ctx):

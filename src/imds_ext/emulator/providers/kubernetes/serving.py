@@ -111,6 +111,9 @@ def _pod(pod: dict, addresses: Dict[str, str]) -> None:
     limited = any((c.get("resources") or {}).get("limits") or (c.get("resources") or {}).get("requests")
                   for c in spec.get("containers") or [])
     status.setdefault("qosClass", "Burstable" if limited else "BestEffort")
+    for condition in status.get("conditions") or []:  # as the kubelet and the scheduler write them
+        condition.setdefault("lastProbeTime", None)
+        condition.setdefault("lastTransitionTime", meta.get("creationTimestamp"))
     node = spec.get("nodeName")
     if not node or node not in addresses:
         return

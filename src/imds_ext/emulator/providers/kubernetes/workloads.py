@@ -195,11 +195,12 @@ def pod_status(pod: dict, node, facts: ClusterFacts, now: float, scheduled_by_sc
     pulled = [registry_of(c.get("image", "")) not in UNREACHABLE_REGISTRIES
               and (reachable is None or registry_of(c.get("image", "")) in reachable) for c in containers]
     if not all(pulled):
-        return {"phase": "Pending", "hostIP": "10.224.0.4", "containerStatuses": [
-            {"name": c.get("name"), "image": c.get("image"), "ready": False, "restartCount": 0,
-             "state": {"waiting": {"reason": "ImagePullBackOff", "message": (
-                 f'Back-off pulling image "{c.get("image")}"')}} if not ok else {"waiting": {
-                     "reason": "PodInitializing"}}} for c, ok in zip(containers, pulled, strict=True)]}
+        statuses = [{"name": c.get("name"), "image": c.get("image"), "ready": False, "restartCount": 0,
+                     "state": {"waiting": {"reason": "ImagePullBackOff", "message": (
+                         f'Back-off pulling image "{c.get("image")}"')}} if not ok else {"waiting": {
+                             "reason": "PodInitializing"}}} for c, ok in zip(containers, pulled, strict=True)]
+        return {"phase": "Pending", "hostIP": "10.224.0.4", "containerStatuses": statuses,
+                "conditions": kubelet_conditions(statuses, "Pending")}
     enforces = node.enforced == RESTRICTED and node.kind != "virtual"
     always = spec.get("restartPolicy", "Always") == "Always"
     started = float((meta.get("annotations") or {}).get("emulator/started-at") or 0)
@@ -225,4 +226,21 @@ def pod_status(pod: dict, node, facts: ClusterFacts, now: float, scheduled_by_sc
     if not always and all(code is not None for code in codes):
         phase = "Succeeded" if all(code == 0 for code in codes) else "Failed"
     return {"phase": phase, "hostIP": "10.224.0.4", "containerStatuses": statuses,
-            "conditions": [{"type": "PodScheduled", "status": "True"}]}
+            "conditions": kubelet_conditions(statuses, phase)}
+
+
+def kubelet_conditions(statuses: List[dict], phase: str) -> List[dict]:
+    """The conditions the kubelet reports of a pod it runs, in its order (Kubernetes docs, "Pod Lifecycle: Pod
+    conditions"): its sandbox made, no init containers to wait for, ContainersReady when every container is, Ready
+    with them (no readiness gates here), scheduled. A finished pod is not ready (PodCompleted)."""
+    unready = [s["name"] for s in statuses if not s.get("ready")]
+    if phase in ("Succeeded", "Failed"):
+        ready = {"status": "False", "reason": "PodCompleted"}
+    elif unready:
+        ready = {"status": "False", "reason": "ContainersNotReady",
+                 "message": f"containers with unready status: [{' '.join(unready)}]"}
+    else:
+        ready = {"status": "True"}
+    return [{"type": "PodReadyToStartContainers", "status": "True"}, {"type": "Initialized", "status": "True"},
+            {"type": "Ready", **ready}, {"type": "ContainersReady", **ready},
+            {"type": "PodScheduled", "status": "True"}]
