@@ -116,6 +116,44 @@ def test_kubectl_wait_sees_a_running_pod_ready_and_gives_up_on_a_pending_one_at_
     assert rollout.returncode == 1 and "timed out waiting for the condition" in rollout.stderr
 
 
+CREATE = [  # kubectl's typed clients send these bodies as protobuf
+    ("deployment", "d2", "--image=nginx:1.27", "--image=busybox", "--port=80", "--replicas=3"),
+    ("deployment", "d0", "--image=nginx:1.27", "--replicas=0"),
+    ("configmap", "cm1", "--from-literal=a=b", "--from-literal=c=d"),
+    ("secret", "generic", "s1", "--from-literal=a=b"),
+    ("secret", "docker-registry", "reg", "--docker-server=x.io", "--docker-username=u", "--docker-password=p"),
+    ("serviceaccount", "sa1"),
+    ("job", "j1", "--image=busybox", "--", "echo", "hi"),
+    ("cronjob", "c1", "--image=busybox", "--schedule=*/5 * * * *", "--restart=OnFailure", "--", "date"),
+    ("service", "clusterip", "s1", "--tcp=80:8080"),
+    ("service", "nodeport", "s2", "--tcp=80:8080", "--node-port=30080"),
+]
+
+
+def _contains(stored, sent, path=""):
+    """What differs where `stored` lacks or changed something of `sent` (nulls and empty objects aside)."""
+    if isinstance(sent, dict):
+        return [d for key, value in sent.items() if value not in (None, {})
+                for d in _contains((stored or {}).get(key) if isinstance(stored, dict) else None, value,
+                                   f"{path}.{key}")]
+    if isinstance(sent, list) and isinstance(stored, list) and len(sent) == len(stored):
+        return [d for i, (a, b) in enumerate(zip(stored, sent, strict=True)) for d in _contains(a, b, f"{path}[{i}]")]
+    return [] if stored == sent else [f"{path}: sent {sent!r}, stored {stored!r}"]
+
+
+@pytest.mark.parametrize("args", CREATE, ids=lambda a: "-".join(a[:2]))
+def test_kubectl_create_makes_the_object_it_would_have_sent(kubectl, args):
+    cut = args.index("--") if "--" in args else len(args)
+    sent = json.loads(kubectl("create", *args[:cut], "-n", "shop", "--dry-run=client", "-o", "json",
+                              *args[cut:]).stdout)
+    created = kubectl("create", *args[:cut], "-n", "shop", *args[cut:])
+    assert "created" in created.stdout
+    kind = sent["kind"].lower()
+    stored = json.loads(kubectl("get", kind, sent["metadata"]["name"], "-n", "shop", "-o", "json").stdout)
+    sent.pop("status", None)
+    assert _contains(stored, sent) == []
+
+
 def test_auth_can_i_follows_the_modelled_rbac(kubectl, admin):
     assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
     admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "facts": {
