@@ -154,6 +154,16 @@ def test_kubectl_create_makes_the_object_it_would_have_sent(kubectl, args):
     assert _contains(stored, sent) == []
 
 
+def test_kubectl_scale_writes_the_replicas_through_the_scale_subresource(kubectl):
+    assert kubectl("scale", "deploy", "web", "-n", "shop", "--replicas=4").stdout.strip() == "deployment.apps/web scaled"
+    assert kubectl("get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}").stdout == "4"
+    scaled = json.loads(kubectl("get", "--subresource=scale", "deploy", "web", "-n", "shop", "-o", "json").stdout)
+    assert (scaled["kind"], scaled["spec"], scaled["status"]["selector"]) == ("Scale", {"replicas": 4}, "app=web")
+    refused = kubectl("scale", "deploy", "web", "-n", "shop", "--replicas=-1", ok=False)
+    assert refused.returncode != 0
+    assert kubectl("get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}").stdout == "4"
+
+
 def test_auth_can_i_follows_the_modelled_rbac(kubectl, admin):
     assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
     admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "facts": {

@@ -87,6 +87,18 @@ def test_workloads_service_accounts_and_crds(api):
     assert widgets["items"] == []
 
 
+def test_a_deployments_scale_is_read_and_patched(api):
+    apps = client.AppsV1Api(api)
+    name, namespace = apps.list_deployment_for_all_namespaces().items[0].metadata.name, "shop"
+    read = apps.read_namespaced_deployment_scale(name, namespace)
+    assert isinstance(read, client.V1Scale) and read.spec.replicas == 2
+    patched = apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": 5}})
+    assert patched.spec.replicas == 5 and apps.read_namespaced_deployment(name, namespace).spec.replicas == 5
+    replaced = apps.replace_namespaced_deployment_scale(name, namespace, client.V1Scale(
+        metadata=client.V1ObjectMeta(name=name, namespace=namespace), spec=client.V1ScaleSpec(replicas=1)))
+    assert replaced.spec.replicas == 1
+
+
 def test_a_namespace_and_a_pod_are_created_read_patched_watched_and_deleted(api):
     core = client.CoreV1Api(api)
     made = core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="demo")))

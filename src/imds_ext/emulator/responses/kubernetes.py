@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.containerservice.kubeconfig import AKS_SERVER_APP_ID
-from imds_ext.emulator.providers.kubernetes import status_error
+from imds_ext.emulator.providers.kubernetes import scale, status_error
 from imds_ext.emulator.responses import json_body, json_response
 
 
@@ -53,9 +53,12 @@ def api(ctx, sub, rg, cluster, path=None):
         api_version, namespace, plural, name, sub_resource = _parse(path)
         method = ctx.request.method
         verb = {"POST": "create", "DELETE": "delete"}.get(method) or ("get" if name else "list")
-        backend.authorize(rec, user, verb, api_version, plural, namespace)
+        backend.authorize(rec, user, verb, api_version, f"{plural}/{sub_resource}" if sub_resource else plural,
+                          namespace)
         if method == "GET" and name and sub_resource == "log" and plural == "pods":
             return Response(backend.log(rec, namespace, name), mimetype="text/plain")
+        if method == "GET" and name and sub_resource == "scale" and (api_version, plural) in scale.SCALABLE:
+            return json_response(scale.of(backend.get(rec, api_version, plural, namespace, name)))
         if method == "GET" and name:
             return json_response(backend.get(rec, api_version, plural, namespace, name))
         if method == "GET":

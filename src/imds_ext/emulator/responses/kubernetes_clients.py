@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response
 
 from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.kubernetes import (
-    KubernetesStatus, apply, openapi, patch, reviews, serving, status_error, tables, workloads,
+    KubernetesStatus, apply, openapi, patch, reviews, scale, serving, status_error, tables, workloads,
 )
 from imds_ext.emulator.providers.kubernetes.discovery import BUILT_IN, Discovery
 from imds_ext.emulator.responses import json_body, kubernetes, kubernetes_media as media, kubernetes_watch
@@ -388,12 +388,16 @@ def _check_applied(applied, api_version: str, kind: str, name: str, namespace: s
 def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
     """A PUT or a PATCH other than an apply, with the manager's Update recorded in the managed fields."""
     api_version, namespace, plural, name, sub_resource = kubernetes._parse(path)
-    if not name or sub_resource:
+    scaling = sub_resource == "scale" and (api_version, plural) in scale.SCALABLE
+    if not name or sub_resource and not scaling:
         raise status_error(405, "MethodNotAllowed", f"{ctx.request.method} is not supported on {path}")
     backend = ctx.backend.kubernetes
-    backend.authorize(rec, user, "patch" if patch_type else "update", api_version, plural, namespace)
+    backend.authorize(rec, user, "patch" if patch_type else "update", api_version,
+                      f"{plural}/{sub_resource}" if sub_resource else plural, namespace)
     given = json_body(ctx)
     manager, now = _manager(ctx), _now()
+    if scaling:
+        return _scale(ctx, rec, path, patch_type, given, manager, now)
 
     def edit(body: dict) -> dict:
         schema = openapi.schema_of(api_version, body.get("kind") or "")
@@ -417,6 +421,27 @@ def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
 
     return _complete(ctx, rec, backend.change(rec, api_version, plural, namespace, name, edit,
                                               dry_run=ctx.request.args.get("dryRun") == "All"), path)
+
+
+def _scale(ctx, rec, path: str, patch_type: Optional[str], given, manager: str, now: str) -> dict:
+    """A PUT or PATCH of a Deployment's (ReplicaSet's, StatefulSet's) Scale: its replicas written to the object."""
+    api_version, namespace, plural, name, _ = kubernetes._parse(path)
+    backend = ctx.backend.kubernetes
+    current = scale.of(backend.get(rec, api_version, plural, namespace, name))
+    try:
+        wanted = patch.apply(patch_type, current, given, None) if patch_type else given
+    except patch.PatchError as e:
+        raise status_error(400, "BadRequest", str(e)) from None
+    replicas = scale.replicas(wanted, name)
+
+    def edit(body: dict) -> dict:
+        schema = openapi.schema_of(api_version, body.get("kind") or "")
+        changed = copy.deepcopy(body)
+        changed.setdefault("spec", {})["replicas"] = replicas
+        return apply.record_update(body, changed, manager, api_version, schema, now)
+
+    return scale.of(backend.change(rec, api_version, plural, namespace, name, edit,
+                                   dry_run=ctx.request.args.get("dryRun") == "All"))
 
 
 def _delete(ctx, sub, rg, cluster, rec, user, path: str, content_type: str) -> Response:

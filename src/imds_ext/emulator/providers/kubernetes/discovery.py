@@ -58,6 +58,10 @@ SUBRESOURCES = {"pods": [("log", ["get"]), ("status", ["get", "patch", "update"]
                 "deployments": [("status", ["get", "patch", "update"])],
                 "daemonsets": [("status", ["get", "patch", "update"])],
                 "statefulsets": [("status", ["get", "patch", "update"])]}
+for _plural in ("deployments", "replicasets", "statefulsets"):
+    SUBRESOURCES.setdefault(_plural, []).append(("scale", ["get", "patch", "update"]))
+# subresource -> (group, version, kind) where it is not the object's own
+SUBRESOURCE_KINDS = {"scale": ("autoscaling", "v1", "Scale")}
 
 
 def _singular(kind: str) -> str:
@@ -110,8 +114,12 @@ def _built_in(api_version: str) -> List[dict]:
                           "verbs": verbs, **({"shortNames": short} if short else {}),
                           **({"categories": categories} if categories else {})})
         for sub, sub_verbs in SUBRESOURCES.get(plural, []):
-            resources.append({"name": f"{plural}/{sub}", "singularName": "", "namespaced": namespaced,
-                              "kind": kind, "verbs": sub_verbs})
+            entry = {"name": f"{plural}/{sub}", "singularName": "", "namespaced": namespaced, "kind": kind,
+                     "verbs": sub_verbs}
+            if sub in SUBRESOURCE_KINDS:
+                group, version, entry["kind"] = SUBRESOURCE_KINDS[sub]
+                entry.update(group=group, version=version)
+            resources.append(entry)
     return resources
 
 
