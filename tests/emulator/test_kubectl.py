@@ -155,7 +155,8 @@ def test_kubectl_create_makes_the_object_it_would_have_sent(kubectl, args):
 
 
 def test_kubectl_scale_writes_the_replicas_through_the_scale_subresource(kubectl):
-    assert kubectl("scale", "deploy", "web", "-n", "shop", "--replicas=4").stdout.strip() == "deployment.apps/web scaled"
+    scaled = kubectl("scale", "deploy", "web", "-n", "shop", "--replicas=4")
+    assert scaled.stdout.strip() == "deployment.apps/web scaled"
     assert kubectl("get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}").stdout == "4"
     scaled = json.loads(kubectl("get", "--subresource=scale", "deploy", "web", "-n", "shop", "-o", "json").stdout)
     assert (scaled["kind"], scaled["spec"], scaled["status"]["selector"]) == ("Scale", {"replicas": 4}, "app=web")
