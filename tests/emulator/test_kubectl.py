@@ -165,6 +165,15 @@ def test_kubectl_scale_writes_the_replicas_through_the_scale_subresource(kubectl
     assert kubectl("get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}").stdout == "4"
 
 
+def test_kubectl_get_raw_reaches_the_cluster_whose_token_it_carries(kubectl):
+    # kubectl drops the kubeconfig server's path (/kubernetes/...) from a raw request
+    nodes = json.loads(kubectl("get", "--raw", "/api/v1/nodes").stdout)
+    assert nodes["kind"] == "NodeList" and len(nodes["items"]) == 5
+    assert json.loads(kubectl("get", "--raw", "/version").stdout)["gitVersion"] == "v1.33.1"
+    assert kubectl("get", "--raw", "/healthz").stdout == "ok"
+    assert json.loads(kubectl("get", "--raw", "/openapi/v2").stdout)["swagger"] == "2.0"
+
+
 def test_auth_can_i_follows_the_modelled_rbac(kubectl, admin):
     assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
     admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "facts": {

@@ -52,6 +52,20 @@ def test_the_api_answers_its_own_tokens_only(kube, emulator):
     assert kube("GET", "/api/v1/nodes", token=entra.json()["access_token"]).status_code == 200
 
 
+def test_a_request_at_the_emulators_root_reaches_only_the_cluster_whose_token_it_carries(kube, arm, emulator, token):
+    local = json.loads(base64.b64decode(arm("POST", f"{MC}/c1/listClusterUserCredential").json()[
+        "kubeconfigs"][0]["value"]))["users"][0]["user"]["token"]
+
+    def at_root(bearer):
+        return requests.get(f"{emulator.arm_endpoint}/api/v1/nodes", verify=emulator.ca_bundle_path, timeout=30,
+                            headers={"Authorization": f"Bearer {bearer}"} if bearer else {})
+
+    assert at_root(local).json()["kind"] == "NodeList"
+    for other in (token, "not-a-token", None):  # an ARM token names no cluster, nor does none
+        refused = at_root(other)
+        assert refused.status_code == 404 and refused.json()["kind"] == "Status", refused.text
+
+
 def test_nodes_come_from_the_pools_with_the_aks_labels(kube):
     nodes = kube("GET", "/api/v1/nodes").json()["items"]
     pools = sorted(n["metadata"]["labels"]["kubernetes.azure.com/agentpool"] for n in nodes)

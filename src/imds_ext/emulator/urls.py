@@ -120,6 +120,9 @@ _TABLE = [
     # the Kubernetes API of each cluster (the server of the kubeconfigs the credential endpoints answer with)
     *[(method, rf"{KUBE}(?P<path>/.*)?", kubernetes_clients.serve, "kube", None)
       for method in ("GET", "POST", "PUT", "PATCH", "DELETE")],
+    # the same at the root, for clients that drop the server's path (kubectl get --raw): by the token's cluster
+    *[(method, r"/(?P<path>(api|apis|openapi|version|healthz|livez|readyz)(/.*)?)", kubernetes_clients.serve_at_root,
+       "kube", None) for method in ("GET", "POST", "PUT", "PATCH", "DELETE")],
     # admin API
     ("POST", rf"{ADMIN_PREFIX}/reset", admin.reset, "admin", None),
     ("GET", rf"{ADMIN_PREFIX}/requests", admin.list_requests, "admin", None),

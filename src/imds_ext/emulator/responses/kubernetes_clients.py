@@ -74,6 +74,18 @@ def authenticate(ctx, sub, rg, cluster, anonymous: bool = False):
 
 
 # ---- the handler -----------------------------------------------------------------------------------
+def serve_at_root(ctx, path=None):
+    """A Kubernetes path at the emulator's root (`kubectl get --raw /api/v1/nodes` drops the kubeconfig server's
+    path): served as the API of the cluster whose local-account token the request carries."""
+    try:
+        with ctx.backend.store.tx():
+            rec = ctx.backend.kubernetes.cluster_of_token(ctx.request.headers.get("Authorization"))
+            where = (rec.subscription, rec.resource_group, rec.name)
+    except EmulatorError as e:
+        raise _as_status(e) from None
+    return serve(ctx, *where, path=ctx.request.path)
+
+
 def serve(ctx, sub, rg, cluster, path=None):
     try:
         return _serve(ctx, sub, rg, cluster, "/" + "/".join(p for p in (path or "").split("/") if p))

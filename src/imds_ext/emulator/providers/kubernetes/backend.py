@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hmac
 import uuid
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Tuple
@@ -157,6 +158,19 @@ class KubernetesBackend:
             if entra_token_valid(token):
                 return rec, "entra-user"
         raise status_error(401, "Unauthorized", "Unauthorized")
+
+    def cluster_of_token(self, authorization: Optional[str]) -> ManagedCluster:
+        """The cluster one of whose local-account tokens `authorization` carries: whose API a request at the
+        emulator's root is for (kubectl's `get --raw /path` drops the kubeconfig server's path). A 404 otherwise:
+        an Entra token names no cluster."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() == "bearer" and token:
+            for rec in self.container_service.clusters.values():
+                if any(hmac.compare_digest(static, token) for static in rec.tokens.values()):
+                    return rec
+        raise status_error(404, "NotFound", "the emulator serves each cluster's Kubernetes API under /kubernetes/"
+                           "{subscription}/{group}/{cluster}; a request at its root reaches the cluster whose "
+                           "local-account token it carries, and this one carries none")
 
     def authorize(self, rec: ManagedCluster, user: str, verb: str, api_version: str, plural: str,
                   namespace: str) -> None:
