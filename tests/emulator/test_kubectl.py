@@ -174,6 +174,47 @@ def test_kubectl_get_raw_reaches_the_cluster_whose_token_it_carries(kubectl):
     assert json.loads(kubectl("get", "--raw", "/openapi/v2").stdout)["swagger"] == "2.0"
 
 
+def test_storage_priority_ingress_autoscaling_and_quota_kinds_are_served(kubectl, tmp_path):
+    classes = _rows(kubectl("get", "sc").stdout)
+    assert ["default", "(default)", "disk.csi.azure.com", "Delete", "WaitForFirstConsumer"] in [r[:5] for r in classes]
+    assert {"azurefile-csi", "managed-csi", "managed-csi-premium"} <= {r[0] for r in classes[1:]}
+    assert [r[0] for r in _rows(kubectl("get", "pc").stdout)[1:]] == ["system-cluster-critical",
+                                                                        "system-node-critical"]
+    manifest = tmp_path / "objects.yaml"
+    manifest.write_text("""\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: shop}
+spec: {accessModes: [ReadWriteOnce], storageClassName: managed-csi, resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, minReplicas: 1, maxReplicas: 3}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: q, namespace: shop}
+spec: {hard: {pods: "10"}}
+""")
+    assert kubectl("apply", "-f", str(manifest)).returncode == 0
+    listed = kubectl("get", "pvc,ingress,hpa,quota", "-n", "shop", "-o", "name").stdout.split()
+    assert listed == ["persistentvolumeclaim/data", "ingress.networking.k8s.io/web",
+                      "horizontalpodautoscaler.autoscaling/web", "resourcequota/q"]
+    assert "No resources found" in kubectl("get", "pv").stderr
+    claim = _rows(kubectl("get", "pvc", "data", "-n", "shop").stdout)[1]
+    assert claim[:3] == ["data", "Pending", "managed-csi"]  # no provisioner binds it
+
+
 def test_auth_can_i_follows_the_modelled_rbac(kubectl, admin):
     assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
     admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "facts": {

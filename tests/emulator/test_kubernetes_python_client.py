@@ -85,6 +85,15 @@ def test_workloads_service_accounts_and_crds(api):
     assert [c.spec.names.kind for c in crds] == ["Widget"]
     widgets = client.CustomObjectsApi(api).list_namespaced_custom_object("example.com", "v1", "shop", "widgets")
     assert widgets["items"] == []
+    classes = client.StorageV1Api(api).list_storage_class().items
+    default = [c.metadata.name for c in classes
+               if (c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
+    assert default == ["default"] and {c.provisioner for c in classes} == {"disk.csi.azure.com", "file.csi.azure.com"}
+    priorities = client.SchedulingV1Api(api).list_priority_class().items
+    assert {p.metadata.name: p.value for p in priorities}["system-node-critical"] == 2000001000
+    assert client.CoreV1Api(api).list_persistent_volume_claim_for_all_namespaces().items == []
+    assert client.NetworkingV1Api(api).list_ingress_for_all_namespaces().items == []
+    assert client.AutoscalingV2Api(api).list_horizontal_pod_autoscaler_for_all_namespaces().items == []
 
 
 def test_a_deployments_scale_is_read_and_patched(api):

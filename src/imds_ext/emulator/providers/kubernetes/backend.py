@@ -39,8 +39,17 @@ KINDS = {
     ("batch/v1", "jobs"): "Job", ("batch/v1", "cronjobs"): "CronJob",
     ("apiextensions.k8s.io/v1", "customresourcedefinitions"): "CustomResourceDefinition",
     ("networking.k8s.io/v1", "networkpolicies"): "NetworkPolicy",
+    # stored as written, acted on by nothing (no volume provisioner, ingress controller, autoscaler or quota
+    # admission), the storage and priority classes every AKS cluster has among them (serving.builtin)
+    ("v1", "persistentvolumeclaims"): "PersistentVolumeClaim", ("v1", "persistentvolumes"): "PersistentVolume",
+    ("v1", "resourcequotas"): "ResourceQuota", ("v1", "limitranges"): "LimitRange",
+    ("networking.k8s.io/v1", "ingresses"): "Ingress", ("networking.k8s.io/v1", "ingressclasses"): "IngressClass",
+    ("autoscaling/v2", "horizontalpodautoscalers"): "HorizontalPodAutoscaler",
+    ("storage.k8s.io/v1", "storageclasses"): "StorageClass",
+    ("scheduling.k8s.io/v1", "priorityclasses"): "PriorityClass",
 }
-CLUSTER_SCOPED = {"namespaces", "nodes", "customresourcedefinitions"}
+CLUSTER_SCOPED = {"namespaces", "nodes", "customresourcedefinitions", "persistentvolumes", "ingressclasses",
+                  "storageclasses", "priorityclasses"}
 
 
 def plural_of(kind: str) -> str:

@@ -26,6 +26,10 @@ BUILT_IN: Dict[str, List[Tuple[str, str, bool, List[str], List[str], List[str]]]
         ("secrets", "Secret", True, [], [], _ALL),
         ("serviceaccounts", "ServiceAccount", True, ["sa"], [], _ALL),
         ("services", "Service", True, ["svc"], ["all"], _NO_COLLECTION),
+        ("persistentvolumeclaims", "PersistentVolumeClaim", True, ["pvc"], [], _ALL),
+        ("persistentvolumes", "PersistentVolume", False, ["pv"], [], _ALL),
+        ("resourcequotas", "ResourceQuota", True, ["quota"], [], _ALL),
+        ("limitranges", "LimitRange", True, ["limits"], [], _ALL),
     ],
     "apps/v1": [
         ("daemonsets", "DaemonSet", True, ["ds"], ["all"], _ALL),
@@ -38,7 +42,18 @@ BUILT_IN: Dict[str, List[Tuple[str, str, bool, List[str], List[str], List[str]]]
         ("jobs", "Job", True, [], ["all"], _ALL),
     ],
     "networking.k8s.io/v1": [
+        ("ingressclasses", "IngressClass", False, [], [], _ALL),
+        ("ingresses", "Ingress", True, ["ing"], [], _ALL),
         ("networkpolicies", "NetworkPolicy", True, ["netpol"], [], _ALL),
+    ],
+    "autoscaling/v2": [
+        ("horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ["hpa"], ["all"], _ALL),
+    ],
+    "storage.k8s.io/v1": [
+        ("storageclasses", "StorageClass", False, ["sc"], [], _ALL),
+    ],
+    "scheduling.k8s.io/v1": [
+        ("priorityclasses", "PriorityClass", False, ["pc"], [], _ALL),
     ],
     "apiextensions.k8s.io/v1": [
         ("customresourcedefinitions", "CustomResourceDefinition", False, ["crd", "crds"], ["api-extensions"], _ALL),

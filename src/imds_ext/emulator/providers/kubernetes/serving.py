@@ -13,7 +13,7 @@ typed clients (the official Python client, kubectl) deserialize it and print it 
 And the objects every AKS cluster has from its start (`builtin`): the `kubernetes` Service in `default` at
 10.0.0.1 (the first address of AKS's default service CIDR 10.0.0.0/16), CoreDNS's `kube-dns` at 10.0.0.10 and
 `metrics-server` in `kube-system`, labelled `kubernetes.io/cluster-service=true` as `kubectl cluster-info` looks
-for them.
+for them; AKS's storage classes (`default` among them) and Kubernetes' system priority classes.
 """
 from __future__ import annotations
 
@@ -184,8 +184,52 @@ def _built_in_services() -> List[dict]:
     ]
 
 
+def _cluster_object(api_version: str, kind: str, name: str, labels: Optional[dict] = None,
+                    annotations: Optional[dict] = None, **fields) -> dict:
+    meta = {"name": name, "resourceVersion": "1", "creationTimestamp": CLUSTER_CREATED,
+            "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}/{name}"))}
+    if labels:
+        meta["labels"] = labels
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, **fields}
+
+
+def _storage_class(name: str, provisioner: str, parameters: dict, default: bool = False) -> dict:
+    binding = "WaitForFirstConsumer" if provisioner == "disk.csi.azure.com" else "Immediate"
+    return _cluster_object("storage.k8s.io/v1", "StorageClass", name,
+                           {"addonmanager.kubernetes.io/mode": "EnsureExists", "kubernetes.io/cluster-service": "true"},
+                           {"storageclass.kubernetes.io/is-default-class": "true"} if default else None,
+                           provisioner=provisioner, parameters=parameters, reclaimPolicy="Delete",
+                           volumeBindingMode=binding, allowVolumeExpansion=True)
+
+
+# The storage classes AKS makes (AKS docs, "Storage options": default and managed-csi on Standard SSD, premium on
+# Premium SSD, Azure Files standard and premium), and Kubernetes' two system priority classes.
+_BUILT_IN = {
+    ("storage.k8s.io/v1", "storageclasses"): lambda: [
+        _storage_class("azurefile-csi", "file.csi.azure.com", {"skuName": "Standard_LRS"}),
+        _storage_class("azurefile-csi-premium", "file.csi.azure.com", {"skuName": "Premium_LRS"}),
+        _storage_class("default", "disk.csi.azure.com", {"skuname": "StandardSSD_LRS"}, default=True),
+        _storage_class("managed-csi", "disk.csi.azure.com", {"skuname": "StandardSSD_LRS"}),
+        _storage_class("managed-csi-premium", "disk.csi.azure.com", {"skuname": "Premium_LRS"}),
+    ],
+    ("scheduling.k8s.io/v1", "priorityclasses"): lambda: [
+        _cluster_object("scheduling.k8s.io/v1", "PriorityClass", "system-cluster-critical", value=2000000000,
+                        globalDefault=False, preemptionPolicy="PreemptLowerPriority",
+                        description="Used for system critical pods that must run in the cluster, but can be moved "
+                                    "to another node if necessary."),
+        _cluster_object("scheduling.k8s.io/v1", "PriorityClass", "system-node-critical", value=2000001000,
+                        globalDefault=False, preemptionPolicy="PreemptLowerPriority",
+                        description="Used for system critical pods that must not be moved from their current node."),
+    ],
+}
+
+
 def builtin(api_version: str, plural: str, namespace: Optional[str]) -> List[dict]:
     """The objects of `plural` every AKS cluster has, in `namespace` (None: all)."""
+    if (api_version, plural) in _BUILT_IN:
+        return _BUILT_IN[(api_version, plural)]()
     if (api_version, plural) != ("v1", "services"):
         return []
     return [s for s in _built_in_services() if namespace is None or s["metadata"]["namespace"] == namespace]

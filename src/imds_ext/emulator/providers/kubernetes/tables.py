@@ -171,6 +171,33 @@ def _service(o: dict, now: float) -> list:
             _since(o["metadata"].get("creationTimestamp"), now), _selector(spec.get("selector"))]
 
 
+_ACCESS = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def _storage_class(o: dict, now: float) -> list:
+    return [o.get("provisioner", ""), o.get("reclaimPolicy", "Delete"), o.get("volumeBindingMode", "Immediate"),
+            str(bool(o.get("allowVolumeExpansion"))).lower(), _age(o, now)]
+
+
+def _claim(o: dict, now: float) -> list:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    modes = ",".join(_ACCESS.get(m, m) for m in status.get("accessModes") or []) if status.get("phase") == "Bound" \
+        else ""
+    capacity = (status.get("capacity") or {}).get("storage", "") if status.get("phase") == "Bound" else ""
+    return [status.get("phase", "Pending"), spec.get("volumeName", ""), capacity, modes,
+            spec.get("storageClassName") or NONE, spec.get("volumeAttributesClassName") or NONE, _age(o, now),
+            spec.get("volumeMode", "Filesystem")]
+
+
+def _ingress(o: dict, now: float) -> list:
+    spec = o.get("spec") or {}
+    hosts = ",".join(r["host"] for r in spec.get("rules") or [] if r.get("host")) or "*"
+    addresses = [i.get("ip") or i.get("hostname", "") for i in
+                 ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
+    return [spec.get("ingressClassName") or NONE, hosts, ",".join(addresses), "80, 443" if spec.get("tls") else "80",
+            _age(o, now)]
+
+
 def _age(o: dict, now: float) -> str:
     return _since(o["metadata"].get("creationTimestamp"), now)
 
@@ -222,6 +249,16 @@ TABLES: Dict[str, Tuple[List[Tuple[str, str, int]], Callable[[dict, float], list
                lambda o, now: [o.get("type", "Opaque"), len(o.get("data") or {}), _age(o, now)]),
     "NetworkPolicy": ([("Pod-Selector", _S, 0), ("Age", _S, 0)],
                       lambda o, now: [label_selector((o.get("spec") or {}).get("podSelector")), _age(o, now)]),
+    "StorageClass": ([("Provisioner", _S, 0), ("ReclaimPolicy", _S, 0), ("VolumeBindingMode", _S, 0),
+                      ("AllowVolumeExpansion", _S, 0), ("Age", _S, 0)], _storage_class),
+    "PriorityClass": ([("Value", _I, 0), ("Global-Default", _S, 0), ("Age", _S, 0), ("PreemptionPolicy", _S, 0)],
+                      lambda o, now: [o.get("value", 0), str(bool(o.get("globalDefault"))).lower(), _age(o, now),
+                                      o.get("preemptionPolicy", "PreemptLowerPriority")]),
+    "PersistentVolumeClaim": ([("Status", _S, 0), ("Volume", _S, 0), ("Capacity", _S, 0), ("Access Modes", _S, 0),
+                               ("StorageClass", _S, 0), ("VolumeAttributesClass", _S, 0), ("Age", _S, 0),
+                               ("VolumeMode", _S, 1)], _claim),
+    "Ingress": ([("Class", _S, 0), ("Hosts", _S, 0), ("Address", _S, 0), ("Ports", _S, 0), ("Age", _S, 0)],
+                _ingress),
     # Cilium's CRD prints its age (additionalPrinterColumns); its Valid column needs the agent's status: left out
     "CiliumClusterwideNetworkPolicy": ([("Age", _S, 0)], lambda o, now: [_age(o, now)]),
 }
@@ -239,7 +276,11 @@ def table(kind: str, objects: List[dict], list_metadata: dict, now: float, inclu
                     for name, kind_, priority in columns]
     rows = []
     for o in objects:
-        row: dict = {"cells": [o["metadata"]["name"], *cells(o, now)]}
+        name = o["metadata"]["name"]
+        if kind == "StorageClass" and (o["metadata"].get("annotations") or {}).get(
+                "storageclass.kubernetes.io/is-default-class") == "true":
+            name += " (default)"  # as the API server's printer marks the default class
+        row: dict = {"cells": [name, *cells(o, now)]}
         if include == "Object":
             row["object"] = o
         elif include != "None":
