@@ -215,6 +215,29 @@ spec: {hard: {pods: "10"}}
     assert claim[:3] == ["data", "Pending", "managed-csi"]  # no provisioner binds it
 
 
+def test_cordon_label_and_taint_a_node_and_the_scheduler_follows(kubectl):
+    node = _rows(kubectl("get", "nodes").stdout)[1][0]
+    assert kubectl("label", "node", node, "team=a").stdout.strip() == f"node/{node} labeled"
+    pinned = '{"spec": {"nodeSelector": {"team": "a"}}}'
+    kubectl("run", "here", "--image=nginx:1.27", "-n", "shop", f"--overrides={pinned}")
+    assert kubectl("get", "pod", "here", "-n", "shop", "-o", "jsonpath={.spec.nodeName}").stdout == node
+    assert kubectl("cordon", node).stdout.strip() == f"node/{node} cordoned"
+    assert _rows(kubectl("get", "node", node).stdout)[1][1] == "Ready,SchedulingDisabled"
+    kubectl("run", "later", "--image=nginx:1.27", "-n", "shop", f"--overrides={pinned}")
+    assert kubectl("get", "pod", "later", "-n", "shop", "-o", "jsonpath={.status.phase}").stdout == "Pending"
+    assert kubectl("uncordon", node).stdout.strip() == f"node/{node} uncordoned"
+    assert kubectl("taint", "node", node, "dedicated=ops:NoSchedule").stdout.strip() == f"node/{node} tainted"
+    taints = json.loads(kubectl("get", "node", node, "-o", "jsonpath={.spec.taints}").stdout)
+    assert {"key": "dedicated", "value": "ops", "effect": "NoSchedule"} in taints
+    assert kubectl("taint", "node", node, "dedicated=ops:NoSchedule-").returncode == 0
+    drained = kubectl("drain", node, "--ignore-daemonsets", "--force", "--timeout=10s")
+    assert "evicting pod shop/here" in drained.stderr + drained.stdout and f"node/{node} drained" in drained.stdout
+    assert "NotFound" in kubectl("get", "pod", "here", "-n", "shop", ok=False).stderr
+    assert "team=a" in kubectl("get", "node", node, "--show-labels").stdout
+    refused = kubectl("patch", "node", node, "-p", '{"spec": {"podCIDR": "10.9.0.0/24"}}', ok=False)
+    assert refused.returncode != 0 and "derived by the emulator from its node pool" in refused.stderr
+
+
 def test_auth_can_i_follows_the_modelled_rbac(kubectl, admin):
     assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
     admin.seed(kubernetes=[{"resourceGroup": "rg1", "cluster": "c1", "facts": {

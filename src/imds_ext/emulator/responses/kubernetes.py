@@ -64,6 +64,8 @@ def api(ctx, sub, rg, cluster, path=None):
         if method == "GET":
             scope = None if backend.cluster_scoped(rec, plural) or not namespace else namespace
             return json_response(backend.list(rec, api_version, plural, scope, dict(ctx.request.args.items())))
+        if method == "POST" and name and sub_resource == "eviction" and plural == "pods":
+            return _evict(ctx, backend, rec, namespace, name)
         if method == "POST" and not name:
             body = json_body(ctx)
             _check_names(plural, body)
@@ -72,6 +74,21 @@ def api(ctx, sub, rg, cluster, path=None):
         if method == "DELETE" and name:
             return json_response(backend.delete(rec, api_version, plural, namespace, name))
         raise status_error(405, "MethodNotAllowed", f"{method} is not supported on {path}")
+
+
+def _evict(ctx, backend, rec, namespace: str, name: str) -> Response:
+    """An Eviction (policy/v1, `kubectl drain`): the pod deleted as a DELETE would, answered with the API server's
+    201 Success `Status`. No PodDisruptionBudget is served, so none holds an eviction back."""
+    body = json_body(ctx)
+    if not isinstance(body, dict) or body.get("kind") not in (None, "Eviction") or \
+            (body.get("metadata") or {}).get("name", name) != name:
+        raise status_error(400, "BadRequest", f"name in URL does not match name in Eviction object ({name})")
+    if ((body.get("deleteOptions") or {}).get("dryRun") or []) != ["All"]:
+        backend.delete(rec, "v1", "pods", namespace, name)
+    else:
+        backend.get(rec, "v1", "pods", namespace, name)  # a dry run still needs the pod
+    return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+                         201)
 
 
 # Object names as the API server validates them (apimachinery): a namespace's is an RFC 1123 label, any other

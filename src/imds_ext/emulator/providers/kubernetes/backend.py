@@ -22,6 +22,7 @@ from imds_ext.emulator.errors import EmulatorError
 from imds_ext.emulator.providers.containerservice import ContainerServiceBackend
 from imds_ext.emulator.providers.containerservice.records import ManagedCluster, cluster_key
 from imds_ext.emulator.providers.kubernetes import admission, netpol, selectors, serving, workloads
+from imds_ext.emulator.providers.kubernetes import nodes as nodes_module
 from imds_ext.emulator.providers.kubernetes.nodes import Node, derive_nodes
 from imds_ext.emulator.providers.kubernetes.workloads import ClusterFacts
 from imds_ext.emulator.records import Record
@@ -390,6 +391,8 @@ class KubernetesBackend:
         stored."""
         self._finish_deletions(rec)
         self._check_served(rec, api_version, plural)
+        if (api_version, plural) == ("v1", "nodes"):
+            return self._change_node(rec, name, edit, dry_run)
         namespace = "" if self.cluster_scoped(rec, plural) else namespace
         key = self._key(rec.key, api_version, plural, namespace, name)
         found = self.objects.get(key)
@@ -427,6 +430,28 @@ class KubernetesBackend:
         self.objects[key] = found
         self.store.changed()
         return self.get(rec, api_version, plural, namespace, name)
+
+    def _change_node(self, rec: ManagedCluster, name: str, edit: Callable[[dict], dict], dry_run: bool) -> dict:
+        """A client's change of a node (kubectl cordon, drain, label, taint): kept as the node's facts, which the
+        scheduler and every later read of the node follow."""
+        addresses = serving.node_addresses(node.name for node, _ in self.nodes(rec))
+        before = serving.complete(self.get(rec, "v1", "nodes", "", name), addresses)  # as the client read it
+        after = edit(copy.deepcopy(before))
+        try:
+            kept = nodes_module.edits(before, after if isinstance(after, dict) else {}, name)
+        except ValueError as e:
+            raise status_error(405, "MethodNotAllowed", str(e)) from None
+        if not dry_run:
+            facts = self.facts.get(rec.key)
+            if facts is None:
+                facts = self.facts[rec.key] = ClusterFacts(cluster=rec.key)
+            fact = facts.nodes.get(name, {})
+            kept["labels"] = {k: v for k, v in {**(fact.get("labels") or {}), **kept["labels"]}.items()
+                              if k not in kept["removedLabels"]}
+            facts.nodes[name] = {**fact, **kept}
+            self.store.changed()
+            return self.get(rec, "v1", "nodes", "", name)
+        return after
 
     def _terminating(self, rec: ManagedCluster, namespace: str) -> bool:
         stored = self._stored_namespace(rec, namespace)

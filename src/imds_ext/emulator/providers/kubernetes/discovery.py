@@ -67,7 +67,7 @@ BUILT_IN: Dict[str, List[Tuple[str, str, bool, List[str], List[str], List[str]]]
     ],
 }
 # plural -> [(subresource, verbs)]: what kubectl looks for (`logs` needs pods/log; `scale` the scale subresource)
-SUBRESOURCES = {"pods": [("log", ["get"]), ("status", ["get", "patch", "update"])],
+SUBRESOURCES = {"pods": [("eviction", ["create"]), ("log", ["get"]), ("status", ["get", "patch", "update"])],
                 "namespaces": [("status", ["get", "patch", "update"])],
                 "nodes": [("status", ["get", "patch", "update"])],
                 "deployments": [("status", ["get", "patch", "update"])],
@@ -76,7 +76,7 @@ SUBRESOURCES = {"pods": [("log", ["get"]), ("status", ["get", "patch", "update"]
 for _plural in ("deployments", "replicasets", "statefulsets"):
     SUBRESOURCES.setdefault(_plural, []).append(("scale", ["get", "patch", "update"]))
 # subresource -> (group, version, kind) where it is not the object's own
-SUBRESOURCE_KINDS = {"scale": ("autoscaling", "v1", "Scale")}
+SUBRESOURCE_KINDS = {"scale": ("autoscaling", "v1", "Scale"), "eviction": ("policy", "v1", "Eviction")}
 
 
 def _singular(kind: str) -> str:

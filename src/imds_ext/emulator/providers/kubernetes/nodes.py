@@ -44,6 +44,11 @@ class Node:
         else:  # a virtual node (ACI, virtual-kubelet)
             labels.update({"type": "virtual-kubelet", "kubernetes.io/role": "agent"})
             taints.append({"key": "virtual-kubelet.io/provider", "value": "azure", "effect": "NoSchedule"})
+        if "taints" in self.fact:  # as a client last wrote them (kubectl taint): in place of the pool's
+            taints = [dict(t) for t in self.fact["taints"]]
+        labels.update(self.fact.get("labels") or {})  # kubectl label
+        for key in self.fact.get("removedLabels") or []:
+            labels.pop(key, None)
         spec: dict = {}
         if self.fact.get("unschedulable"):
             spec["unschedulable"] = True
@@ -52,9 +57,11 @@ class Node:
             taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"})
         if taints:
             spec["taints"] = taints
+        meta = {"name": self.name, "labels": labels, "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.name))}
+        if self.fact.get("annotations"):
+            meta["annotations"] = dict(self.fact["annotations"])
         return {"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": self.name, "labels": labels,
-                             "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.name))},
+                "metadata": meta,
                 "spec": spec,
                 "status": {"conditions": [{"type": "Ready", "status": "True" if self.ready else "Unknown",
                                            "reason": "KubeletReady" if self.ready else "NodeStatusUnknown"}],
@@ -92,3 +99,33 @@ def derive_nodes(rec: ManagedCluster, upgrades: Sequence, facts: ClusterFacts,
         out.append((Node(extra["name"], "", setting, kind=extra.get("kind", "autoprovisioned"),
                          fact=facts.nodes.get(extra["name"], {})), None))
     return out
+
+
+# What the node controller adds itself, never a client's: left out of the taints a client's change keeps.
+AUTOMATIC_TAINTS = {"node.kubernetes.io/unschedulable", "node.kubernetes.io/not-ready"}
+
+
+def edits(before: dict, after: dict, name: str) -> dict:
+    """What a client's change of node `before` to `after` keeps (a cordon, labels, annotations, taints), as the
+    node's facts; a change to anything else is refused (405): the node is the pool's VM."""
+    def rest(node: dict) -> dict:
+        meta = {k: v for k, v in (node.get("metadata") or {}).items()
+                if k not in ("labels", "annotations", "managedFields", "resourceVersion")}
+        spec = {k: v for k, v in (node.get("spec") or {}).items() if k not in ("unschedulable", "taints")}
+        return {**{k: v for k, v in node.items() if k not in ("metadata", "spec", "status")}, "metadata": meta,
+                "spec": spec}
+    if rest(before) != rest(after):
+        raise ValueError(f'nodes "{name}" keeps changes to its labels, annotations, taints and unschedulable only: '
+                         "the rest is derived by the emulator from its node pool")
+    def own_taints(node: dict) -> List[dict]:
+        return [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("key") not in AUTOMATIC_TAINTS]
+
+    was, now = (before.get("metadata") or {}).get("labels") or {}, (after.get("metadata") or {}).get("labels") or {}
+    # Only what the client changed, so that what the pool sets later (a new node image) still shows.
+    kept = {"labels": {k: v for k, v in now.items() if was.get(k) != v},
+            "removedLabels": sorted(set(was) - set(now)),
+            "annotations": dict((after.get("metadata") or {}).get("annotations") or {}),
+            "unschedulable": bool((after.get("spec") or {}).get("unschedulable"))}
+    if own_taints(after) != own_taints(before):
+        kept["taints"] = own_taints(after)
+    return kept

@@ -1,8 +1,8 @@
 """Request bodies in the API server's protobuf encoding (Kubernetes API concepts, "Protobuf encoding"), which
 kubectl's typed clients send for what they create (`kubectl create namespace|deployment|configmap|secret|
-serviceaccount|job|cronjob|service`, `kubectl auth can-i`, `kubectl auth whoami`): the `k8s\\0` envelope, a
-runtime.Unknown (its typeMeta and raw bytes), decoded to the JSON object by the fields of k8s.io/api's
-`generated.proto` for the kinds in SCHEMAS.
+serviceaccount|job|cronjob|service`, `kubectl drain`'s evictions, `kubectl auth can-i`, `kubectl auth whoami`):
+the `k8s\\0` envelope, a runtime.Unknown (its typeMeta and raw bytes), decoded to the JSON object by the fields
+of k8s.io/api's `generated.proto` for the kinds in SCHEMAS.
 
 The field numbers are those of `generated.proto`, each checked against what kubectl 1.33 sends for the fields its
 `create` commands set (tests/emulator/test_kubectl.py compares the object made with kubectl's own `--dry-run=client
@@ -86,6 +86,12 @@ SCHEMAS: Dict[str, Schema] = {
         5: ("externalIPs", "string[]", None), 10: ("externalName", "string", None),
         12: ("healthCheckNodePort", "int", None), 13: ("publishNotReadyAddresses", "bool", None)}),
         3: ("status", "message", {1: ("loadBalancer", "message", {})})},
+    # `kubectl drain` evicts a node's pods
+    "Eviction": {1: ("metadata", "message", OBJECT_META), 2: ("deleteOptions", "message", {
+        1: ("gracePeriodSeconds", "int*", None),
+        2: ("preconditions", "message", {1: ("uid", "string*", None), 2: ("resourceVersion", "string*", None)}),
+        3: ("orphanDependents", "bool*", None), 4: ("propagationPolicy", "string*", None),
+        5: ("dryRun", "string[]", None)})},
     "SelfSubjectAccessReview": {1: ("metadata", "message", OBJECT_META), 2: ("spec", "message", {
         1: ("resourceAttributes", "message", RESOURCE_ATTRIBUTES),
         2: ("nonResourceAttributes", "message", NON_RESOURCE_ATTRIBUTES)}), 3: ("status", "message", STATUS)},
