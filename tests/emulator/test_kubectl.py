@@ -74,6 +74,11 @@ def test_reading_the_cluster(kubectl):
     assert {"default", "kube-system", "shop"} <= set(namespaces)
     described = kubectl("describe", "node", nodes[1][0]).stdout
     assert "InternalIP:  10.224.0.4" in described and "Container Runtime Version:  containerd://" in described
+    # the kubelet's heartbeat Lease, and the OS it reports (the node image is a label): as on an AKS node
+    assert f"HolderIdentity:  {nodes[1][0]}" in described and "Failed to get lease" not in described
+    assert "OS Image:                   Ubuntu 22.04.5 LTS" in described
+    leases = _rows(kubectl("get", "leases", "-n", "kube-node-lease").stdout)
+    assert [row[0] for row in leases[1:]] == [row[0] for row in nodes[1:]]
     assert "widgets.example.com" in kubectl("get", "crd").stdout
     resources = kubectl("api-resources").stdout
     assert all(name in resources for name in ("pods", "deployments", "cronjobs", "widgets"))

@@ -48,6 +48,7 @@ KINDS = {
     ("autoscaling/v2", "horizontalpodautoscalers"): "HorizontalPodAutoscaler",
     ("storage.k8s.io/v1", "storageclasses"): "StorageClass",
     ("scheduling.k8s.io/v1", "priorityclasses"): "PriorityClass",
+    ("coordination.k8s.io/v1", "leases"): "Lease",  # the nodes' heartbeats derived, others kept
 }
 CLUSTER_SCOPED = {"namespaces", "nodes", "customresourcedefinitions", "persistentvolumes", "ingressclasses",
                   "storageclasses", "priorityclasses"}
@@ -233,6 +234,8 @@ class KubernetesBackend:
                 pods, events = self._daemon_pods(rec, namespace, policies)
                 items += pods if plural == "pods" else events
             items += serving.builtin(api_version, plural, namespace)  # the `kubernetes` Service, CoreDNS's, ...
+            if (api_version, plural) == serving.LEASES and namespace in (None, serving.NODE_LEASE_NAMESPACE):
+                items += [serving.node_lease(node.name, node.ready, self.store.clock()) for node, _ in self.nodes(rec)]
             if (api_version, plural) == ("apiextensions.k8s.io/v1", "customresourcedefinitions"):
                 items += [copy.deepcopy(c) for c in self._engine_crds(rec, stored)]
         try:

@@ -52,6 +52,9 @@ BUILT_IN: Dict[str, List[Tuple[str, str, bool, List[str], List[str], List[str]]]
     "storage.k8s.io/v1": [
         ("storageclasses", "StorageClass", False, ["sc"], [], _ALL),
     ],
+    "coordination.k8s.io/v1": [
+        ("leases", "Lease", True, [], [], _ALL),
+    ],
     "scheduling.k8s.io/v1": [
         ("priorityclasses", "PriorityClass", False, ["pc"], [], _ALL),
     ],

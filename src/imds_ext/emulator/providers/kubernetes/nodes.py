@@ -65,8 +65,7 @@ class Node:
                 "spec": spec,
                 "status": {"conditions": [{"type": "Ready", "status": "True" if self.ready else "Unknown",
                                            "reason": "KubeletReady" if self.ready else "NodeStatusUnknown"}],
-                           "nodeInfo": {"kubeletVersion": f"v{pool.get('currentOrchestratorVersion', '')}",
-                                        "osImage": pool.get("nodeImageVersion", "")}}}
+                           "nodeInfo": {"kubeletVersion": f"v{pool.get('currentOrchestratorVersion', '')}"}}}
 
 
 def _taint(text: str) -> dict:

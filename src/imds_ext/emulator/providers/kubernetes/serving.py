@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime, timezone
 from typing import Dict, Iterable, List, Optional
 
 # Nodes and the built-in objects have no creation time in the emulator's records: they show this one.
@@ -26,6 +27,9 @@ CLUSTER_CREATED = "2026-01-01T00:00:00Z"
 CONTAINERD = "containerd://1.7.27-1"
 KERNELS = {"AzureLinux": "5.15.186.1-1.cm2", "Windows2022": "10.0.20348.3932"}
 UBUNTU_KERNEL = "5.15.0-1092-azure"
+# What the kubelet reports as the node's OS, beside its kernel (KERNELS: Azure Linux 2); the node image is a label
+OS_IMAGES = {"AzureLinux": "CBL-Mariner/Linux", "Windows2022": "Windows Server 2022 Datacenter"}
+UBUNTU_IMAGE = "Ubuntu 22.04.5 LTS"
 
 
 def _digest(text: str) -> str:
@@ -66,7 +70,7 @@ def _node(node: dict, addresses: Dict[str, str]) -> None:
         "architecture": "amd64", "bootID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"boot/{name}")),
         "containerRuntimeVersion": CONTAINERD, "kernelVersion": KERNELS.get(sku, UBUNTU_KERNEL),
         "kubeProxyVersion": kubelet, "kubeletVersion": kubelet, "machineID": _digest(f"machine/{name}")[:32],
-        "operatingSystem": "windows" if windows else "linux", "osImage": "Ubuntu 22.04.5 LTS",
+        "operatingSystem": "windows" if windows else "linux", "osImage": OS_IMAGES.get(sku, UBUNTU_IMAGE),
         "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"system/{name}")),
     }.items():
         if not info.get(key):
@@ -224,6 +228,25 @@ _BUILT_IN = {
                         description="Used for system critical pods that must not be moved from their current node."),
     ],
 }
+
+
+LEASES = ("coordination.k8s.io/v1", "leases")
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+NODE_LEASE_SECONDS = 40  # the kubelet's default nodeLeaseDurationSeconds
+
+
+def node_lease(node: str, ready: bool, now: float) -> dict:
+    """The Lease a node's kubelet renews in kube-node-lease as its heartbeat (`kubectl describe node` reads it):
+    renewed now while the node is Ready, last at the cluster's creation once it is not."""
+    renewed = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if ready else \
+        CLUSTER_CREATED.replace("Z", ".000000Z")
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": node, "namespace": NODE_LEASE_NAMESPACE, "resourceVersion": "1",
+                         "creationTimestamp": CLUSTER_CREATED,
+                         "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"lease/{node}")),
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node,
+                                              "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, node))}]},
+            "spec": {"holderIdentity": node, "leaseDurationSeconds": NODE_LEASE_SECONDS, "renewTime": renewed}}
 
 
 def builtin(api_version: str, plural: str, namespace: Optional[str]) -> List[dict]:
