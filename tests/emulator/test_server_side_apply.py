@@ -250,3 +250,22 @@ def test_kubectl_apply_server_side_of_a_pod_and_a_custom_resource(arm, admin, tm
     path.write_text(json.dumps(policy))
     refused = kubectl("apply", "--server-side", "--field-manager=ops", "-f", str(path), ok=False)
     assert refused.returncode == 1 and 'conflict with "kubectl": .spec.egressDeny' in refused.stderr
+
+
+def test_more_than_ten_updaters_leave_the_oldest_merged_into_ancient_changes(kube):
+    assert kube("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": "shop"}}, content_type="application/json").status_code == 201
+    made = kube("POST", "/api/v1/namespaces/shop/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "many"}}, content_type="application/json", fieldManager="creator")
+    assert made.status_code == 201, made.text
+    for i in range(12):  # twelve more managers, each writing its own key
+        patched = kube("PATCH", "/api/v1/namespaces/shop/configmaps/many", {"data": {f"k{i}": "v"}},
+                       content_type="application/merge-patch+json", fieldManager=f"writer-{i:02d}")
+        assert patched.status_code == 200, patched.text
+    entries = patched.json()["metadata"]["managedFields"]
+    assert len(entries) == 10 and sum(e["manager"] == "ancient-changes" for e in entries) == 1
+    ancient = next(e for e in entries if e["manager"] == "ancient-changes")
+    # the creator's and the first writers' fields, owned now by the merged entry
+    assert {"f:k0", "f:k1", "f:k2"} <= set(ancient["fieldsV1"].get("f:data", {}))
+    assert [e["manager"] for e in entries if e["manager"].startswith("writer-")] == [
+        f"writer-{i:02d}" for i in range(3, 12)]

@@ -18,7 +18,7 @@ entry per manager and operation (`Apply`, `Update`) with the fields it owns as `
 
 A set holds paths: an object's field (`f:name`), a keyed list's item (`k:{"name":"c"}`), a set's value
 (`v:"x"`). Applied sets name the leaves and the keyed items; an Update also owns the maps and items it creates
-(`.` in FieldsV1). Not modelled: managers of subresources (`/status`, `/scale`), the cap of ten Update entries,
+(`.` in FieldsV1). Not modelled: managers of subresources (`/status`, `/scale`),
 conversion between versions (each kind is served in one), defaulted fields (the emulator adds defaults when an
 object is read, not stored).
 """
@@ -32,6 +32,8 @@ from imds_ext.emulator.providers.kubernetes.openapi import OPEN_KIND, Schema
 
 APPLY = "application/apply-patch+yaml"
 FIRST = "before-first-apply"
+MAX_UPDATE_MANAGERS = 10  # apimachinery's fieldmanager DefaultMaxUpdateManagers
+ANCIENT = "ancient-changes"
 KUBECTL = "kubectl"  # `kubectl apply --server-side`'s manager, which takes over what client-side apply set
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # What the API server sets itself: no manager owns it (the field manager strips them from every set).
@@ -245,7 +247,22 @@ def record_update(live: Optional[dict], new: dict, manager: str, api_version: st
     entry = {"manager": manager, "operation": "Update", "apiVersion": api_version}
     mine = next((f for e, f in managers if _identity(e) == _identity(entry)), set())
     _own(managers, entry, (mine - removed) | _owned_by_update(after, changed), now)
-    return _written(new, managers)
+    return _written(new, _capped(managers))
+
+
+def _capped(managers: List[Tuple[dict, Set[Path]]]) -> List[Tuple[dict, Set[Path]]]:
+    """At most MAX_UPDATE_MANAGERS Update entries, as the API server keeps them (apimachinery's field manager caps
+    them): beyond, the oldest are merged into one `ancient-changes` entry that owns what they owned."""
+    updates = sorted((m for m in managers if m[0].get("operation") == "Update" and m[1]),
+                     key=lambda m: m[0].get("time") or "")
+    if len(updates) <= MAX_UPDATE_MANAGERS:
+        return managers
+    oldest = updates[:len(updates) - MAX_UPDATE_MANAGERS + 1]
+    newest = oldest[-1][0]
+    merged = ({"manager": ANCIENT, "operation": "Update", "apiVersion": newest.get("apiVersion", ""),
+               "time": newest.get("time")}, set().union(*(f for _, f in oldest)))
+    gone = {id(e) for e, _ in oldest}
+    return [m for m in managers if id(m[0]) not in gone] + [merged]
 
 
 # ---- apply -----------------------------------------------------------------------------------------
