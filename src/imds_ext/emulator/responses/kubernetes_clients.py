@@ -398,7 +398,8 @@ def _check_applied(applied, api_version: str, kind: str, name: str, namespace: s
 
 
 def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
-    """A PUT or a PATCH other than an apply, with the manager's Update recorded in the managed fields."""
+    """A PUT or a PATCH other than an apply, with the manager's Update recorded in the managed fields; of a
+    Deployment's (ReplicaSet's, StatefulSet's) Scale, the replicas it asks for written to the object."""
     api_version, namespace, plural, name, sub_resource = kubernetes._parse(path)
     scaling = sub_resource == "scale" and (api_version, plural) in scale.SCALABLE
     if not name or sub_resource and not scaling:
@@ -408,12 +409,14 @@ def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
                       f"{plural}/{sub_resource}" if sub_resource else plural, namespace)
     given = json_body(ctx)
     manager, now = _manager(ctx), _now()
-    if scaling:
-        return _scale(ctx, rec, path, patch_type, given, manager, now)
 
     def edit(body: dict) -> dict:
         schema = openapi.schema_of(api_version, body.get("kind") or "")
-        return apply.record_update(body, changed(body, schema), manager, api_version, schema, now)
+        if not scaling:
+            return apply.record_update(body, changed(body, schema), manager, api_version, schema, now)
+        scaled = copy.deepcopy(body)
+        scaled.setdefault("spec", {})["replicas"] = scale.replicas(changed(scale.of(body), None), name)
+        return apply.record_update(body, scaled, manager, api_version, schema, now)
 
     def changed(body: dict, schema) -> dict:
         if patch_type is None:  # PUT: the whole object, at the resourceVersion it was read at
@@ -431,29 +434,9 @@ def _change(ctx, rec, user, path: str, patch_type: Optional[str]) -> dict:
             raise status_error(422 if patch_type == patch.JSON_PATCH else 400,
                                "Invalid" if patch_type == patch.JSON_PATCH else "BadRequest", str(e)) from None
 
-    return _complete(ctx, rec, backend.change(rec, api_version, plural, namespace, name, edit,
-                                              dry_run=ctx.request.args.get("dryRun") == "All"), path)
-
-
-def _scale(ctx, rec, path: str, patch_type: Optional[str], given, manager: str, now: str) -> dict:
-    """A PUT or PATCH of a Deployment's (ReplicaSet's, StatefulSet's) Scale: its replicas written to the object."""
-    api_version, namespace, plural, name, _ = kubernetes._parse(path)
-    backend = ctx.backend.kubernetes
-    current = scale.of(backend.get(rec, api_version, plural, namespace, name))
-    try:
-        wanted = patch.apply(patch_type, current, given, None) if patch_type else given
-    except patch.PatchError as e:
-        raise status_error(400, "BadRequest", str(e)) from None
-    replicas = scale.replicas(wanted, name)
-
-    def edit(body: dict) -> dict:
-        schema = openapi.schema_of(api_version, body.get("kind") or "")
-        changed = copy.deepcopy(body)
-        changed.setdefault("spec", {})["replicas"] = replicas
-        return apply.record_update(body, changed, manager, api_version, schema, now)
-
-    return scale.of(backend.change(rec, api_version, plural, namespace, name, edit,
-                                   dry_run=ctx.request.args.get("dryRun") == "All"))
+    result = backend.change(rec, api_version, plural, namespace, name, edit,
+                            dry_run=ctx.request.args.get("dryRun") == "All")
+    return scale.of(result) if scaling else _complete(ctx, rec, result, path)
 
 
 def _delete(ctx, sub, rg, cluster, rec, user, path: str, content_type: str) -> Response:

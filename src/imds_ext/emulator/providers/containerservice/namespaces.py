@@ -146,8 +146,9 @@ class ManagedNamespaces(ClusterChildren):
         return [n.generic() for n in self.rows.values() if n.cluster.startswith(prefix)]
 
     def credentials(self, sub: str, rg: str, cluster: str, name: str, base: str, ca_pem: str) -> dict:
-        self.get(sub, rg, cluster, name)  # a namespace that is not there has no credential
-        return self.clusters.credentials(sub, rg, cluster, admin=False, base=base, ca_pem=ca_pem)
+        with self.store.tx():
+            self._found(sub, rg, cluster, name)  # a namespace that is not there has no credential
+            return self.clusters.credentials(sub, rg, cluster, admin=False, base=base, ca_pem=ca_pem)
 
     def put(self, sub: str, rg: str, cluster: str, name: str, body, api_version: str, *,
             if_match: Optional[str] = None, if_none_match: Optional[str] = None, failure: Optional[dict] = None):
